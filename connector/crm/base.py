@@ -1,0 +1,106 @@
+"""The CRM protocol every adapter implements, and the small types it speaks.
+
+The sync only ever talks to a CRM through this protocol; ``memory.py`` is the reference
+implementation and one contract suite (``tests/crm/test_crm_contract.py``) runs against
+every adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from connector.models import Contact, Event, Owner
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreProperty:
+    """The contact property / custom field the score is written to."""
+
+    name: str = "connector_lead_score"
+    label: str = "Lead score (connector)"
+    group: str = "connector"
+    description: str = (
+        "Lead score written by connector; sort contacts by it to call the best first."
+    )
+
+
+@dataclass(slots=True)
+class WriteReport:
+    """Outcome of one ``write_scores`` call. Every requested id ends up in exactly one of
+    ``written`` or ``failed`` (id -> reason); nothing is dropped."""
+
+    written: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    calls: int = 0
+
+
+@dataclass(slots=True)
+class PullNotes:
+    """What an adapter wants the sync report to say (degraded APIs, skipped records)."""
+
+    degraded: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class CRM(Protocol):
+    """A CRM account seen through the connector's eyes.
+
+    Time arguments are aware UTC datetimes. Adapters do their own paging, batching,
+    rate limiting and retries (through ``connector.http``); callers never loop.
+    """
+
+    kind: str
+    notes: PullNotes
+
+    def iter_contacts(self, since: datetime | None, until: datetime) -> Iterator[Contact]:
+        """Yield every contact changed at or after ``since`` (all contacts when None).
+
+        The adapter applies its own overlap window below ``since`` (its CRM's clock and
+        index lag) and yields each contact at most once per call. ``until`` is the sync's
+        start time: the caller's next bookmark; adapters may stop at it.
+        """
+        ...
+
+    def fetch_events(
+        self, contacts: Sequence[Contact], since: datetime | None
+    ) -> Mapping[str, list[Event]]:
+        """Engagement of ``contacts`` that occurred at or after ``since`` (all when None),
+        keyed by contact id; every requested id is a key. Events carry CRM-unique ids so the
+        caller can merge them with what it already has."""
+        ...
+
+    def ensure_score_property(self, prop: ScoreProperty) -> None:
+        """Create the score property / field if it does not exist (idempotent)."""
+        ...
+
+    def write_scores(self, scores: Mapping[str, int]) -> WriteReport:
+        """Write ``{contact_id: score}`` in as few batch calls as the CRM allows."""
+        ...
+
+    def get_owner(self, contact: Contact) -> Owner | None:
+        """The contact's owner (salesperson), or None when it has none."""
+        ...
+
+    def create_task(self, contact: Contact, owner: Owner | None, subject: str, body: str) -> str:
+        """Create a task for the owner about the contact; returns the task id."""
+        ...
+
+    def add_tag(self, contact: Contact, tag: str) -> None:
+        """Tag the contact (CRMs without tags raise FixConfiguration)."""
+        ...
+
+    def start_automation(self, contact: Contact, automation_id: str) -> None:
+        """Start an automation for the contact (CRMs without them raise FixConfiguration)."""
+        ...
+
+    def unsubscribe(self, contact: Contact, list_id: str | None = None) -> None:
+        """Unsubscribe the contact from marketing email (or from ``list_id``)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

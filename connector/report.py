@@ -1,0 +1,60 @@
+"""The sync report: what one run of one client did, for people and for the state store."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass
+class SyncReport:
+    """Counts and notes of one sync. ``planned`` lists what a dry run would have done."""
+
+    client: str
+    kind: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    status: str = "running"
+    counts: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+    degraded: list[str] = field(default_factory=list)
+    retried: dict[str, int] = field(default_factory=dict)
+    planned: list[str] = field(default_factory=list)
+    unknown_actions: list[str] = field(default_factory=list)
+    run_id: str | None = None
+    interrupted: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "client": self.client,
+            "kind": self.kind,
+            "status": self.status,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "counts": dict(self.counts),
+            "errors": list(self.errors),
+            "degraded": list(self.degraded),
+            "retried": dict(self.retried),
+            "unknown_actions": list(self.unknown_actions),
+            "interrupted": self.interrupted,
+        }
+
+    def summary(self) -> str:
+        c = self.counts
+        parts = [
+            f"{c['pulled']} pulled",
+            f"{c['scored']} scored",
+            f"{c['written']} written",
+            f"{c['unchanged']} unchanged",
+        ]
+        if c["write_failed"]:
+            parts.append(f"{c['write_failed']} write failures")
+        if c["became_warm"]:
+            parts.append(f"{c['became_warm']} turned warm")
+        if c["actions_sent"]:
+            parts.append(f"{c['actions_sent']} actions sent")
+        if c["skipped"]:
+            parts.append(f"{c['skipped']} skipped")
+        return f"{self.client}: {self.status}: " + ", ".join(parts)
