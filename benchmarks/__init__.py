@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that report ratios and counts, never timed assertions."""

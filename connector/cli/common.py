@@ -1,0 +1,74 @@
+"""What every operational command shares: settings, clients, the store, error exits."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from connector import logs
+from connector.config import ClientConfig, Settings, load_clients, load_settings
+from connector.errors import ConfigError, ConnectorError, CRMError, LeaseHeld, StateError
+from connector.store import open_store
+from connector.store.base import Store
+
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+EXIT_BUSY = 3
+
+
+@contextlib.contextmanager
+def cli_errors() -> Iterator[None]:
+    """Turn the connector's errors into one clear line and an exit code, no traceback."""
+    try:
+        yield
+    except ConfigError as exc:
+        err_console.print(f"[red]error:[/] {logs.mask(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    except LeaseHeld as exc:
+        err_console.print(f"[yellow]busy:[/] {exc}", highlight=False)
+        raise typer.Exit(EXIT_BUSY) from None
+    except (CRMError, StateError, ConnectorError) as exc:
+        err_console.print(f"[red]error:[/] {logs.mask(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_FAILED) from None
+
+
+def settings_and_clients(config_dir: Path | None, log_format: str | None = None,
+                         ) -> tuple[Settings, dict[str, ClientConfig]]:
+    settings = load_settings()
+    if config_dir is not None:
+        settings = settings.model_copy(update={"config_dir": config_dir})
+    logs.setup(settings.log_level, log_format or settings.log_format)
+    clients = load_clients(Path(settings.config_dir))
+    return settings, clients
+
+
+def pick(clients: dict[str, ClientConfig], name: str) -> ClientConfig:
+    if name not in clients:
+        known = ", ".join(sorted(clients)) or "none"
+        raise ConfigError(f"no client named {name!r} (known: {known})", field="--client",
+                          fix="use one of the names above, or add config/clients/<name>.yaml")
+    return clients[name]
+
+
+def store_for(settings: Settings) -> Store:
+    return open_store(settings.state_url)
+
+
+def where_state_lives(settings: Settings) -> str:
+    url = settings.state_url
+    if url.startswith("sqlite:///"):
+        return str(Path(url.removeprefix("sqlite:///")).resolve())
+    return logs.mask(url)
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> None:
+    err_console.print(f"[red]error:[/] {message}", highlight=False)
+    sys.exit(code)

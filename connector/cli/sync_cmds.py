@@ -1,0 +1,238 @@
+"""Operational commands: sync, resync, run, status, leads."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from connector import logs
+from connector.cli.app import app
+from connector.cli.common import (
+    cli_errors,
+    console,
+    pick,
+    settings_and_clients,
+    store_for,
+    where_state_lives,
+)
+from connector.report import SyncReport
+from connector.runtime import make_job
+from connector.sync import run_sync
+
+ConfigDir = typer.Option(None, "--config-dir", help="Folder of client YAML files "
+                         "(default: CONNECTOR_CONFIG_DIR or config/clients).")
+LogFormat = typer.Option(None, "--log-format", help="text or json (default: CONNECTOR_LOG_FORMAT).")
+
+
+def _progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                    TextColumn("{task.completed} contacts"), TimeElapsedColumn(),
+                    console=console, transient=False)
+
+
+def sync_client(settings, client, store, *, full: bool, dry_run: bool,
+                stop: threading.Event | None = None, show_progress: bool = True) -> SyncReport:
+    """Run one client's sync with a progress bar; shared by sync, resync, run and demo."""
+    job = make_job(client, settings, store, dry_run=dry_run)
+    if stop is not None:
+        job.stop = stop
+    with logs.context(client.name):
+        if not show_progress:
+            return run_sync(job, full=full, dry_run=dry_run or client.dry_run)
+        with _progress() as bar:
+            task = bar.add_task(f"{client.name}: pulling", total=None)
+
+            def advance(stage: str, n: int) -> None:
+                bar.update(task, advance=n, description=f"{client.name}: {stage}")
+
+            return run_sync(job, full=full, dry_run=dry_run or client.dry_run, progress=advance)
+
+
+def print_report(report: SyncReport, as_json: bool = False) -> None:
+    if as_json:
+        console.print_json(json.dumps(report.as_dict()))
+        return
+    console.print(report.summary(), highlight=False)
+    for line in report.degraded:
+        console.print(f"  [yellow]degraded:[/] {line}", highlight=False)
+    for endpoint, count in sorted(report.retried.items()):
+        console.print(f"  retried {count}x: {endpoint}", highlight=False)
+    for line in report.unknown_actions:
+        console.print(f"  [red]needs a person:[/] {line}", highlight=False)
+    for line in report.errors[:20]:
+        console.print(f"  [red]error:[/] {logs.mask(line)}", highlight=False)
+    if report.planned:
+        console.print(f"  dry run: {len(report.planned)} planned changes, none made:")
+        for line in report.planned:
+            console.print(f"    {line}", highlight=False)
+
+
+def _one(client_name: str, *, full: bool, dry_run: bool, config_dir: Path | None,
+         log_format: str | None, as_json: bool) -> None:
+    with cli_errors():
+        settings, clients = settings_and_clients(config_dir, log_format)
+        client = pick(clients, client_name)
+        store = store_for(settings)
+        report = sync_client(settings, client, store, full=full, dry_run=dry_run,
+                             show_progress=not as_json)
+        print_report(report, as_json)
+        if report.status == "failed":
+            raise typer.Exit(1)
+
+
+@app.command()
+def sync(
+    client: str = typer.Option(..., "--client", help="Client name (its config file's stem)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print planned writes and actions; "
+                                 "change nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    config_dir: Path | None = ConfigDir,
+    log_format: str | None = LogFormat,
+) -> None:
+    """Incremental sync of one client: contacts changed since the last run."""
+    _one(client, full=False, dry_run=dry_run, config_dir=config_dir, log_format=log_format,
+         as_json=as_json)
+
+
+@app.command()
+def resync(
+    client: str = typer.Option(..., "--client", help="Client name."),
+    full: bool = typer.Option(False, "--full", help="Pull every contact and all engagement "
+                              "again (required: a resync is always full)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print planned changes only."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    config_dir: Path | None = ConfigDir,
+    log_format: str | None = LogFormat,
+) -> None:
+    """Full resync of one client: every contact rescored, only changed scores written."""
+    if not full:
+        console.print("resync needs --full (it pulls every contact and all engagement again)")
+        raise typer.Exit(2)
+    _one(client, full=True, dry_run=dry_run, config_dir=config_dir, log_format=log_format,
+         as_json=as_json)
+
+
+@app.command()
+def run(
+    config_dir: Path | None = ConfigDir,
+    log_format: str | None = LogFormat,
+    client: list[str] = typer.Option(None, "--client", help="Only these clients (repeatable)."),
+) -> None:
+    """Run every client on its schedule until SIGTERM / SIGINT."""
+    from connector.scheduler import Runner
+
+    with cli_errors():
+        settings, clients = settings_and_clients(config_dir, log_format)
+        if client:
+            clients = {name: pick(clients, name) for name in client}
+        store = store_for(settings)
+        for cfg in clients.values():  # validate tokens and rules once, before any call
+            make_job(cfg, settings, store)
+
+        def run_one(name: str, stop: threading.Event) -> None:
+            from connector.errors import LeaseHeld
+
+            try:
+                report = sync_client(settings, clients[name], store, full=False,
+                                     dry_run=False, stop=stop, show_progress=False)
+                print_report(report)
+            except LeaseHeld as exc:
+                console.print(f"[yellow]skipped:[/] {exc}", highlight=False)
+
+        runner = Runner(clients, run_one)
+        console.print(f"running {len(clients)} client(s): {', '.join(clients)}; "
+                      "stop with Ctrl-C or SIGTERM")
+        runner.serve_forever()
+        console.print("stopped cleanly; bookmarks saved")
+
+
+@app.command()
+def status(
+    config_dir: Path | None = ConfigDir,
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """Last runs, counts, errors, pending and unknown actions, skipped records per client."""
+    with cli_errors():
+        settings, clients = settings_and_clients(config_dir)
+        store = store_for(settings)
+        summary = store.status()
+        if as_json:
+            console.print_json(json.dumps(summary, default=str))
+            return
+        console.print(f"state: {where_state_lives(settings)}")
+        _print_status(summary, clients)
+
+
+def _print_status(summary: dict, clients: dict) -> None:
+    table = Table(title="clients")
+    for column in ("client", "last run", "status", "counts", "actions", "failed writes",
+                   "skipped"):
+        table.add_column(column)
+    names = sorted(set(clients) | set(summary.get("clients", {})))
+    for name in names:
+        info = summary.get("clients", {}).get(name, {})
+        run_info = info.get("last_run") or {}
+        counts = run_info.get("counts") or {}
+        actions = info.get("actions", {})
+        table.add_row(
+            name,
+            str(run_info.get("started_at", "never")),
+            str(run_info.get("status", "-")),
+            ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if v) or "-",
+            ", ".join(f"{k} {v}" for k, v in sorted(actions.items()) if v) or "-",
+            str(info.get("failed_writes", 0)),
+            str(len(info.get("skipped", []))),
+        )
+    console.print(table)
+    for name in names:
+        info = summary.get("clients", {}).get(name, {})
+        for row in info.get("skipped", []):
+            console.print(f"  {name}: skipped contact {row['contact_id']}: {row['reason']}",
+                          highlight=False)
+        for row in info.get("unknown", []):
+            console.print(f"  [red]{name}: needs a person:[/] {row}", highlight=False)
+        for err in (info.get("last_run") or {}).get("errors", [])[:5]:
+            console.print(f"  [red]{name}:[/] {err}", highlight=False)
+
+
+@app.command()
+def leads(
+    client: str = typer.Option(..., "--client", help="Client name."),
+    top: int = typer.Option(20, "--top", min=1, help="How many leads."),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+    config_dir: Path | None = ConfigDir,
+) -> None:
+    """Who to call today: the client's top leads by score, with tier and interests."""
+    with cli_errors():
+        settings, clients = settings_and_clients(config_dir)
+        pick(clients, client)
+        store = store_for(settings)
+        rows = store.top_contacts(client, top)
+        if as_json:
+            console.print_json(json.dumps([_lead_dict(r) for r in rows], default=str))
+            return
+        console.print(leaderboard(client, rows))
+
+
+def _lead_dict(row) -> dict:
+    return {"contact_id": row.contact_id, "email": row.email, "score": row.total,
+            "tier": row.tier, "warm": row.warm, "interests": row.interests}
+
+
+def leaderboard(client: str, rows) -> Table:
+    """The "who to call today" table."""
+    table = Table(title=f"{client}: who to call today")
+    for column in ("#", "contact", "email", "score", "tier", "interests"):
+        table.add_column(column, justify="right" if column in ("#", "score") else "left")
+    for i, row in enumerate(rows, 1):
+        interests = ", ".join(f"{k} {v}" for k, v in sorted(
+            (row.interests or {}).items(), key=lambda kv: -kv[1])[:3])
+        style = "bold green" if row.warm else None
+        table.add_row(str(i), row.contact_id, row.email or "-", str(row.total), row.tier,
+                      interests or "-", style=style)
+    return table

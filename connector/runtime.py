@@ -1,0 +1,69 @@
+"""Turn validated configuration into running parts: the CRM adapter, the store, a SyncJob.
+
+This is the only place that knows which adapter class serves which ``crm.kind``, and the
+only place (besides config) that reads secrets from the environment.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+
+from connector import logs
+from connector.actions.base import ActionContext
+from connector.config import ClientConfig, Settings
+from connector.crm.base import CRM, ScoreProperty
+from connector.scoring import load_rules
+from connector.store.base import Store
+from connector.sync import SyncJob
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def make_crm(client: ClientConfig, *, env: Mapping[str, str] | None = None,
+             clock: Clock = system_clock, sleep: Callable[[float], None] = time.sleep) -> CRM:
+    """The adapter for ``client.crm.kind``, authenticated with the token from the environment."""
+    token = client.token(env)
+    logs.register_secrets([token])
+    crm = client.crm
+    limits = crm.rate_limit
+    if crm.kind == "hubspot":
+        from connector.crm.hubspot import HubSpotCRM
+
+        kwargs = {}
+        if limits is not None and limits.requests_per_second:
+            kwargs["requests_per_10s"] = int(limits.requests_per_second * 10)
+        return HubSpotCRM(client.name, token, base_url=crm.base_url, plan=crm.plan,
+                          field_map=crm.field_map, score_property=client.score_property.name,
+                          clock=clock, sleep=sleep, **kwargs)
+    from connector.crm.activecampaign import ActiveCampaignCRM
+
+    kwargs = {}
+    if limits is not None and limits.requests_per_second:
+        kwargs["requests_per_second"] = limits.requests_per_second
+    return ActiveCampaignCRM(client.name, token, base_url=crm.base_url, field_map=crm.field_map,
+                             score_field=client.score_property.name, clock=clock, sleep=sleep,
+                             **kwargs)
+
+
+def make_job(client: ClientConfig, settings: Settings, store: Store, *,
+             env: Mapping[str, str] | None = None, clock: Clock = system_clock,
+             sleep: Callable[[float], None] = time.sleep, crm: CRM | None = None,
+             dry_run: bool | None = None) -> SyncJob:
+    """A ready-to-run SyncJob for one client."""
+    model = load_rules(client.rules)
+    adapter = crm or make_crm(client, env=env, clock=clock, sleep=sleep)
+    smtp_password = client.smtp_password(env)
+    logs.register_secrets([smtp_password])
+    actions = ActionContext(client=client, crm=adapter, smtp_password=smtp_password,
+                            dry_run=client.dry_run if dry_run is None else dry_run)
+    prop = ScoreProperty(name=client.score_property.name, label=client.score_property.label,
+                         group=client.score_property.group)
+    return SyncJob(client=client.name, crm=adapter, store=store, model=model,
+                   score_property=prop, actions=actions, clock=clock,
+                   lease_seconds=settings.lease_seconds)

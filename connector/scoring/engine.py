@@ -1,0 +1,206 @@
+"""The scoring engine: a pure function from (contact, events, model, now) to a ScoreResult.
+
+No I/O and no clock: ``now`` is passed in, so the same inputs always give the same score,
+and the engine can say exactly when time alone will next move it (``next_change_at``):
+the earliest of the next decay step, a counted event leaving a rule's window, points
+expiring, or a quiet-period rule starting to apply. That moment is exact or early, never
+late: a change can only happen at one of those moments (an early one just means a
+rescore that finds the same total, e.g. when the total is clamped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from operator import attrgetter
+
+from connector.models import Contact, Event, RuleHit, ScoreResult
+from connector.scoring.compiled import CompiledModel, EventRule, compile_model
+from connector.scoring.rules import RulesModel
+
+_EVIDENCE_LIMIT = 10
+_BY_TIME = attrgetter("occurred_at", "id")
+_ID = attrgetter("id")
+DECAY_RULE_ID = "inactivity-decay"
+
+
+def score(contact: Contact, events: Sequence[Event], model: RulesModel,
+          now: datetime) -> ScoreResult:
+    """Score one contact at ``now`` (an aware datetime). Events after ``now`` are ignored."""
+    c = compile_model(model)
+    points: dict[int, tuple[int, tuple[str, ...]]] = {}
+    changes: list[datetime] = []
+
+    fields = contact.fields
+    for fr in c.field_rules:
+        name = fr.rule.field
+        value = fields.get(name) if name != "email" else (fields.get("email") or contact.email)
+        if fr.predicate(value):
+            points[fr.index] = (fr.rule.points, (f"{name}={value!r}",))
+
+    matched: dict[int, list[Event]] = {}
+    last_activity: datetime | None = None
+    rules_for = c.rules_for
+    for event in events:
+        when = event.occurred_at
+        if when > now:
+            continue
+        if last_activity is None or when > last_activity:
+            last_activity = when
+        for er in rules_for(event):
+            bucket = matched.get(er.index)
+            if bucket is None:
+                matched[er.index] = [event]
+            else:
+                bucket.append(event)
+
+    event_rules = c.event_rules_by_index
+    for index, hits in matched.items():
+        got = _event_rule_points(event_rules[index], hits, now, changes)
+        if got is not None:
+            points[index] = got
+
+    explanation, raw = _explain(c, points)
+    if last_activity is None and contact.created_at is not None:
+        last_activity = min(contact.created_at, now)
+    decay_hit = _decay(c, raw, last_activity, now, changes)
+    if decay_hit is not None:
+        explanation.append(decay_hit)
+        raw += decay_hit.points
+
+    model_ = c.model
+    total = max(model_.min_score, min(model_.max_score, raw))
+    interests: dict[str, int] = {}
+    for hit in explanation:
+        if hit.topic and hit.points > 0:
+            interests[hit.topic] = interests.get(hit.topic, 0) + hit.points
+    future = [t for t in changes if t > now]
+    return ScoreResult(
+        contact_id=contact.id,
+        total=total,
+        raw_total=raw,
+        tier=model_.tier_for(total),
+        warm=total >= model_.warm_at,
+        at_floor=total <= model_.min_score,
+        interests=interests,
+        explanation=tuple(explanation),
+        next_change_at=min(future) if future else None,
+        scored_at=now,
+    )
+
+
+def _event_rule_points(er: EventRule, hits: list[Event], now: datetime,
+                       changes: list[datetime]) -> tuple[int, tuple[str, ...]] | None:
+    """Points of one event rule from its matching events, and the moments they change."""
+    if er.window is not None:
+        cutoff = now - er.window
+        hits = [e for e in hits if e.occurred_at > cutoff]
+        if not hits:
+            return None
+        changes.append(min(e.occurred_at for e in hits) + er.window)
+    if len(hits) > 1:
+        hits.sort(key=_BY_TIME)
+    rule = er.rule
+    series = _distinct(hits, er.distinct) if er.distinct is not None else hits
+    if er.per_occurrence:
+        counted = series
+        if er.expiry is not None:
+            counted = [e for e in series if e.occurred_at + er.expiry > now]
+            if counted:
+                changes.append(min(e.occurred_at for e in counted) + er.expiry)
+        if not counted or _still_active(er, hits, now, changes):
+            return None
+        total = rule.points * len(counted)
+        if er.max_points is not None:
+            total = min(total, er.max_points) if total > 0 else max(total, er.max_points)
+        return total, _evidence(counted)
+
+    # once-scoring rules: a threshold (of events or distinct values) or the nth occurrence
+    count = len(series)
+    need = er.nth or er.min_count
+    if count < need or (er.max_count is not None and count > er.max_count):
+        return None
+    if _still_active(er, hits, now, changes):
+        return None
+    trigger = series[need - 1]
+    if er.expiry is not None:
+        ends = trigger.occurred_at + er.expiry
+        if ends <= now:
+            return None
+        changes.append(ends)
+    evidence = series[:need] if er.nth else series
+    return rule.points, _evidence(evidence)
+
+
+def _still_active(er: EventRule, hits: list[Event], now: datetime,
+                  changes: list[datetime]) -> bool:
+    """For quiet-period rules: True while the newest matching event is too recent."""
+    if er.inactive_for is None:
+        return False
+    quiet_from = hits[-1].occurred_at + er.inactive_for
+    if quiet_from > now:
+        changes.append(quiet_from)
+        return True
+    return False
+
+
+def _distinct(events: list[Event], attr: str) -> list[Event]:
+    """The first event of each distinct value of ``attr`` (in time order)."""
+    firsts: dict[object, Event] = {}
+    for event in events:
+        key = getattr(event, attr)
+        if key is not None and key not in firsts:
+            firsts[key] = event
+    return list(firsts.values())
+
+
+def _evidence(events: list[Event]) -> tuple[str, ...]:
+    if len(events) > _EVIDENCE_LIMIT:
+        return (f"{len(events)} events, latest:", *map(_ID, events[-_EVIDENCE_LIMIT:]))
+    return tuple(map(_ID, events))
+
+
+def _explain(c: CompiledModel, points: dict[int, tuple[int, tuple[str, ...]]],
+             ) -> tuple[list[RuleHit], int]:
+    """Rule hits in model order; within an exclusive group only the best rule counts."""
+    dropped: set[int] = set()
+    for members in c.group_members:
+        scored = [i for i in members if i in points]
+        if len(scored) > 1:
+            best = max(scored, key=lambda i: (points[i][0], -i))
+            dropped.update(i for i in scored if i != best)
+    out: list[RuleHit] = []
+    raw = 0
+    meta = c.meta
+    for index in sorted(points):
+        if index in dropped:
+            continue
+        value, evidence = points[index]
+        rule_id, description, topic = meta[index]
+        out.append(RuleHit(rule_id, description, value, topic, evidence))
+        raw += value
+    return out, raw
+
+
+def _decay(c: CompiledModel, subtotal: int, last_activity: datetime | None, now: datetime,
+           changes: list[datetime]) -> RuleHit | None:
+    """Inactivity decay: ``decay.points`` per full period without activity, never taking the
+    total below ``decay.min_total`` (decay only removes points a contact earned)."""
+    every = c.decay_every
+    if every is None or last_activity is None or subtotal <= c.decay_min_total:
+        return None
+    steps = int((now - last_activity) / every)
+    room = subtotal - c.decay_min_total
+    applied = max(steps * c.decay_points, -room)
+    if applied > -room:  # further steps can still lower the score
+        changes.append(last_activity + every * (steps + 1))
+    if applied == 0:
+        return None
+    days = (now - last_activity).days
+    return RuleHit(
+        rule_id=DECAY_RULE_ID,
+        description=f"No activity for {days} days: {steps} x {c.decay_points} "
+                    f"(decay stops at {c.decay_min_total})",
+        points=applied,
+        evidence=(f"last activity {last_activity.isoformat()}",),
+    )

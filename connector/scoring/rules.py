@@ -1,0 +1,362 @@
+"""The rules model: a YAML file marketers and sales can read, validated by pydantic.
+
+A rule is flat on purpose (one row of a spreadsheet): an id, points, an optional topic and
+exclusive group, and EITHER a field condition (``field`` + one operator) OR an event
+condition (``event`` + optional filters and one way of counting). See docs/rules.md.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from connector.errors import RulesError
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(h|d|w|hours?|days?|weeks?)\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"h": 3600, "d": 86400, "w": 7 * 86400}
+
+FIELD_OPERATORS = ("equals", "one_of", "contains", "regex", "min", "max", "exists",
+                   "email_domain")
+COUNTING = ("min_count", "max_count", "distinct", "per_occurrence", "nth")
+
+
+def parse_duration(value: str | None) -> timedelta | None:
+    """``"14d"``, ``"2w"``, ``"36h"`` (or ``"14 days"``) → timedelta; None stays None."""
+    if value is None:
+        return None
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(
+            f"{value!r} is not a duration; write a number with a unit: 14d, 2w or 36h"
+        )
+    amount, unit = int(match.group(1)), match.group(2)[0].lower()
+    if amount <= 0:
+        raise ValueError("a duration must be positive")
+    return timedelta(seconds=amount * _UNIT_SECONDS[unit])
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Range(_Strict):
+    min: int = -30
+    max: int = 100
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if self.min >= self.max:
+            raise ValueError("range.min must be below range.max")
+        return self
+
+
+class Tier(_Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str = Field(min_length=1)
+    # The lowest score of the tier; the first tier starts at the range's minimum.
+    from_score: int | None = Field(default=None, alias="from")
+
+
+class Decay(_Strict):
+    points: int = Field(-10, lt=0)
+    every: str = "14d"
+    min_total: int = 0
+
+    @field_validator("every")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
+class Rule(_Strict):
+    """One scoring rule. Exactly one of ``field`` / ``event`` is set."""
+
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    points: int
+    topic: str | None = None
+    group: str | None = None
+    # field condition
+    field: str | None = None
+    equals: str | int | float | bool | None = None
+    one_of: list[str | int | float] | None = None
+    contains: str | None = None
+    regex: str | None = None
+    min: float | None = None
+    max: float | None = None
+    exists: bool | None = None
+    email_domain: list[str] | None = None
+    # event condition
+    event: str | None = None
+    url: str | None = None
+    url_regex: str | None = None
+    name: str | None = None
+    within: str | None = None
+    expires_after: str | None = None
+    min_count: int | None = Field(default=None, ge=1)
+    max_count: int | None = Field(default=None, ge=1)
+    distinct: Literal["email_id", "url", "name"] | None = None
+    per_occurrence: bool | None = None
+    max_points: int | None = None
+    nth: int | None = Field(default=None, ge=2)
+    inactive_for: str | None = None
+
+    @field_validator("regex", "url_regex")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"regular expression does not compile: {exc}") from None
+        return value
+
+    @field_validator("within", "expires_after", "inactive_for")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        parse_duration(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Rule:
+        if (self.field is None) == (self.event is None):
+            raise ValueError("a rule needs exactly one of 'field' (fit data) or 'event' "
+                             "(behaviour)")
+        if self.field is not None:
+            self._check_field_rule()
+        else:
+            self._check_event_rule()
+        if self.points == 0:
+            raise ValueError("points must not be 0 (delete the rule instead)")
+        return self
+
+    def _check_field_rule(self) -> None:
+        used = [op for op in FIELD_OPERATORS if getattr(self, op) is not None]
+        if not used:
+            raise ValueError("a field rule needs one condition: " + ", ".join(FIELD_OPERATORS))
+        if len(used) > 1 and set(used) != {"min", "max"}:
+            raise ValueError(f"a field rule takes one condition, got {', '.join(used)} "
+                             "(min and max together make a range)")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min must not exceed max")
+        stray = [k for k in ("url", "url_regex", "name", "within", "expires_after", *COUNTING,
+                             "max_points", "inactive_for") if getattr(self, k) is not None]
+        if stray:
+            raise ValueError(f"{', '.join(stray)} only apply to event rules")
+
+    def _check_event_rule(self) -> None:
+        stray = [op for op in FIELD_OPERATORS if getattr(self, op) is not None]
+        if stray:
+            raise ValueError(f"{', '.join(stray)} only apply to field rules")
+        if self.url is not None and self.url_regex is not None:
+            raise ValueError("give url (a glob) or url_regex, not both")
+        modes = [m for m in ("per_occurrence", "nth") if getattr(self, m)]
+        if len(modes) > 1:
+            raise ValueError(f"choose one way of counting, got {', '.join(modes)}")
+        if self.max_points is not None and not self.per_occurrence:
+            raise ValueError("max_points caps per_occurrence rules; add per_occurrence: true")
+        if self.per_occurrence and self.max_points is not None:
+            if (self.max_points > 0) != (self.points > 0):
+                raise ValueError("max_points must have the same sign as points")
+            if abs(self.max_points) < abs(self.points):
+                raise ValueError("max_points must be at least one occurrence's points")
+        if self.nth is not None and (self.min_count or self.max_count):
+            raise ValueError("nth cannot be combined with min_count / max_count")
+        if self.per_occurrence and (self.min_count or self.max_count):
+            raise ValueError("per_occurrence cannot be combined with min_count / max_count")
+        if (self.min_count and self.max_count and self.min_count > self.max_count):
+            raise ValueError("min_count must not exceed max_count")
+
+    @property
+    def kind(self) -> str:
+        return "field" if self.field is not None else "event"
+
+
+class RulesModel(_Strict):
+    """A whole scoring model: range, tiers, warm threshold, decay and the rules."""
+
+    version: Literal[1] = 1
+    name: str = "default"
+    description: str = ""
+    range: Range = Range()
+    warm_at: int = 30
+    tiers: list[Tier] = Field(default_factory=lambda: [
+        Tier(name="cold"), Tier(name="semi-warm", from_score=10),
+        Tier(name="warm", from_score=30), Tier(name="hot", from_score=60)])
+    floor_action: Literal["unsubscribe", "none"] = "unsubscribe"
+    decay: Decay | None = Decay()
+    rules: list[Rule] = Field(min_length=1)
+    _compiled: Any = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RulesModel:
+        lo, hi = self.range.min, self.range.max
+        if not lo < self.warm_at <= hi:
+            raise ValueError(f"warm_at must lie inside the range ({lo}..{hi}]")
+        if not self.tiers:
+            raise ValueError("give at least one tier")
+        if self.tiers[0].from_score not in (None, lo):
+            raise ValueError("the first tier starts at the range minimum; leave its 'from' out")
+        cuts = [t.from_score for t in self.tiers[1:]]
+        if any(c is None for c in cuts):
+            raise ValueError("every tier after the first needs 'from' (its lowest score)")
+        values = [lo, *cuts]
+        if any(b <= a for a, b in zip(values, values[1:], strict=False)):
+            raise ValueError("tier 'from' scores must increase and lie above range.min")
+        if values[-1] > hi:
+            raise ValueError("a tier starts above range.max")
+        names = [t.name for t in self.tiers]
+        if len(set(names)) != len(names):
+            raise ValueError("tier names must be unique")
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.id in seen:
+                raise ValueError(f"rule id {rule.id!r} is used twice; ids must be unique")
+            seen.add(rule.id)
+        return self
+
+    @property
+    def min_score(self) -> int:
+        return self.range.min
+
+    @property
+    def max_score(self) -> int:
+        return self.range.max
+
+    def tier_for(self, total: int) -> str:
+        name = self.tiers[0].name
+        for tier in self.tiers[1:]:
+            if total >= (tier.from_score or 0):
+                name = tier.name
+        return name
+
+    def required_fields(self) -> list[str]:
+        """Contact fields the rules read (adapters must pull them)."""
+        out = {r.field for r in self.rules if r.field}
+        if any(r.email_domain for r in self.rules):
+            out.add("email")
+        return sorted(out)
+
+    def to_yaml_dict(self) -> dict[str, Any]:
+        """A plain dict that dumps to an equivalent YAML file (defaults left out)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True,
+                               exclude_defaults=False)
+
+
+# --------------------------------------------------------------------------- loading
+def load_rules(path: str | Path) -> RulesModel:
+    """Load and validate a rules file; every problem is a RulesError naming file and fix."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RulesError("file not found", file=str(p),
+                         fix="check the path (relative paths start at the working "
+                             "directory)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RulesError(f"cannot read the file: {exc}", file=str(p),
+                         fix="save it as UTF-8 text") from None
+    return load_rules_text(text, str(p))
+
+
+def load_rules_text(text: str, source: str = "<rules>") -> RulesModel:
+    """Validate rules given as YAML text (``source`` names it in errors)."""
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"line {mark.line + 1}" if mark else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise RulesError(f"not valid YAML: {problem}", file=source, field=line,
+                         fix="check indentation and quoting near that line") from None
+    if not isinstance(data, dict):
+        raise RulesError("the file must be a YAML mapping with a 'rules' list", file=source,
+                         fix="start from config/rules/default.yaml")
+    try:
+        return RulesModel.model_validate(data)
+    except ValidationError as exc:
+        raise _translate(exc, node, data, source) from None
+
+
+def _translate(exc: ValidationError, node: yaml.Node | None, data: dict, source: str,
+               ) -> RulesError:
+    err = exc.errors()[0]
+    loc = tuple(err.get("loc", ()))
+    line = _line_of(node, loc)
+    rule_id = None
+    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+        rules = data.get("rules") or []
+        if loc[1] < len(rules) and isinstance(rules[loc[1]], dict):
+            rule_id = rules[loc[1]].get("id")
+    where = [f"line {line}"] if line else []
+    if rule_id:
+        where.append(f"rule {rule_id!r}")
+    field_path = ".".join(str(p) for p in loc if not isinstance(p, int)) or "(top level)"
+    if rule_id or (loc and loc[0] == "rules"):
+        field_path = ".".join(str(p) for p in loc[2:]) or "(the rule)"
+    where.append(f"field {field_path!r}")
+    message = err.get("msg", "invalid").removeprefix("Value error, ")
+    return RulesError(message, file=source, field=": ".join(where), fix=_fix_for(err, loc))
+
+
+def _fix_for(err: dict, loc: tuple) -> str:
+    kind = err.get("type", "")
+    last = str(loc[-1]) if loc else ""
+    if kind == "extra_forbidden":
+        return f"remove or rename {last!r}; see docs/rules.md for the allowed keys"
+    if kind == "missing":
+        return f"add {last!r}"
+    if kind.startswith("int") or kind.startswith("float"):
+        return f"give {last!r} as a number, e.g. 10"
+    if kind.startswith("bool"):
+        return f"give {last!r} as true or false"
+    if kind.startswith("string") and "pattern" in kind:
+        return "use letters, digits, '-', '_' or '.' in rule ids"
+    if kind == "literal_error":
+        return f"use one of the allowed values for {last!r}"
+    if kind in ("list_type", "too_short"):
+        return f"give {last!r} as a non-empty list"
+    if kind == "greater_than_equal" or kind == "less_than":
+        return f"change {last!r} to a value in the allowed range"
+    msg = err.get("msg", "")
+    if "duration" in msg:
+        return "write durations with a unit, e.g. 14d, 2w or 36h"
+    if "regular expression" in msg:
+        return "fix the pattern (escape special characters with a backslash)"
+    return "see docs/rules.md for the rule format"
+
+
+def _line_of(node: yaml.Node | None, loc: tuple) -> int | None:
+    """The 1-based YAML line of the value at ``loc`` (or of its nearest parent)."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
+            if match is None:
+                key = next((k for k, _ in node.value if getattr(k, "value", None) == part), None)
+                return key.start_mark.line + 1 if key is not None else line
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return line
+            node = node.value[part]
+        else:
+            return line
+        line = node.start_mark.line + 1
+    return line
