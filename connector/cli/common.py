@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
 from connector import logs
-from connector.config import ClientConfig, Settings, load_clients, load_settings
 from connector.errors import ConfigError, ConnectorError, CRMError, LeaseHeld, StateError
-from connector.store import open_store
-from connector.store.base import Store
+
+if TYPE_CHECKING:
+    from connector.config import ClientConfig, Settings
+    from connector.store.base import Store
 
 console = Console()
 err_console = Console(stderr=True)
@@ -30,18 +31,22 @@ def cli_errors() -> Iterator[None]:
     try:
         yield
     except ConfigError as exc:
-        err_console.print(f"[red]error:[/] {logs.mask(str(exc))}", highlight=False)
+        err_console.print(f"[red]error:[/] {logs.mask(str(exc))}", highlight=False,
+                          soft_wrap=True)
         raise typer.Exit(EXIT_CONFIG) from None
     except LeaseHeld as exc:
-        err_console.print(f"[yellow]busy:[/] {exc}", highlight=False)
+        err_console.print(f"[yellow]busy:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_BUSY) from None
     except (CRMError, StateError, ConnectorError) as exc:
-        err_console.print(f"[red]error:[/] {logs.mask(str(exc))}", highlight=False)
+        err_console.print(f"[red]error:[/] {logs.mask(str(exc))}", highlight=False,
+                          soft_wrap=True)
         raise typer.Exit(EXIT_FAILED) from None
 
 
 def settings_and_clients(config_dir: Path | None, log_format: str | None = None,
                          ) -> tuple[Settings, dict[str, ClientConfig]]:
+    from connector.config import load_clients, load_settings
+
     settings = load_settings()
     if config_dir is not None:
         settings = settings.model_copy(update={"config_dir": config_dir})
@@ -59,16 +64,17 @@ def pick(clients: dict[str, ClientConfig], name: str) -> ClientConfig:
 
 
 def store_for(settings: Settings) -> Store:
+    from connector.store import open_store
+
     return open_store(settings.state_url)
 
 
 def where_state_lives(settings: Settings) -> str:
-    url = settings.state_url
-    if url.startswith("sqlite:///"):
-        return str(Path(url.removeprefix("sqlite:///")).resolve())
-    return logs.mask(url)
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.state_url)
+    if url.drivername.startswith("sqlite") and url.database:
+        return str(Path(url.database).resolve())
+    return url.render_as_string(hide_password=True)
 
 
-def fail(message: str, code: int = EXIT_FAILED) -> None:
-    err_console.print(f"[red]error:[/] {message}", highlight=False)
-    sys.exit(code)

@@ -21,8 +21,6 @@ from connector.cli.common import (
     where_state_lives,
 )
 from connector.report import SyncReport
-from connector.runtime import make_job
-from connector.sync import run_sync
 
 ConfigDir = typer.Option(None, "--config-dir", help="Folder of client YAML files "
                          "(default: CONNECTOR_CONFIG_DIR or config/clients).")
@@ -38,6 +36,9 @@ def _progress() -> Progress:
 def sync_client(settings, client, store, *, full: bool, dry_run: bool,
                 stop: threading.Event | None = None, show_progress: bool = True) -> SyncReport:
     """Run one client's sync with a progress bar; shared by sync, resync, run and demo."""
+    from connector.runtime import make_job
+    from connector.sync import run_sync
+
     job = make_job(client, settings, store, dry_run=dry_run)
     if stop is not None:
         job.stop = stop
@@ -131,6 +132,8 @@ def run(
         if client:
             clients = {name: pick(clients, name) for name in client}
         store = store_for(settings)
+        from connector.runtime import make_job
+
         for cfg in clients.values():  # validate tokens and rules once, before any call
             make_job(cfg, settings, store)
 

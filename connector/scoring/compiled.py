@@ -140,13 +140,9 @@ class EventRule:
     max_points: int | None
 
     def matches(self, event: Event) -> bool:
-        if self.url is not None:
-            if event.url is None or not self.url(event.url):
-                return False
-        if self.name is not None:
-            if event.name is None or not self.name(event.name):
-                return False
-        return True
+        if self.url is not None and (event.url is None or not self.url(event.url)):
+            return False
+        return not (self.name is not None and (event.name is None or not self.name(event.name)))
 
 
 @dataclass(slots=True)

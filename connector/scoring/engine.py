@@ -60,10 +60,8 @@ def score(contact: Contact, events: Sequence[Event], model: RulesModel,
         if got is not None:
             points[index] = got
 
-    explanation, raw = _explain(c, points)
-    if last_activity is None and contact.created_at is not None:
-        last_activity = min(contact.created_at, now)
-    decay_hit = _decay(c, raw, last_activity, now, changes)
+    explanation, raw, earned = _explain(c, points)
+    decay_hit = _decay(c, raw, earned, last_activity, now, changes)
     if decay_hit is not None:
         explanation.append(decay_hit)
         raw += decay_hit.points
@@ -161,8 +159,9 @@ def _evidence(events: list[Event]) -> tuple[str, ...]:
 
 
 def _explain(c: CompiledModel, points: dict[int, tuple[int, tuple[str, ...]]],
-             ) -> tuple[list[RuleHit], int]:
-    """Rule hits in model order; within an exclusive group only the best rule counts."""
+             ) -> tuple[list[RuleHit], int, int]:
+    """Rule hits in model order (within an exclusive group only the best rule counts), their
+    sum, and the part of it earned by behaviour (what decay may take away)."""
     dropped: set[int] = set()
     for members in c.group_members:
         scored = [i for i in members if i in points]
@@ -170,8 +169,9 @@ def _explain(c: CompiledModel, points: dict[int, tuple[int, tuple[str, ...]]],
             best = max(scored, key=lambda i: (points[i][0], -i))
             dropped.update(i for i in scored if i != best)
     out: list[RuleHit] = []
-    raw = 0
+    raw = earned = 0
     meta = c.meta
+    is_event = c.event_rules_by_index
     for index in sorted(points):
         if index in dropped:
             continue
@@ -179,18 +179,24 @@ def _explain(c: CompiledModel, points: dict[int, tuple[int, tuple[str, ...]]],
         rule_id, description, topic = meta[index]
         out.append(RuleHit(rule_id, description, value, topic, evidence))
         raw += value
-    return out, raw
+        if index in is_event:
+            earned += value
+    return out, raw, earned
 
 
-def _decay(c: CompiledModel, subtotal: int, last_activity: datetime | None, now: datetime,
-           changes: list[datetime]) -> RuleHit | None:
-    """Inactivity decay: ``decay.points`` per full period without activity, never taking the
-    total below ``decay.min_total`` (decay only removes points a contact earned)."""
+def _decay(c: CompiledModel, subtotal: int, earned: int, last_activity: datetime | None,
+           now: datetime, changes: list[datetime]) -> RuleHit | None:
+    """Inactivity decay: ``decay.points`` per full period without activity.
+
+    Decay only takes away points earned by behaviour (fit data does not go stale with
+    silence), and never takes the total below ``decay.min_total``; so a quiet lead cools
+    down but is never unsubscribed for being quiet, and new activity can only help.
+    """
     every = c.decay_every
-    if every is None or last_activity is None or subtotal <= c.decay_min_total:
+    room = min(earned, subtotal - c.decay_min_total)
+    if every is None or last_activity is None or room <= 0:
         return None
     steps = int((now - last_activity) / every)
-    room = subtotal - c.decay_min_total
     applied = max(steps * c.decay_points, -room)
     if applied > -room:  # further steps can still lower the score
         changes.append(last_activity + every * (steps + 1))

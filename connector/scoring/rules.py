@@ -7,6 +7,7 @@ condition (``event`` + optional filters and one way of counting). See docs/rules
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -40,11 +41,11 @@ def parse_duration(value: str | None) -> timedelta | None:
     match = _DURATION.match(str(value))
     if not match:
         raise ValueError(
-            f"{value!r} is not a duration; write a number with a unit: 14d, 2w or 36h"
+            f"{value!r} is not a duration; fix: write a number with a unit: 14d, 2w or 36h"
         )
     amount, unit = int(match.group(1)), match.group(2)[0].lower()
     if amount <= 0:
-        raise ValueError("a duration must be positive")
+        raise ValueError("a duration must be positive; fix: e.g. 14d")
     return timedelta(seconds=amount * _UNIT_SECONDS[unit])
 
 
@@ -59,7 +60,8 @@ class Range(_Strict):
     @model_validator(mode="after")
     def _ordered(self) -> Range:
         if self.min >= self.max:
-            raise ValueError("range.min must be below range.max")
+            raise ValueError("range.min must be below range.max; "
+                             "fix: e.g. range: {min: -30, max: 100}")
         return self
 
 
@@ -76,11 +78,11 @@ class Decay(_Strict):
     every: str = "14d"
     min_total: int = 0
 
-    @field_validator("every")
+    @field_validator("every", mode="before")
     @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration(value)
-        return value
+    def _duration(cls, value: object) -> str:
+        parse_duration(str(value))
+        return str(value)
 
 
 class Rule(_Strict):
@@ -126,61 +128,68 @@ class Rule(_Strict):
                 raise ValueError(f"regular expression does not compile: {exc}") from None
         return value
 
-    @field_validator("within", "expires_after", "inactive_for")
+    @field_validator("within", "expires_after", "inactive_for", mode="before")
     @classmethod
-    def _duration(cls, value: str | None) -> str | None:
-        parse_duration(value)
-        return value
+    def _duration(cls, value: object) -> str | None:
+        if value is None:
+            return None
+        parse_duration(str(value))
+        return str(value)
 
     @model_validator(mode="after")
     def _one_kind(self) -> Rule:
         if (self.field is None) == (self.event is None):
             raise ValueError("a rule needs exactly one of 'field' (fit data) or 'event' "
-                             "(behaviour)")
+                             "(behaviour); fix: add field: NAME or event: TYPE, not both")
         if self.field is not None:
             self._check_field_rule()
         else:
             self._check_event_rule()
         if self.points == 0:
-            raise ValueError("points must not be 0 (delete the rule instead)")
+            raise ValueError("points must not be 0; fix: give the rule points, or delete it")
         return self
 
     def _check_field_rule(self) -> None:
         used = [op for op in FIELD_OPERATORS if getattr(self, op) is not None]
         if not used:
-            raise ValueError("a field rule needs one condition: " + ", ".join(FIELD_OPERATORS))
+            raise ValueError("a field rule needs one condition; fix: add one of "
+                             + ", ".join(FIELD_OPERATORS))
         if len(used) > 1 and set(used) != {"min", "max"}:
-            raise ValueError(f"a field rule takes one condition, got {', '.join(used)} "
-                             "(min and max together make a range)")
+            raise ValueError(f"a field rule takes one condition, got {', '.join(used)}; fix: keep "
+                             "one (only min and max go together, as a range)")
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError("min must not exceed max")
+            raise ValueError("min must not exceed max; fix: swap min and max")
         stray = [k for k in ("url", "url_regex", "name", "within", "expires_after", *COUNTING,
                              "max_points", "inactive_for") if getattr(self, k) is not None]
         if stray:
-            raise ValueError(f"{', '.join(stray)} only apply to event rules")
+            raise ValueError(f"{', '.join(stray)} only apply to event rules; fix: remove them")
 
     def _check_event_rule(self) -> None:
         stray = [op for op in FIELD_OPERATORS if getattr(self, op) is not None]
         if stray:
-            raise ValueError(f"{', '.join(stray)} only apply to field rules")
+            raise ValueError(f"{', '.join(stray)} only apply to field rules; fix: remove them")
         if self.url is not None and self.url_regex is not None:
-            raise ValueError("give url (a glob) or url_regex, not both")
+            raise ValueError("url and url_regex both given; fix: keep url (a glob) or url_regex")
         modes = [m for m in ("per_occurrence", "nth") if getattr(self, m)]
         if len(modes) > 1:
-            raise ValueError(f"choose one way of counting, got {', '.join(modes)}")
+            raise ValueError(f"two ways of counting ({', '.join(modes)}); fix: keep one")
         if self.max_points is not None and not self.per_occurrence:
-            raise ValueError("max_points caps per_occurrence rules; add per_occurrence: true")
+            raise ValueError("max_points caps per_occurrence rules; fix: add per_occurrence: true")
         if self.per_occurrence and self.max_points is not None:
             if (self.max_points > 0) != (self.points > 0):
-                raise ValueError("max_points must have the same sign as points")
+                raise ValueError("max_points and points differ in sign; "
+                                 "fix: give both the same sign")
             if abs(self.max_points) < abs(self.points):
-                raise ValueError("max_points must be at least one occurrence's points")
+                raise ValueError("max_points is smaller than one occurrence's points; "
+                                 "fix: raise max_points")
         if self.nth is not None and (self.min_count or self.max_count):
-            raise ValueError("nth cannot be combined with min_count / max_count")
+            raise ValueError("nth cannot be combined with min_count / max_count; "
+                             "fix: keep nth or the counts")
         if self.per_occurrence and (self.min_count or self.max_count):
-            raise ValueError("per_occurrence cannot be combined with min_count / max_count")
+            raise ValueError("per_occurrence cannot be combined with min_count / max_count; "
+                             "fix: keep one")
         if (self.min_count and self.max_count and self.min_count > self.max_count):
-            raise ValueError("min_count must not exceed max_count")
+            raise ValueError("min_count exceeds max_count; fix: swap them")
 
     @property
     def kind(self) -> str:
@@ -207,26 +216,32 @@ class RulesModel(_Strict):
     def _consistent(self) -> RulesModel:
         lo, hi = self.range.min, self.range.max
         if not lo < self.warm_at <= hi:
-            raise ValueError(f"warm_at must lie inside the range ({lo}..{hi}]")
+            raise ValueError(f"warm_at {self.warm_at} is outside the range ({lo}..{hi}]; "
+                             "fix: pick a score "
+                             "inside the range, e.g. 30")
         if not self.tiers:
-            raise ValueError("give at least one tier")
+            raise ValueError("no tiers; fix: give at least one tier")
         if self.tiers[0].from_score not in (None, lo):
-            raise ValueError("the first tier starts at the range minimum; leave its 'from' out")
+            raise ValueError("the first tier starts at the range minimum; "
+                             "fix: leave its 'from' out")
         cuts = [t.from_score for t in self.tiers[1:]]
         if any(c is None for c in cuts):
-            raise ValueError("every tier after the first needs 'from' (its lowest score)")
+            raise ValueError("a tier after the first has no 'from'; "
+                             "fix: give each its lowest score")
         values = [lo, *cuts]
-        if any(b <= a for a, b in zip(values, values[1:], strict=False)):
-            raise ValueError("tier 'from' scores must increase and lie above range.min")
+        if any(b <= a for a, b in itertools.pairwise(values)):
+            raise ValueError("tier 'from' scores do not increase; "
+                             "fix: order tiers from cold to hot with "
+                             "increasing 'from' scores above range.min")
         if values[-1] > hi:
-            raise ValueError("a tier starts above range.max")
+            raise ValueError("a tier starts above range.max; fix: lower its 'from'")
         names = [t.name for t in self.tiers]
         if len(set(names)) != len(names):
-            raise ValueError("tier names must be unique")
+            raise ValueError("tier names repeat; fix: give each tier its own name")
         seen: set[str] = set()
         for rule in self.rules:
             if rule.id in seen:
-                raise ValueError(f"rule id {rule.id!r} is used twice; ids must be unique")
+                raise ValueError(f"rule id {rule.id!r} is used twice; fix: rename one of them")
             seen.add(rule.id)
         return self
 
@@ -296,7 +311,9 @@ def load_rules_text(text: str, source: str = "<rules>") -> RulesModel:
 
 def _translate(exc: ValidationError, node: yaml.Node | None, data: dict, source: str,
                ) -> RulesError:
-    err = exc.errors()[0]
+    errors = exc.errors()
+    # an unknown key is usually a typo of a missing one: name the typo first
+    err = next((e for e in errors if e.get("type") == "extra_forbidden"), errors[0])
     loc = tuple(err.get("loc", ()))
     line = _line_of(node, loc)
     rule_id = None
@@ -308,11 +325,13 @@ def _translate(exc: ValidationError, node: yaml.Node | None, data: dict, source:
     if rule_id:
         where.append(f"rule {rule_id!r}")
     field_path = ".".join(str(p) for p in loc if not isinstance(p, int)) or "(top level)"
-    if rule_id or (loc and loc[0] == "rules"):
+    if rule_id or (len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int)):
         field_path = ".".join(str(p) for p in loc[2:]) or "(the rule)"
     where.append(f"field {field_path!r}")
     message = err.get("msg", "invalid").removeprefix("Value error, ")
-    return RulesError(message, file=source, field=": ".join(where), fix=_fix_for(err, loc))
+    message, _, fix = message.partition("; fix: ")
+    return RulesError(message, file=source, field=": ".join(where),
+                      fix=fix or _fix_for(err, loc))
 
 
 def _fix_for(err: dict, loc: tuple) -> str:

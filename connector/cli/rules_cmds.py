@@ -1,0 +1,135 @@
+"""Offline rules commands: `rules check`, `score`, `explain`."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from connector.cli.app import app
+from connector.cli.common import cli_errors, console
+from connector.errors import ConfigError
+from connector.models import ScoreResult, utc
+from connector.scoring import load_rules, score
+from connector.scoring.jsonl import read_contacts
+
+rules_app = typer.Typer(help="Check and share scoring models.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+NowOption = typer.Option(None, "--now", help="Score as of this ISO time (default: now).")
+
+
+def _now(value: str | None) -> datetime:
+    if not value:
+        return datetime.now(UTC)
+    try:
+        return utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        raise ConfigError(f"--now {value!r} is not an ISO date-time", field="--now",
+                          fix="write it like 2026-11-01T12:00:00Z") from None
+
+
+@rules_app.command("check")
+def rules_check(file: Path = typer.Argument(..., help="The rules YAML file.")) -> None:
+    """Validate a rules file; errors name the file, line, rule, field and the fix."""
+    with cli_errors():
+        model = load_rules(file)
+        kinds = {"field": 0, "event": 0}
+        for rule in model.rules:
+            kinds[rule.kind] += 1
+        console.print(f"{file}: ok: {len(model.rules)} rules ({kinds['field']} fit, "
+                      f"{kinds['event']} behaviour), range {model.min_score}..{model.max_score}"
+                      f", warm at {model.warm_at}, tiers "
+                      + " / ".join(t.name for t in model.tiers), highlight=False)
+
+
+def score_file(rules: Path, contacts: Path, now: datetime) -> list[ScoreResult]:
+    model = load_rules(rules)
+    results = [score(c, events, model, now) for c, events in read_contacts(contacts)]
+    results.sort(key=lambda r: (-r.total, r.contact_id))
+    return results
+
+
+@app.command("score")
+def score_cmd(
+    contacts: Path = typer.Argument(..., help="JSON Lines file of contacts with events."),
+    rules: Path = typer.Option(..., "--rules", help="The rules YAML file."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    now: str | None = NowOption,
+) -> None:
+    """Score contacts offline and rank them."""
+    with cli_errors():
+        results = score_file(rules, contacts, _now(now))
+        if as_json:
+            typer.echo(json.dumps([_result_dict(r) for r in results], indent=2))
+            return
+        table = Table(title=f"{len(results)} contacts scored with {rules}")
+        for column in ("#", "contact", "score", "tier", "warm", "interests", "next change"):
+            table.add_column(column)
+        for i, r in enumerate(results, 1):
+            interests = ", ".join(f"{k} {v}" for k, v in sorted(
+                r.interests.items(), key=lambda kv: -kv[1]))
+            table.add_row(str(i), r.contact_id, str(r.total), r.tier, "yes" if r.warm else "",
+                          interests or "-",
+                          r.next_change_at.isoformat() if r.next_change_at else "-")
+        console.print(table)
+
+
+@app.command("explain")
+def explain_cmd(
+    args: list[str] = typer.Argument(..., help="CONTACTS.jsonl ID (with --rules) or "
+                                     "CONTACT_ID (with --client)."),
+    rules: Path | None = typer.Option(None, "--rules", help="Rules file (offline)."),
+    client: str | None = typer.Option(None, "--client", help="Client name (from state)."),
+    now: str | None = NowOption,
+    config_dir: Path | None = typer.Option(None, "--config-dir", help="Client config folder."),
+) -> None:
+    """Every point of one contact's score and why."""
+    with cli_errors():
+        if client:
+            from connector.cli.explain_state import explain_from_state
+
+            if len(args) != 1:
+                raise ConfigError("give one CONTACT_ID with --client", field="explain",
+                                  fix="connector explain --client NAME CONTACT_ID")
+            explain_from_state(client, args[0], config_dir)
+            return
+        if rules is None or len(args) != 2:
+            raise ConfigError("give --rules FILE CONTACTS.jsonl ID, or --client NAME ID",
+                              field="explain", fix="see connector explain --help")
+        contacts, wanted = Path(args[0]), args[1]
+        model = load_rules(rules)
+        for contact, events in read_contacts(contacts):
+            if contact.id == wanted:
+                print_explanation(score(contact, events, model, _now(now)))
+                return
+        raise ConfigError(f"no contact with id {wanted!r}", file=str(contacts),
+                          fix="use an id from the file")
+
+
+def print_explanation(r: ScoreResult) -> None:
+    table = Table(title=f"contact {r.contact_id}: {r.total} points, {r.tier}"
+                  + (", WARM" if r.warm else ""))
+    for column in ("rule", "points", "topic", "evidence"):
+        table.add_column(column, justify="right" if column == "points" else "left")
+    for hit in r.explanation:
+        table.add_row(hit.description, f"{hit.points:+d}", hit.topic or "",
+                      ", ".join(hit.evidence))
+    console.print(table)
+    if r.raw_total != r.total:
+        console.print(f"sum {r.raw_total}, clamped to {r.total}")
+    if r.next_change_at:
+        console.print(f"changes by time alone at {r.next_change_at.isoformat()}")
+
+
+def _result_dict(r: ScoreResult) -> dict:
+    return {
+        "id": r.contact_id, "score": r.total, "raw": r.raw_total, "tier": r.tier,
+        "warm": r.warm, "at_floor": r.at_floor, "interests": dict(r.interests),
+        "next_change_at": r.next_change_at.isoformat() if r.next_change_at else None,
+        "explanation": [{"rule": h.rule_id, "points": h.points, "topic": h.topic,
+                         "evidence": list(h.evidence)} for h in r.explanation],
+    }
