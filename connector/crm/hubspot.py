@@ -1,0 +1,457 @@
+"""HubSpot through the official SDK, every call through the shared HTTP layer.
+
+Pull: a full pull pages ``GET /crm/v3/objects/contacts``; an incremental pull searches
+``lastmodifieddate`` between the bookmark (minus an overlap for the search index's lag)
+and the sync's start, ascending, and gets past the 10,000-result search cap by restarting
+the search at the last timestamp it saw. Engagement: per-URL page views and form
+submissions from the events API (Enterprise portals), opens and clicks from the email
+events API; lower plans degrade to the contact's analytics properties (said in the sync
+report). The engagement counters on the contact form its ``activity_signature``, so the
+sync fetches events only for contacts whose counters moved.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from hubspot import HubSpot
+from hubspot.communication_preferences.models import PublicUpdateSubscriptionStatusRequest
+from hubspot.crm.contacts import (
+    BatchInputSimplePublicObjectBatchInput,
+    PublicObjectSearchRequest,
+    SimplePublicObjectBatchInput,
+)
+from hubspot.crm.objects.tasks import SimplePublicObjectInputForCreate
+from hubspot.crm.properties import PropertyCreate, PropertyGroupCreate
+from hubspot.discovery.discovery_base import DiscoveryBase
+
+from connector.crm.base import PullNotes, ScoreProperty, WriteReport
+from connector.crm.mapping import form_event_type
+from connector.errors import (
+    AuthError,
+    FixConfiguration,
+    NetworkError,
+    NotFoundError,
+    SkipRecord,
+)
+from connector.http import HttpLayer, Limit, RateLimiter
+from connector.http.urllib3_pool import GuardedPoolManager
+from connector.models import Contact, Event, EventType, Owner
+
+DEFAULT_FIELDS = {
+    "email": "email", "first_name": "firstname", "last_name": "lastname",
+    "job_title": "jobtitle", "company": "company", "company_size": "numberofemployees",
+    "industry": "industry", "country": "country", "lifecycle_stage": "lifecyclestage",
+}
+COUNTERS = ("hs_email_open", "hs_email_click", "hs_analytics_num_page_views",
+            "num_conversion_events", "hs_analytics_last_visit_timestamp")
+EXTRA = ("hubspot_owner_id", "hs_lifecyclestage_customer_date", "hs_analytics_last_url",
+         "recent_conversion_event_name", "lastmodifieddate", "createdate")
+DEGRADED_FROM = ("hs_analytics_last_url", "hs_analytics_last_visit_timestamp",
+                 "recent_conversion_event_name")
+SEARCH_CAP = 10_000
+SEARCH_PAGE = 200
+BATCH = 100
+
+
+def _classify(method: str, url: str) -> str:
+    return "search" if "/search" in url else "default"
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    if value.isdigit():
+        return datetime.fromtimestamp(int(value) / 1000, UTC)
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _ms(dt: datetime) -> int:
+    return int(dt.timestamp() * 1000)
+
+
+class HubSpotCRM:
+    """The HubSpot adapter (see the module docstring)."""
+
+    kind = "hubspot"
+    incremental_ordered = True
+
+    def __init__(self, client_name: str, token: str, base_url: str = "https://api.hubapi.com",
+                 *, plan: str = "starter", field_map: Mapping[str, str] | None = None,
+                 score_property: str = "connector_lead_score", requests_per_10s: int = 100,
+                 search_per_second: int = 5, clock: Callable[[], datetime] | None = None,
+                 sleep: Callable[[float], None] = time.sleep,
+                 monotonic: Callable[[], float] = time.monotonic,
+                 overlap_seconds: int = 300, max_attempts: int = 6) -> None:
+        self.client_name = client_name
+        self.base_url = base_url.rstrip("/")
+        self.plan = plan
+        self.fields = {**DEFAULT_FIELDS, **(field_map or {})}
+        self.score_property = score_property
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.overlap = timedelta(seconds=overlap_seconds)
+        self.notes = PullNotes()
+        limiter = RateLimiter({"default": Limit(requests_per_10s, 10.0),
+                               "search": Limit(search_per_second, 1.0, burst=search_per_second)},
+                              monotonic, sleep)
+        self.layer = HttpLayer("hubspot", client_name, limiter, clock=monotonic, sleep=sleep,
+                               max_attempts=max_attempts, secrets=[token])
+        self.pool = GuardedPoolManager(self.layer, _classify)
+        self._auth = {"Authorization": f"Bearer {token}"}
+        self.sdk = HubSpot(access_token=token, host=self.base_url, api_factory=self._factory)
+        self._apis: dict[str, Any] = {}
+        self._owners: dict[str, Owner] | None = None
+        self._events_api_ok = plan == "enterprise"
+        self._props_cache: dict[str, dict[str, Any]] = {}
+
+    @property
+    def http_stats(self) -> Any:
+        return self.layer.stats
+
+    def __repr__(self) -> str:
+        return f"HubSpotCRM(client={self.client_name!r}, base_url={self.base_url!r})"
+
+    def _factory(self, package: Any, api_name: str, config: dict[str, Any]) -> Any:
+        api = DiscoveryBase._default_api_factory(package, api_name, config)
+        api.api_client.rest_client.pool_manager = self.pool
+        return api
+
+    def _api(self, name: str, get: Callable[[], Any]) -> Any:
+        if name not in self._apis:
+            self._apis[name] = get()
+        return self._apis[name]
+
+    # -- contacts -------------------------------------------------------------------
+    def _properties(self) -> list[str]:
+        return sorted({*self.fields.values(), *COUNTERS, *EXTRA, self.score_property})
+
+    def iter_contacts(self, since: datetime | None, until: datetime) -> Iterator[Contact]:
+        if since is None:
+            yield from self._full_pull()
+        else:
+            yield from self._search_since(since - self.overlap, until)
+
+    def _full_pull(self) -> Iterator[Contact]:
+        api = self._api("contacts", lambda: self.sdk.crm.contacts.basic_api)
+        after: str | None = None
+        seen_cursors: set[str] = set()
+        while True:
+            page = api.get_page(limit=100, after=after, properties=self._properties(),
+                                archived=False)
+            for obj in page.results:
+                yield self._contact(obj.id, obj.properties)
+            nxt = page.paging.next.after if page.paging and page.paging.next else None
+            if not nxt:
+                return
+            if nxt in seen_cursors:
+                raise NetworkError(f"paging cursor {nxt!r} repeated; stopping to avoid a loop",
+                                   crm=self.kind, client=self.client_name,
+                                   endpoint="GET /crm/v3/objects/contacts")
+            seen_cursors.add(nxt)
+            after = nxt
+
+    def _search_since(self, start: datetime, until: datetime) -> Iterator[Contact]:
+        """Ascending by lastmodifieddate; past 10,000 results, restart at the last seen time
+        (contacts seen twice at that boundary are yielded once)."""
+        api = self._api("search", lambda: self.sdk.crm.contacts.search_api)
+        low, high = _ms(start), _ms(until)
+        yielded: set[str] = set()
+        while True:
+            after, last_ms, restart = 0, low, False
+            while True:
+                request = PublicObjectSearchRequest(
+                    filter_groups=[{"filters": [
+                        {"propertyName": "lastmodifieddate", "operator": "GTE",
+                         "value": str(low)},
+                        {"propertyName": "lastmodifieddate", "operator": "LTE",
+                         "value": str(high)}]}],
+                    sorts=[{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
+                    properties=self._properties(), limit=SEARCH_PAGE, after=str(after))
+                page = api.do_search(public_object_search_request=request)
+                for obj in page.results:
+                    modified = obj.properties.get("lastmodifieddate")
+                    stamp = _parse_time(modified)
+                    if stamp is not None:
+                        last_ms = max(last_ms, _ms(stamp))
+                    if obj.id not in yielded:
+                        yielded.add(obj.id)
+                        yield self._contact(obj.id, obj.properties)
+                nxt = page.paging.next.after if page.paging and page.paging.next else None
+                if not nxt:
+                    return
+                after = int(nxt)
+                if after + SEARCH_PAGE > SEARCH_CAP:
+                    restart = True
+                    break
+            if restart:
+                if last_ms <= low:
+                    raise FixConfiguration(
+                        "more than 10,000 contacts share one modification time; the search "
+                        "cannot page past them", crm=self.kind, client=self.client_name,
+                        endpoint="POST /crm/v3/objects/contacts/search",
+                        fix="run `connector resync --full` (it pages without the cap)")
+                low = last_ms
+
+    def _contact(self, contact_id: str, props: Mapping[str, Any]) -> Contact:
+        fields = {name: props.get(prop) for name, prop in self.fields.items()}
+        raw_score = props.get(self.score_property)
+        try:
+            score = int(float(raw_score)) if raw_score not in (None, "") else None
+        except ValueError:
+            score = None
+        customer_at = _parse_time(props.get("hs_lifecyclestage_customer_date"))
+        if not self._events_api_ok:  # what the degraded engagement is built from
+            self._props_cache[str(contact_id)] = {k: props.get(k) for k in DEGRADED_FROM}
+        return Contact(
+            id=str(contact_id),
+            email=props.get("email"),
+            fields=fields,
+            owner_id=props.get("hubspot_owner_id") or None,
+            updated_at=_parse_time(props.get("lastmodifieddate")),
+            created_at=_parse_time(props.get("createdate")),
+            score_in_crm=score,
+            activity_signature="|".join(str(props.get(c) or "") for c in COUNTERS),
+            is_customer=(props.get("lifecyclestage") == "customer"),
+            customer_at=customer_at,
+        )
+
+    # -- engagement -------------------------------------------------------------------
+    def fetch_events(self, contacts: Sequence[Contact],
+                     since: datetime | None) -> Mapping[str, list[Event]]:
+        out: dict[str, list[Event]] = {}
+        for contact in contacts:
+            events: list[Event] = []
+            if contact.email:
+                events.extend(self._email_events(contact, since))
+            if self._events_api_ok:
+                try:
+                    events.extend(self._analytics_events(contact, since))
+                except (AuthError, NotFoundError):
+                    self._events_api_ok = False
+            if not self._events_api_ok:
+                events.extend(self._degraded_events(contact))
+            out[contact.id] = events
+        return out
+
+    def _analytics_events(self, contact: Contact, since: datetime | None) -> list[Event]:
+        api = self._api("events", lambda: self.sdk.events.events_api)
+        events: list[Event] = []
+        after: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"object_type": "contact", "object_id": contact.id,
+                                      "limit": 100}
+            if after:
+                kwargs["after"] = after
+            if since is not None:
+                kwargs["occurred_after"] = since
+            page = api.get_page(**kwargs)
+            for item in page.results:
+                props = item.properties or {}
+                occurred = item.occurred_at if item.occurred_at.tzinfo else \
+                    item.occurred_at.replace(tzinfo=UTC)
+                if item.event_type == "e_visited_page":
+                    events.append(Event(f"hs-ev-{item.id}", contact.id, EventType.PAGE_VIEW,
+                                        occurred.astimezone(UTC), url=props.get("hs_url")))
+                elif item.event_type == "e_submitted_form":
+                    title = props.get("hs_form_title")
+                    events.append(Event(f"hs-ev-{item.id}", contact.id, form_event_type(title),
+                                        occurred.astimezone(UTC), name=title,
+                                        url=props.get("hs_url") or None))
+            nxt = page.paging.next.after if page.paging and page.paging.next else None
+            if not nxt or nxt == after:
+                return events
+            after = nxt
+
+    def _email_events(self, contact: Contact, since: datetime | None) -> list[Event]:
+        events: list[Event] = []
+        offset: str | None = None
+        while True:
+            params: dict[str, Any] = {"recipient": contact.email, "limit": 1000}
+            if offset:
+                params["offset"] = offset
+            if since is not None:
+                params["startTimestamp"] = _ms(since)
+            body = self._get_json("/email/public/v1/events", params)
+            for item in body.get("events", []):
+                kind = {"OPEN": EventType.EMAIL_OPEN, "CLICK": EventType.EMAIL_CLICK}.get(
+                    item.get("type"))
+                if kind is None:
+                    continue
+                events.append(Event(
+                    f"hs-em-{item.get('id')}", contact.id, kind,
+                    datetime.fromtimestamp(int(item["created"]) / 1000, UTC),
+                    url=item.get("url"), email_id=str(item.get("emailCampaignId") or "") or None))
+            if not body.get("hasMore") or body.get("offset") in (None, offset):
+                return events
+            offset = body.get("offset")
+
+    def _get_json(self, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        url = f"{self.base_url}{path}?{urlencode(params)}"
+        response = self.pool.request("GET", url, headers=dict(self._auth))
+        return json.loads(response.data or b"{}")
+
+    def _degraded_events(self, contact: Contact) -> list[Event]:
+        """Without the events API: the last visited URL and the last conversion, from the
+        contact's properties (enough for page rules that need one visit)."""
+        note = ("HubSpot events API unavailable for this portal (needs Enterprise): page "
+                "views and forms come from the contact's last-visit and last-conversion "
+                "properties only")
+        if note not in self.notes.degraded:
+            self.notes.degraded.append(note)
+        props = self._props_cache.get(contact.id, {})
+        out: list[Event] = []
+        visit = _parse_time(props.get("hs_analytics_last_visit_timestamp"))
+        if visit and props.get("hs_analytics_last_url"):
+            out.append(Event(f"hs-last-visit-{_ms(visit)}", contact.id, EventType.PAGE_VIEW,
+                             visit, url=props["hs_analytics_last_url"]))
+        name = props.get("recent_conversion_event_name")
+        if name:
+            when = contact.updated_at or self.clock()
+            out.append(Event(f"hs-last-conversion-{name}", contact.id, form_event_type(name),
+                             when, name=name))
+        return out
+
+    # -- writes ---------------------------------------------------------------------------
+    def ensure_score_property(self, prop: ScoreProperty) -> None:
+        api = self._api("properties", lambda: self.sdk.crm.properties.core_api)
+        self.score_property = prop.name
+        try:
+            api.get_by_name("contacts", prop.name)
+            return
+        except NotFoundError:
+            pass
+        groups = self._api("groups", lambda: self.sdk.crm.properties.groups_api)
+        try:
+            groups.get_by_name("contacts", prop.group)
+        except NotFoundError:
+            try:
+                groups.create("contacts", PropertyGroupCreate(name=prop.group,
+                                                              label=prop.group.title()))
+            except SkipRecord as exc:
+                if exc.status != 409:
+                    raise
+        try:
+            api.create("contacts", PropertyCreate(
+                name=prop.name, label=prop.label, type="number", field_type="number",
+                group_name=prop.group, description=prop.description))
+        except SkipRecord as exc:
+            if exc.status != 409:
+                raise
+
+    def write_scores(self, scores: Mapping[str, int]) -> WriteReport:
+        report = WriteReport()
+        items = [(str(cid), int(value)) for cid, value in scores.items()]
+        for start in range(0, len(items), BATCH):
+            self._write_batch(items[start:start + BATCH], report, retry=True)
+        return report
+
+    def _write_batch(self, items: list[tuple[str, int]], report: WriteReport,
+                     retry: bool) -> None:
+        api = self._api("batch", lambda: self.sdk.crm.contacts.batch_api)
+        body = BatchInputSimplePublicObjectBatchInput(inputs=[
+            SimplePublicObjectBatchInput(id=cid, properties={self.score_property: str(value)})
+            for cid, value in items])
+        report.calls += 1
+        try:
+            result = api.update(batch_input_simple_public_object_batch_input=body)
+        except SkipRecord as exc:
+            # HubSpot rejects the whole batch for one invalid value: isolate it
+            if len(items) == 1:
+                report.failed[items[0][0]] = exc.detail
+                return
+            middle = len(items) // 2
+            self._write_batch(items[:middle], report, retry)
+            self._write_batch(items[middle:], report, retry)
+            return
+        done = {str(r.id) for r in (result.results or [])}
+        report.written.extend(cid for cid, _ in items if cid in done)
+        failed: dict[str, str] = {}
+        gone: set[str] = set()
+        for error in getattr(result, "errors", None) or []:
+            for cid in (error.context or {}).get("ids", []):
+                failed[str(cid)] = error.message
+                if error.category == "OBJECT_NOT_FOUND":
+                    gone.add(str(cid))
+        missing = [(cid, v) for cid, v in items if cid not in done]
+        retryable = [(cid, v) for cid, v in missing if cid not in gone]
+        if retryable and retry:  # a 207 for other reasons may pass on a second try
+            self._write_batch(retryable, report, retry=False)
+            missing = [(cid, v) for cid, v in missing if cid in gone]
+        for cid, _ in missing:
+            report.failed[cid] = failed.get(cid, "not confirmed by HubSpot")
+
+    # -- people and actions -----------------------------------------------------------
+    def get_owner(self, contact: Contact) -> Owner | None:
+        if not contact.owner_id:
+            return None
+        if self._owners is None:
+            api = self._api("owners", lambda: self.sdk.crm.owners.owners_api)
+            self._owners = {}
+            after = None
+            while True:
+                page = api.get_page(limit=100, after=after)
+                for o in page.results:
+                    name = " ".join(p for p in (o.first_name, o.last_name) if p) or o.email
+                    self._owners[str(o.id)] = Owner(id=str(o.id), name=name, email=o.email)
+                nxt = page.paging.next.after if page.paging and page.paging.next else None
+                if not nxt or nxt == after:
+                    break
+                after = nxt
+        return self._owners.get(contact.owner_id)
+
+    def create_task(self, contact: Contact, owner: Owner | None, subject: str, body: str) -> str:
+        api = self._api("tasks", lambda: self.sdk.crm.objects.tasks.basic_api)
+        props = {"hs_timestamp": self.clock().isoformat(), "hs_task_subject": subject,
+                 "hs_task_body": body, "hs_task_status": "NOT_STARTED",
+                 "hs_task_priority": "HIGH"}
+        if owner:
+            props["hubspot_owner_id"] = owner.id
+        task = api.create(SimplePublicObjectInputForCreate(properties=props, associations=[{
+            "to": {"id": contact.id},
+            "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 204}]}]))
+        return str(task.id)
+
+    def add_tag(self, contact: Contact, tag: str) -> None:
+        raise FixConfiguration("HubSpot contacts have no tags", crm=self.kind,
+                               client=self.client_name, endpoint="add_tag",
+                               fix="use invite.via: smtp or hubspot_task for HubSpot clients")
+
+    def start_automation(self, contact: Contact, automation_id: str) -> None:
+        raise FixConfiguration("automations are not started through this connector on HubSpot",
+                               crm=self.kind, client=self.client_name,
+                               endpoint="start_automation",
+                               fix="use invite.via: smtp or hubspot_task for HubSpot clients")
+
+    def unsubscribe(self, contact: Contact, list_id: str | None = None) -> None:
+        if not contact.email:
+            raise SkipRecord("the contact has no email address to unsubscribe", crm=self.kind,
+                             client=self.client_name, endpoint="unsubscribe",
+                             record_id=contact.id)
+        status = self._api("status", lambda: self.sdk.communication_preferences.status_api)
+        if list_id:
+            ids = [list_id]
+        else:
+            definitions = self._api(
+                "definitions", lambda: self.sdk.communication_preferences.definition_api)
+            ids = [d.id for d in definitions.get_page().subscription_definitions
+                   if d.is_active and not d.is_internal]
+        for sub in ids:
+            request = PublicUpdateSubscriptionStatusRequest(
+                email_address=contact.email, subscription_id=str(sub),
+                legal_basis="LEGITIMATE_INTEREST_CLIENT",
+                legal_basis_explanation="Lead score reached the floor (connector)")
+            try:
+                status.unsubscribe(public_update_subscription_status_request=request)
+            except SkipRecord as exc:
+                if "already" not in exc.detail:
+                    raise
+
+    def close(self) -> None:
+        self.pool.clear()
+
+

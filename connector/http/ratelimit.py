@@ -1,0 +1,132 @@
+"""Client-side rate limiting: stay under the CRM's limits instead of bouncing off them.
+
+Two shapes cover both CRMs: a token bucket (ActiveCampaign's 5 requests/s, HubSpot's
+search 5/s) and a rolling window (HubSpot's 100 requests per 10 seconds). Each endpoint
+class of a client gets its own limiter. Time and sleep are injected.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
+
+
+class TokenBucket:
+    """``rate`` requests per second on average, bursts of up to ``burst``."""
+
+    def __init__(self, rate: float, burst: float, clock: Clock, sleep: Sleep) -> None:
+        self.rate = rate
+        self.capacity = max(1.0, burst)
+        self.tokens = self.capacity
+        self.clock = clock
+        self.sleep = sleep
+        self.updated = clock()
+        self.lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Take one token, sleeping until there is one; returns the time waited."""
+        waited = 0.0
+        while True:
+            with self.lock:
+                now = self.clock()
+                self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+                self.updated = now
+                if self.tokens >= 1.0:
+                    self.tokens -= 1.0
+                    return waited
+                wait = (1.0 - self.tokens) / self.rate
+            self.sleep(wait)
+            waited += wait
+
+    def penalise(self, seconds: float) -> None:
+        """After a 429: no tokens until ``seconds`` from now."""
+        with self.lock:
+            self.tokens = -seconds * self.rate
+            self.updated = self.clock()
+
+
+class RollingWindow:
+    """At most ``limit`` requests in any ``window`` seconds (HubSpot's ten-second limit)."""
+
+    def __init__(self, limit: int, window: float, clock: Clock, sleep: Sleep) -> None:
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+        self.sleep = sleep
+        self.sent: deque[float] = deque()
+        self.blocked_until = 0.0
+        self.lock = threading.Lock()
+
+    def acquire(self) -> float:
+        waited = 0.0
+        while True:
+            with self.lock:
+                now = self.clock()
+                while self.sent and self.sent[0] <= now - self.window:
+                    self.sent.popleft()
+                wait = self.blocked_until - now
+                if wait <= 0 and len(self.sent) < self.limit:
+                    self.sent.append(now)
+                    return waited
+                if wait <= 0:
+                    wait = self.sent[0] + self.window - now
+            wait = max(wait, 0.001)
+            self.sleep(wait)
+            waited += wait
+
+    def penalise(self, seconds: float) -> None:
+        with self.lock:
+            self.blocked_until = max(self.blocked_until, self.clock() + seconds)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A limit description: ``requests`` per ``per_seconds``; ``burst`` for token buckets
+    (None means a rolling window of exactly that many requests)."""
+
+    requests: float
+    per_seconds: float = 1.0
+    burst: float | None = None
+
+    @property
+    def window_seconds(self) -> float:
+        return self.per_seconds
+
+
+class RateLimiter:
+    """One limiter per endpoint class; unknown classes use the ``"default"`` one."""
+
+    def __init__(self, limits: Mapping[str, Limit], clock: Clock, sleep: Sleep) -> None:
+        self.limits = dict(limits)
+        self.clock = clock
+        self.sleep = sleep
+        self._limiters: dict[str, TokenBucket | RollingWindow] = {}
+        for name, limit in self.limits.items():
+            if limit.burst is None:
+                self._limiters[name] = RollingWindow(int(limit.requests), limit.per_seconds,
+                                                     clock, sleep)
+            else:
+                self._limiters[name] = TokenBucket(limit.requests / limit.per_seconds,
+                                                   limit.burst, clock, sleep)
+
+    def _for(self, endpoint_class: str) -> TokenBucket | RollingWindow | None:
+        return self._limiters.get(endpoint_class) or self._limiters.get("default")
+
+    def acquire(self, endpoint_class: str) -> float:
+        limiter = self._for(endpoint_class)
+        return limiter.acquire() if limiter else 0.0
+
+    def penalise(self, endpoint_class: str, seconds: float) -> None:
+        limiter = self._for(endpoint_class)
+        if limiter:
+            limiter.penalise(seconds)
+
+    def window(self, endpoint_class: str) -> float:
+        """How long to back off after a 429 that names no Retry-After."""
+        limit = self.limits.get(endpoint_class) or self.limits.get("default")
+        return limit.window_seconds if limit else 1.0

@@ -1,0 +1,608 @@
+"""A loopback HubSpot: the CRM v3 routes connector uses, with HubSpot's shapes and quirks.
+
+Shapes follow the official SDK's models (tests deserialise every route into them): string
+property values, ``null`` for unset properties, ISO timestamps on objects and epoch
+milliseconds in search filters, ``paging.next.after`` cursors, the 10,000-result search
+cap (asking past it is a 400), 207 Multi-Status for batch updates with unknown ids, a 400
+VALIDATION_ERROR that rejects a whole batch with an invalid value, Bearer auth with
+HubSpot's 401 body, the ten-second rolling limit and the separate search limit with
+HubSpot's 429 body (no Retry-After). Several accounts, one per token.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from connector.models import Event, EventType, Owner
+from connector.sandbox.faults import FaultPlan
+from connector.sandbox.ledger import Entry, Ledger
+from connector.sandbox.population import Population
+
+SEARCH_CAP = 10_000
+Clock = Callable[[], datetime]
+CONTACT_PROPERTIES = (
+    "email", "firstname", "lastname", "jobtitle", "company", "numberofemployees", "industry",
+    "country", "lifecyclestage", "hubspot_owner_id", "hs_lifecyclestage_customer_date",
+    "hs_email_open", "hs_email_click", "hs_email_last_open_date", "hs_analytics_num_page_views",
+    "hs_analytics_num_visits", "hs_analytics_last_visit_timestamp", "hs_analytics_last_url",
+    "num_conversion_events", "recent_conversion_event_name", "createdate", "lastmodifieddate",
+    "hs_object_id",
+)
+DOWNLOAD_FORMS = ("guide", "ebook", "download")
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def ms(dt: datetime) -> int:
+    return int(dt.timestamp() * 1000)
+
+
+def _error(status: int, message: str, category: str, **extra: Any) -> Response:
+    body = {"status": "error", "message": message, "correlationId": str(uuid.uuid4()),
+            "category": category, **extra}
+    return Response(json.dumps(body), status=status, mimetype="application/json")
+
+
+class _Window:
+    """HubSpot's rolling limit: ``limit`` requests per ``seconds``."""
+
+    def __init__(self, limit: int, seconds: float) -> None:
+        self.limit = limit
+        self.seconds = seconds
+        self.sent: deque[float] = deque()
+        self.lock = threading.Lock()
+
+    def allow(self) -> tuple[bool, int]:
+        with self.lock:
+            now = time.monotonic()
+            while self.sent and self.sent[0] <= now - self.seconds:
+                self.sent.popleft()
+            if len(self.sent) >= self.limit:
+                return False, 0
+            self.sent.append(now)
+            return True, self.limit - len(self.sent)
+
+
+class HubSpotAccount:
+    """One portal: contacts (with engagement), properties, owners, tasks, subscriptions."""
+
+    def __init__(self, name: str, population: Population | None = None, *,
+                 plan: str = "starter", clock: Clock | None = None,
+                 ten_second_limit: int = 100, search_per_second: int = 5) -> None:
+        self.name = name
+        self.plan = plan
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.lock = threading.RLock()
+        self.contacts: dict[str, dict[str, Any]] = {}
+        self.events: dict[str, list[Event]] = {}
+        self.properties: dict[str, dict[str, Any]] = {}
+        self.groups: dict[str, dict[str, Any]] = {"contactinformation": {
+            "name": "contactinformation", "label": "Contact information", "displayOrder": 0,
+            "archived": False}}
+        self.owners: list[Owner] = []
+        self.tasks: list[dict[str, Any]] = []
+        self.unsubscribed: dict[str, set[str]] = {}
+        self.window = _Window(ten_second_limit, 10.0)
+        self.search_window = _Window(search_per_second, 1.0)
+        self._sorted: list[tuple[int, int]] | None = None
+        if population is not None:
+            self.load(population)
+
+    # -- seeding ----------------------------------------------------------------------
+    def load(self, population: Population) -> None:
+        with self.lock:
+            self.owners = list(population.owners)
+            for person in population:
+                self.add_contact(person.contact, person.events)
+
+    def add_contact(self, contact: Any, events: Iterable[Event] = ()) -> None:
+        f = contact.fields
+        created = contact.created_at or self.clock()
+        updated = contact.updated_at or created
+        props: dict[str, str | None] = {
+            "email": contact.email, "firstname": f.get("first_name"),
+            "lastname": f.get("last_name"), "jobtitle": f.get("job_title"),
+            "company": f.get("company"), "numberofemployees": f.get("company_size"),
+            "industry": f.get("industry"), "country": f.get("country"),
+            "lifecyclestage": f.get("lifecycle_stage") or "lead",
+            "hubspot_owner_id": contact.owner_id,
+            "hs_lifecyclestage_customer_date": iso(contact.customer_at)
+            if contact.customer_at else None,
+            "createdate": iso(created), "hs_object_id": contact.id,
+        }
+        with self.lock:
+            self.contacts[contact.id] = {"props": props, "created": created,
+                                         "updated": updated}
+            self.events[contact.id] = []
+            for event in events:
+                self._record_event(event)
+            self.contacts[contact.id]["updated"] = updated
+            self._sorted = None
+
+    def add_event(self, event: Event) -> None:
+        """The contact did something now: engagement counters move, the contact is modified."""
+        with self.lock:
+            self._record_event(event)
+            self._touch(event.contact_id)
+
+    def _record_event(self, event: Event) -> None:
+        record = self.contacts[event.contact_id]
+        props = record["props"]
+        self.events[event.contact_id].append(event)
+
+        def bump(name: str) -> None:
+            props[name] = str(int(props.get(name) or 0) + 1)
+
+        if event.type == EventType.PAGE_VIEW:
+            bump("hs_analytics_num_page_views")
+            bump("hs_analytics_num_visits")
+            last = props.get("hs_analytics_last_visit_timestamp")
+            if last is None or last < iso(event.occurred_at):
+                props["hs_analytics_last_visit_timestamp"] = iso(event.occurred_at)
+                props["hs_analytics_last_url"] = event.url
+        elif event.type == EventType.EMAIL_OPEN:
+            bump("hs_email_open")
+            props["hs_email_last_open_date"] = iso(event.occurred_at)
+        elif event.type == EventType.EMAIL_CLICK:
+            bump("hs_email_click")
+        elif event.type in (EventType.FORM_SUBMISSION, EventType.DOWNLOAD):
+            bump("num_conversion_events")
+            props["recent_conversion_event_name"] = event.name
+
+    def _touch(self, contact_id: str) -> None:
+        self.contacts[contact_id]["updated"] = self.clock()
+        self._sorted = None
+
+    def score_of(self, contact_id: str, prop: str) -> str | None:
+        return self.contacts[contact_id]["props"].get(prop)
+
+    # -- views ------------------------------------------------------------------------
+    def public_object(self, contact_id: str, wanted: list[str] | None) -> dict[str, Any]:
+        record = self.contacts[contact_id]
+        props = dict(record["props"])
+        props["lastmodifieddate"] = iso(record["updated"])
+        names = wanted if wanted else ["email", "firstname", "lastname"]
+        out = {n: props.get(n) for n in names}
+        for always in ("createdate", "hs_object_id", "lastmodifieddate"):
+            out[always] = props[always]
+        return {"id": contact_id, "properties": out, "createdAt": iso(record["created"]),
+                "updatedAt": iso(record["updated"]), "archived": False}
+
+    def sorted_by_update(self) -> list[tuple[int, int]]:
+        with self.lock:
+            if self._sorted is None:
+                self._sorted = sorted((ms(r["updated"]), int(cid))
+                                      for cid, r in self.contacts.items())
+            return self._sorted
+
+
+class HubSpotSandbox:
+    """The WSGI app. ``accounts`` maps tokens to portals; ``faults`` and ``ledger`` are
+    shared by all of them."""
+
+    def __init__(self, faults: FaultPlan | None = None) -> None:
+        self.accounts: dict[str, HubSpotAccount] = {}
+        self.faults = faults or FaultPlan()
+        self.ledger = Ledger()
+        self.url_map = Map([
+            Rule("/crm/v3/objects/contacts", endpoint="list_contacts", methods=["GET"]),
+            Rule("/crm/v3/objects/contacts/search", endpoint="search", methods=["POST"]),
+            Rule("/crm/v3/objects/contacts/batch/update", endpoint="batch_update",
+                 methods=["POST"]),
+            Rule("/crm/v3/properties/contacts/groups", endpoint="create_group",
+                 methods=["POST"]),
+            Rule("/crm/v3/properties/contacts/groups/<name>", endpoint="get_group",
+                 methods=["GET"]),
+            Rule("/crm/v3/properties/contacts", endpoint="create_property", methods=["POST"]),
+            Rule("/crm/v3/properties/contacts/<name>", endpoint="get_property",
+                 methods=["GET"]),
+            Rule("/crm/v3/owners/", endpoint="owners", methods=["GET"]),
+            Rule("/crm/v3/owners", endpoint="owners", methods=["GET"]),
+            Rule("/crm/v3/objects/tasks", endpoint="create_task", methods=["POST"]),
+            Rule("/events/v3/events", endpoint="events", methods=["GET"]),
+            Rule("/events/v3/events/", endpoint="events", methods=["GET"]),
+            Rule("/email/public/v1/events", endpoint="email_events", methods=["GET"]),
+            Rule("/communication-preferences/v3/definitions", endpoint="definitions",
+                 methods=["GET"]),
+            Rule("/communication-preferences/v3/unsubscribe", endpoint="unsubscribe",
+                 methods=["POST"]),
+            Rule("/__sandbox/faults", endpoint="admin_faults", methods=["GET", "POST"]),
+        ], strict_slashes=False)
+
+    def add_account(self, token: str, account: HubSpotAccount) -> HubSpotAccount:
+        self.accounts[token] = account
+        return account
+
+    # -- WSGI ----------------------------------------------------------------------------
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        request = Request(environ)
+        response = self.dispatch(request)
+        return response(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        token = _bearer(request)
+        account = self.accounts.get(token or "")
+        path = request.path
+        try:
+            response = self._dispatch(request, account, token)
+        except HTTPException as exc:
+            response = _error(exc.code or 500, exc.description or "error", "OBJECT_NOT_FOUND")
+        self.ledger.record(Entry(request.method, path, token,
+                                 account.name if account else None, response.status_code))
+        return response
+
+    def _dispatch(self, request: Request, account: HubSpotAccount | None,
+                  token: str | None) -> Response:
+        adapter = self.url_map.bind_to_environ(request.environ)
+        endpoint, args = adapter.match()
+        if endpoint == "admin_faults":
+            return self.admin_faults(request)
+        if account is None:
+            return _error(401, "Authentication credentials not found. This API supports OAuth "
+                          "2.0 authentication and you can find more details at "
+                          "https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+                          "INVALID_AUTHENTICATION")
+        fault = self.faults.decide(request.path) if self.faults.active else None
+        if fault:
+            injected = self._fault(fault)
+            if injected is not None:
+                return injected
+        search = endpoint == "search"
+        allowed, remaining = (account.search_window if search else account.window).allow()
+        if not allowed:
+            policy = "SECONDLY" if search else "TEN_SECONDLY_ROLLING"
+            return _error(429, f"You have reached your {policy.lower()} limit.", "RATE_LIMITS",
+                          errorType="RATE_LIMIT", policyName=policy)
+        with account.lock:
+            response = getattr(self, endpoint)(request, account, **args)
+        if not search:
+            response.headers["X-HubSpot-RateLimit-Max"] = str(account.window.limit)
+            response.headers["X-HubSpot-RateLimit-Remaining"] = str(remaining)
+            response.headers["X-HubSpot-RateLimit-Interval-Milliseconds"] = "10000"
+        response.headers["X-HubSpot-RateLimit-Daily"] = "250000"
+        response.headers["X-HubSpot-RateLimit-Daily-Remaining"] = "249000"
+        return response
+
+    def _fault(self, fault: str) -> Response | None:
+        if fault == "rate_limit":
+            response = _error(429, "You have reached your ten_secondly_rolling limit.",
+                              "RATE_LIMITS", errorType="RATE_LIMIT",
+                              policyName="TEN_SECONDLY_ROLLING")
+            if self.faults.retry_after is not None:
+                response.headers["Retry-After"] = str(self.faults.retry_after)
+            return response
+        if fault == "server_error":
+            return _error(502, "Bad gateway", "INTERNAL_ERROR")
+        if fault == "latency":
+            self.faults.pause()
+            return None
+        if fault == "reset":
+            return Response(_cut(), status=200, mimetype="application/json",
+                            headers={"Content-Length": "5000"})
+        return Response('{"results": [{"id": "1", "prop', status=200,
+                        mimetype="application/json")
+
+    # -- routes --------------------------------------------------------------------------
+    def list_contacts(self, request: Request, account: HubSpotAccount) -> Response:
+        limit = min(int(request.args.get("limit", 10)), 100)
+        after = request.args.get("after")
+        wanted = _wanted(request.args.getlist("properties"))
+        ids = sorted(int(cid) for cid in account.contacts)
+        start = 0
+        if after:
+            start = next((i for i, cid in enumerate(ids) if cid > int(after)), len(ids))
+        page = ids[start:start + limit]
+        body: dict[str, Any] = {
+            "results": [account.public_object(str(cid), wanted) for cid in page]}
+        if start + limit < len(ids):
+            nxt = str(page[-1])
+            body["paging"] = {"next": {"after": nxt, "link": f"{request.base_url}?after={nxt}"}}
+        return _json(body)
+
+    def search(self, request: Request, account: HubSpotAccount) -> Response:
+        body = request.get_json(silent=True) or {}
+        limit = int(body.get("limit", 10))
+        after = int(body.get("after") or 0)
+        if limit > 200:
+            return _error(400, "limit must be at most 200", "VALIDATION_ERROR")
+        if after + limit > SEARCH_CAP:
+            return _error(400, "There was a problem with the request.", "VALIDATION_ERROR")
+        groups = body.get("filterGroups") or []
+        if len(groups) > 5 or any(len(g.get("filters", [])) > 6 for g in groups):
+            return _error(400, "too many filters", "VALIDATION_ERROR")
+        rows = account.sorted_by_update()
+        matched = [r for r in rows if _matches(r, groups)]
+        sorts = body.get("sorts") or []
+        if sorts and _descending(sorts[0]):
+            matched = matched[::-1]
+        page = matched[after:after + limit]
+        wanted = _wanted(body.get("properties") or [])
+        out: dict[str, Any] = {"total": len(matched),
+                               "results": [account.public_object(str(cid), wanted)
+                                           for _, cid in page]}
+        if after + limit < len(matched):
+            out["paging"] = {"next": {"after": str(after + limit)}}
+        return _json(out)
+
+    def batch_update(self, request: Request, account: HubSpotAccount) -> Response:
+        inputs = (request.get_json(silent=True) or {}).get("inputs") or []
+        if len(inputs) > 100:
+            return _error(400, "Batch size must be at most 100", "VALIDATION_ERROR")
+        for item in inputs:
+            for name, value in (item.get("properties") or {}).items():
+                problem = _invalid(account, name, value)
+                if problem:
+                    return _error(400, f"Property values were not valid: {problem}",
+                                  "VALIDATION_ERROR", errors=[{"message": problem,
+                                                               "code": "INVALID_INTEGER"}],
+                                  context={"propertyName": [name]})
+        results, missing = [], []
+        started = iso(account.clock())
+        for item in inputs:
+            cid = str(item.get("id"))
+            if cid not in account.contacts:
+                missing.append(cid)
+                continue
+            account.contacts[cid]["props"].update(
+                {k: (None if v == "" else str(v)) for k, v in item["properties"].items()})
+            account._touch(cid)
+            results.append(account.public_object(cid, list(item["properties"])))
+        body: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": started,
+                                "completedAt": iso(account.clock())}
+        if missing:
+            body["numErrors"] = 1
+            body["errors"] = [{
+                "status": "error", "category": "OBJECT_NOT_FOUND",
+                "message": "Could not get some CONTACT objects, they may be deleted or not "
+                           "exist. Check that ids are valid.",
+                "context": {"ids": missing}, "links": {}, "errors": []}]
+            return _json(body, 207)
+        return _json(body)
+
+    def get_group(self, request: Request, account: HubSpotAccount, name: str) -> Response:
+        if name not in account.groups:
+            return _error(404, f"Unable to find property group {name}", "OBJECT_NOT_FOUND")
+        return _json(account.groups[name])
+
+    def create_group(self, request: Request, account: HubSpotAccount) -> Response:
+        body = request.get_json(silent=True) or {}
+        name = body.get("name")
+        if not name or not body.get("label"):
+            return _error(400, "name and label are required", "VALIDATION_ERROR")
+        if name in account.groups:
+            return _error(409, f"Property group {name} already exists", "CONFLICT")
+        account.groups[name] = {"name": name, "label": body["label"],
+                                "displayOrder": int(body.get("displayOrder", -1)),
+                                "archived": False}
+        return _json(account.groups[name], 201)
+
+    def get_property(self, request: Request, account: HubSpotAccount, name: str) -> Response:
+        if name not in account.properties:
+            return _error(404, f"Unable to find property {name}", "OBJECT_NOT_FOUND")
+        return _json(account.properties[name])
+
+    def create_property(self, request: Request, account: HubSpotAccount) -> Response:
+        body = request.get_json(silent=True) or {}
+        required = ("name", "label", "type", "fieldType", "groupName")
+        if any(not body.get(k) for k in required):
+            return _error(400, f"{', '.join(required)} are required", "VALIDATION_ERROR")
+        if body["groupName"] not in account.groups:
+            return _error(400, f"group {body['groupName']} does not exist", "VALIDATION_ERROR")
+        name = body["name"]
+        if name in account.properties or name in CONTACT_PROPERTIES:
+            return _error(409, f"A property named '{name}' already exists.",
+                          "OBJECT_ALREADY_EXISTS")
+        now = iso(account.clock())
+        account.properties[name] = {
+            "name": name, "label": body["label"], "type": body["type"],
+            "fieldType": body["fieldType"], "groupName": body["groupName"],
+            "description": body.get("description", ""), "options": [],
+            "displayOrder": -1, "calculated": False, "externalOptions": False,
+            "hasUniqueValue": False, "hidden": False, "formField": False,
+            "createdAt": now, "updatedAt": now, "archived": False,
+            "modificationMetadata": {"archivable": True, "readOnlyDefinition": False,
+                                     "readOnlyValue": False},
+        }
+        response = _json(account.properties[name], 201)
+        response.headers["Location"] = f"/crm/v3/properties/contacts/{name}"
+        return response
+
+    def owners(self, request: Request, account: HubSpotAccount) -> Response:
+        now = iso(account.clock())
+        results = []
+        for owner in account.owners:
+            first, _, last = owner.name.partition(" ")
+            results.append({"id": owner.id, "email": owner.email, "type": "PERSON",
+                            "firstName": first, "lastName": last, "userId": int(owner.id),
+                            "createdAt": now, "updatedAt": now, "archived": False})
+        return _json({"results": results})
+
+    def create_task(self, request: Request, account: HubSpotAccount) -> Response:
+        body = request.get_json(silent=True) or {}
+        props = body.get("properties") or {}
+        if not props.get("hs_timestamp"):
+            return _error(400, "Property hs_timestamp is required", "VALIDATION_ERROR")
+        task_id = str(len(account.tasks) + 1)
+        now = iso(account.clock())
+        account.tasks.append({"id": task_id, "properties": props,
+                              "associations": body.get("associations") or []})
+        return _json({"id": task_id, "properties": props, "createdAt": now, "updatedAt": now,
+                      "archived": False}, 201)
+
+    def events(self, request: Request, account: HubSpotAccount) -> Response:
+        if account.plan != "enterprise":
+            return _error(403, "This endpoint requires an Enterprise subscription.",
+                          "MISSING_SCOPES")
+        cid = request.args.get("objectId", "")
+        event_type = request.args.get("eventType")
+        after = int(request.args.get("after") or 0)
+        limit = min(int(request.args.get("limit", 100)), 1000)
+        if cid not in account.contacts:
+            return _json({"results": []})
+        items = []
+        for event in sorted(account.events[cid], key=lambda e: (e.occurred_at, e.id)):
+            mapped = _analytics_event(event)
+            if mapped and (event_type is None or mapped["eventType"] == event_type):
+                items.append(mapped)
+        page = items[after:after + limit]
+        body: dict[str, Any] = {"results": page}
+        if after + limit < len(items):
+            body["paging"] = {"next": {"after": str(after + limit)}}
+        return _json(body)
+
+    def email_events(self, request: Request, account: HubSpotAccount) -> Response:
+        recipient = (request.args.get("recipient") or "").lower()
+        wanted = request.args.get("eventType")
+        offset = int(request.args.get("offset") or 0)
+        limit = min(int(request.args.get("limit", 100)), 1000)
+        start = request.args.get("startTimestamp")
+        cid = next((c for c, r in account.contacts.items()
+                    if (r["props"].get("email") or "").lower() == recipient), None)
+        items = []
+        if cid is not None:
+            for event in sorted(account.events[cid], key=lambda e: (e.occurred_at, e.id)):
+                kind = {EventType.EMAIL_OPEN: "OPEN", EventType.EMAIL_CLICK: "CLICK"}.get(
+                    event.type)  # type: ignore[call-overload]
+                if kind is None or (wanted and kind != wanted):
+                    continue
+                if start and ms(event.occurred_at) < int(start):
+                    continue
+                item = {"id": event.id, "type": kind, "recipient": recipient,
+                        "created": ms(event.occurred_at),
+                        "emailCampaignId": _campaign_id(event.email_id),
+                        "sentBy": {"id": f"sent-{event.email_id}"}}
+                if kind == "CLICK":
+                    item["url"] = event.url
+                items.append(item)
+        page = items[offset:offset + limit]
+        return _json({"events": page, "hasMore": offset + limit < len(items),
+                      "offset": str(offset + len(page))})
+
+    def definitions(self, request: Request, account: HubSpotAccount) -> Response:
+        now = iso(account.clock())
+        return _json({"subscriptionDefinitions": [{
+            "id": "7001", "name": "Marketing newsletter", "description": "Monthly news",
+            "isActive": True, "isDefault": True, "isInternal": False, "createdAt": now,
+            "updatedAt": now}]})
+
+    def unsubscribe(self, request: Request, account: HubSpotAccount) -> Response:
+        body = request.get_json(silent=True) or {}
+        email = (body.get("emailAddress") or "").lower()
+        sub = str(body.get("subscriptionId") or "")
+        if not email or not sub:
+            return _error(400, "emailAddress and subscriptionId are required",
+                          "VALIDATION_ERROR")
+        already = sub in account.unsubscribed.get(email, set())
+        if already:
+            return _error(400, f"{email} is already unsubscribed from subscription {sub}",
+                          "VALIDATION_ERROR")
+        account.unsubscribed.setdefault(email, set()).add(sub)
+        cid = next((c for c, r in account.contacts.items()
+                    if (r["props"].get("email") or "").lower() == email), None)
+        if cid:
+            account._touch(cid)
+        return _json({"id": sub, "name": "Marketing newsletter", "description": "Monthly news",
+                      "status": "NOT_SUBSCRIBED", "sourceOfStatus": "SUBSCRIPTION_STATUS",
+                      "legalBasis": body.get("legalBasis"),
+                      "legalBasisExplanation": body.get("legalBasisExplanation")})
+
+    def admin_faults(self, request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                self.faults.update(**(request.get_json(silent=True) or {}))
+            except (ValueError, TypeError) as exc:
+                return _json({"message": str(exc)}, 400)
+        return _json({k: v for k, v in vars(self.faults).items() if not k.startswith("_")})
+
+
+# -- helpers ---------------------------------------------------------------------------
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    return header[7:].strip() if header.lower().startswith("bearer ") else None
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body), status=status, mimetype="application/json")
+
+
+def _cut() -> Iterable[bytes]:
+    yield b'{"results": ['
+    raise ConnectionResetError("sandbox: connection reset")
+
+
+def _wanted(raw: list[str]) -> list[str]:
+    out: list[str] = []
+    for item in raw:
+        out.extend(p for p in str(item).split(",") if p)
+    return out
+
+
+def _campaign_id(email_id: str | None) -> int:
+    digits = "".join(ch for ch in (email_id or "0") if ch.isdigit())
+    return int(digits or 0)
+
+
+def _analytics_event(event: Event) -> dict[str, Any] | None:
+    if event.type == EventType.PAGE_VIEW:
+        kind, props = "e_visited_page", {"hs_url": event.url or ""}
+    elif event.type in (EventType.FORM_SUBMISSION, EventType.DOWNLOAD):
+        kind, props = "e_submitted_form", {"hs_form_title": event.name or "",
+                                            "hs_url": event.url or ""}
+    else:
+        return None
+    return {"id": event.id, "eventType": kind, "objectType": "contact",
+            "objectId": event.contact_id, "occurredAt": iso(event.occurred_at),
+            "properties": props}
+
+
+def _descending(sort: Any) -> bool:
+    if isinstance(sort, dict):
+        return str(sort.get("direction", "ASCENDING")).upper().startswith("DESC")
+    return str(sort).startswith("-")
+
+
+def _matches(row: tuple[int, int], groups: list[dict[str, Any]]) -> bool:
+    if not groups:
+        return True
+    return any(all(_filter_ok(row, f) for f in g.get("filters", [])) for g in groups)
+
+
+def _filter_ok(row: tuple[int, int], f: dict[str, Any]) -> bool:
+    name, op = f.get("propertyName"), f.get("operator", "EQ")
+    if name == "lastmodifieddate":
+        left = row[0]
+    elif name == "hs_object_id":
+        left = row[1]
+    else:
+        return True
+    right = int(float(f.get("value", 0)))
+    return {"GTE": left >= right, "GT": left > right, "LTE": left <= right,
+            "LT": left < right, "EQ": left == right, "NEQ": left != right}.get(op, True)
+
+
+def _invalid(account: HubSpotAccount, name: str, value: Any) -> str | None:
+    if name in CONTACT_PROPERTIES:
+        return None if name not in ("hs_object_id", "createdate", "lastmodifieddate") \
+            else f"{name} is read-only"
+    prop = account.properties.get(name)
+    if prop is None:
+        return f"Property \"{name}\" does not exist"
+    if prop["type"] == "number" and value not in ("", None):
+        try:
+            float(str(value))
+        except ValueError:
+            return f"{value!r} was not a valid number for {name}"
+    return None

@@ -1,0 +1,42 @@
+"""Serve a WSGI app on loopback in a background thread (sandboxes, demo, tests)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:  # no access log on stderr
+        return None
+
+
+class Server:
+    """A running loopback server; use as a context manager or call ``stop()``."""
+
+    def __init__(self, app: Callable[..., Any], host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = app
+        self.httpd: BaseWSGIServer = make_server(host, port, app, threaded=True,
+                                                 request_handler=_QuietHandler)
+        self.host = host
+        self.port = self.httpd.server_port
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name=f"sandbox:{port}",
+                                       daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
