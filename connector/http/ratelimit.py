@@ -36,10 +36,11 @@ class TokenBucket:
                 now = self.clock()
                 self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
                 self.updated = now
-                if self.tokens >= 1.0:
+                if self.tokens >= 1.0 - 1e-9:
                     self.tokens -= 1.0
                     return waited
-                wait = (1.0 - self.tokens) / self.rate
+                # at least a millisecond: float time may not move for smaller steps
+                wait = max((1.0 - self.tokens) / self.rate, 0.001)
             self.sleep(wait)
             waited += wait
 

@@ -61,7 +61,7 @@ class HttpLayer:
         self.timeout = timeout
         self.secrets = tuple(s for s in secrets if s)
         self.stats = HttpStats()
-        self._backoff = wait_exponential_jitter(initial=0.5, max=max_wait, jitter=1.0)
+        self._backoff = wait_exponential_jitter(multiplier=0.5, max=max_wait, jitter=1.0)
 
     def send(self, endpoint_class: str, method: str, url: str,
              do_send: Callable[[], RawResponse], *, expect_json: bool = True) -> RawResponse:
