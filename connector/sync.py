@@ -68,6 +68,7 @@ class _Scored:
     previous: StoredContact | None
     in_crm: int | None
     new_events: list[Event]
+    events: list[Event]
 
 
 def holder_name() -> str:
@@ -193,7 +194,7 @@ def _process(job: SyncJob, report: SyncReport, contacts: Sequence[Contact], *,
             skipped[contact.id] = f"could not score: {type(exc).__name__}: {exc}"
             continue
         in_crm = prev.score if from_state and prev else contact.score_in_crm
-        scored.append(_Scored(contact, result, prev, in_crm, new_events))
+        scored.append(_Scored(contact, result, prev, in_crm, new_events, events))
     report.counts["scored"] += len(scored)
 
     to_write = {s.contact.id: s.result.total for s in scored if s.in_crm != s.result.total}
@@ -230,7 +231,7 @@ def _record(job: SyncJob, report: SyncReport, scored: list[_Scored], to_write: d
         events.extend(s.new_events)
         for change in changes:
             report.counts[change.kind.value] += 1
-            outbox.extend(plan_actions(change, s.result, s.contact, job.actions))
+            outbox.extend(plan_actions(change, s.result, s.contact, s.events, job.actions))
     report.counts["skipped"] += len(skipped)
     if dry_run:
         for entry in outbox:

@@ -1,0 +1,84 @@
+"""Actions on transitions: what to enqueue (planning) and the context delivery needs.
+
+Planning happens inside the sync's transaction, delivery after it commits. The payload
+carries everything delivery needs, so delivering never reads the CRM again (except the
+CRM-side actions themselves).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from connector.config import ClientConfig
+from connector.crm.base import CRM
+from connector.models import Contact, Event, Owner, ScoreResult, Transition, TransitionKind
+from connector.store.base import OutboxEntry
+
+JOURNEY_STEPS = 15
+
+
+@dataclass
+class ActionContext:
+    client: ClientConfig
+    crm: CRM
+    smtp_password: str | None = None
+    dry_run: bool = False
+
+
+def plan_actions(change: Transition, result: ScoreResult, contact: Contact,
+                 events: Sequence[Event], ctx: ActionContext) -> list[OutboxEntry]:
+    """The outbox entries a transition calls for, keyed so a repeat is never enqueued."""
+    cfg = ctx.client
+    out: list[OutboxEntry] = []
+    if change.kind is TransitionKind.BECAME_WARM:
+        payload = _payload(change, result, contact, events, _owner(contact, ctx))
+        episode = change.warm_episode
+        if cfg.invite.enabled:
+            out.append(OutboxEntry(cfg.name, contact.id, "invite",
+                                   f"invite:{contact.id}:{episode}", payload))
+        if cfg.notify.enabled:
+            out.append(OutboxEntry(cfg.name, contact.id, "notify",
+                                   f"notify:{contact.id}:{episode}", payload))
+    elif change.kind is TransitionKind.HIT_FLOOR and cfg.unsubscribe.enabled:
+        out.append(OutboxEntry(cfg.name, contact.id, "unsubscribe",
+                               f"unsubscribe:{contact.id}:{result.scored_at.date()}",
+                               {"contact_id": contact.id, "email": contact.email,
+                                "score": result.total}))
+    return out
+
+
+def _owner(contact: Contact, ctx: ActionContext) -> Owner:
+    owner = ctx.crm.get_owner(contact) if contact.owner_id else None
+    if owner is not None and owner.email:
+        return owner
+    fallback = ctx.client.owner_fallback
+    return Owner(id="fallback", name=fallback.name, email=fallback.email)
+
+
+def _payload(change: Transition, result: ScoreResult, contact: Contact,
+             events: Sequence[Event], owner: Owner) -> dict[str, Any]:
+    fields = contact.fields
+    interests = dict(sorted(result.interests.items(), key=lambda kv: -kv[1]))
+    journey = sorted(events, key=lambda e: e.occurred_at, reverse=True)[:JOURNEY_STEPS]
+    return {
+        "contact_id": contact.id,
+        "email": contact.email,
+        "first_name": fields.get("first_name"),
+        "last_name": fields.get("last_name"),
+        "company": fields.get("company"),
+        "job_title": fields.get("job_title"),
+        "score": result.total,
+        "tier": result.tier,
+        "warm_episode": change.warm_episode,
+        "interests": interests,
+        "top_interest": next(iter(interests), None),
+        "explanation": [{"description": h.description, "points": h.points,
+                         "evidence": list(h.evidence)[:5]} for h in result.explanation],
+        "journey": [{"at": e.occurred_at.strftime("%Y-%m-%d %H:%M"), "type": str(e.type),
+                     "what": e.url or e.name or e.email_id or ""} for e in journey],
+        "owner_name": owner.name,
+        "owner_email": owner.email,
+        "owner_id": owner.id,
+    }

@@ -1,0 +1,333 @@
+"""Configuration, validated once at start-up into frozen objects.
+
+Global settings come from the environment (``CONNECTOR_`` prefix, or a ``.env`` file);
+each client is one YAML file in the config directory (``config/clients/<name>.yaml``).
+Tokens and passwords are never in YAML: a client names the environment variable that
+holds its token (``crm.token_env``), read only when the token is needed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from connector.errors import ClientConfigError
+
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+SECRET_KEYS = ("token", "api_key", "apikey", "password", "secret")
+
+
+class Settings(BaseSettings):
+    """Process-wide settings (environment variables with the ``CONNECTOR_`` prefix)."""
+
+    model_config = SettingsConfigDict(env_prefix="CONNECTOR_", env_file=".env",
+                                      extra="ignore", frozen=True)
+
+    config_dir: Path = Path("config/clients")
+    state_url: str = "sqlite:///connector-state.db"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    lease_seconds: int = Field(900, ge=30)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class RateLimitConfig(_Strict):
+    requests_per_second: float = Field(gt=0)
+
+
+class CRMConfig(_Strict):
+    kind: Literal["hubspot", "activecampaign"]
+    base_url: str | None = None
+    token_env: str
+    plan: Literal["free", "starter", "professional", "enterprise"] = "starter"
+    rate_limit: RateLimitConfig | None = None
+    field_map: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("token_env")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        if not ENV_NAME.match(value):
+            raise ValueError(f"{value!r} is not an environment variable name; fix: use "
+                             "capitals, digits and underscores, e.g. HUBSPOT_TOKEN_ACME")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL; fix: e.g. "
+                             "https://ACCOUNT.api-us1.com")
+        return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _base(self) -> CRMConfig:
+        if self.base_url is None:
+            if self.kind == "activecampaign":
+                raise ValueError("crm.base_url is required for ActiveCampaign; fix: copy "
+                                 "it from Settings > Developer, e.g. "
+                                 "https://ACCOUNT.api-us1.com")
+            object.__setattr__(self, "base_url", "https://api.hubapi.com")
+        return self
+
+
+class ScorePropertyConfig(_Strict):
+    name: str = Field("connector_lead_score", pattern=r"^[a-z][a-z0-9_]*$")
+    label: str = "Lead score (connector)"
+    group: str = Field("connector", pattern=r"^[a-z][a-z0-9_]*$")
+
+
+class ScheduleConfig(_Strict):
+    interval_minutes: float | None = Field(None, gt=0)
+    cron: str | None = None
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; fix: use an IANA name such as "
+                             "Europe/Copenhagen") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one(self) -> ScheduleConfig:
+        if (self.interval_minutes is None) == (self.cron is None):
+            raise ValueError("give exactly one of interval_minutes or cron; fix: e.g. "
+                             "interval_minutes: 15")
+        if self.cron is not None:
+            from apscheduler.triggers.cron import CronTrigger
+
+            try:
+                CronTrigger.from_crontab(self.cron)
+            except ValueError as exc:
+                raise ValueError(f"cron {self.cron!r} is invalid ({exc}); fix: five fields, "
+                                 "e.g. '*/15 7-19 * * 1-5'") from None
+        return self
+
+
+class PersonConfig(_Strict):
+    name: str = Field(min_length=1)
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class InviteConfig(_Strict):
+    enabled: bool = True
+    via: Literal["smtp", "hubspot_task", "activecampaign_tag",
+                 "activecampaign_automation"] = "smtp"
+    subject: str = "{{ first_name or 'Hi' }}, shall we talk about {{ top_interest }}?"
+    template: Path | None = None
+    from_address: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    tag: str | None = None
+    automation_id: str | None = None
+    meeting_link: str | None = None
+
+    @model_validator(mode="after")
+    def _needs(self) -> InviteConfig:
+        if self.via == "activecampaign_tag" and not self.tag:
+            raise ValueError("invite.via activecampaign_tag needs invite.tag; fix: add tag: "
+                             "warm-lead")
+        if self.via == "activecampaign_automation" and not self.automation_id:
+            raise ValueError("invite.via activecampaign_automation needs "
+                             "invite.automation_id; fix: add the automation's id")
+        return self
+
+
+class NotifyConfig(_Strict):
+    enabled: bool = True
+    to: list[str] = Field(default_factory=list)
+    via: Literal["smtp", "hubspot_task"] = "smtp"
+
+
+class UnsubscribeConfig(_Strict):
+    enabled: bool = True
+    list_id: str | None = None
+
+
+class SmtpConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(25, ge=1, le=65535)
+    username: str | None = None
+    password_env: str | None = None
+    starttls: bool = False
+    ssl: bool = False
+    timeout: float = Field(20, gt=0)
+
+    @field_validator("password_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        if value is not None and not ENV_NAME.match(value):
+            raise ValueError(f"{value!r} is not an environment variable name; fix: e.g. "
+                             "SMTP_PASSWORD_ACME")
+        return value
+
+
+class ClientConfig(_Strict):
+    """One client of the agency, from ``config/clients/<name>.yaml``."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    crm: CRMConfig
+    rules: Path
+    score_property: ScorePropertyConfig = ScorePropertyConfig()
+    schedule: ScheduleConfig = ScheduleConfig(interval_minutes=15)
+    owner_fallback: PersonConfig
+    invite: InviteConfig = InviteConfig()
+    notify: NotifyConfig = NotifyConfig()
+    unsubscribe: UnsubscribeConfig = UnsubscribeConfig()
+    smtp: SmtpConfig = SmtpConfig()
+    dry_run: bool = False
+    source: Path | None = None
+
+    def token(self, env: Mapping[str, str] | None = None) -> str:
+        """The CRM token, read from the environment variable the file names."""
+        return _secret(self, self.crm.token_env, "crm.token_env", env)
+
+    def smtp_password(self, env: Mapping[str, str] | None = None) -> str | None:
+        if not self.smtp.password_env:
+            return None
+        return _secret(self, self.smtp.password_env, "smtp.password_env", env)
+
+    def __repr__(self) -> str:
+        return f"ClientConfig(name={self.name!r}, crm={self.crm.kind!r})"
+
+
+def _secret(client: ClientConfig, var: str, field: str, env: Mapping[str, str] | None) -> str:
+    value = (env if env is not None else os.environ).get(var)
+    if not value:
+        raise ClientConfigError(f"environment variable {var} is not set", file=str(
+            client.source or client.name), field=field,
+            fix=f"export {var}=<secret> or put it in .env (never in the YAML file)")
+    return value
+
+
+# --------------------------------------------------------------------------- loading
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = "CONNECTOR_" + "_".join(str(p) for p in err["loc"]).upper()
+        raise ClientConfigError(err["msg"], file="environment", field=name,
+                                fix="correct or unset it (see .env.example)") from None
+
+
+def load_client(path: str | Path) -> ClientConfig:
+    """Load and validate one client file; errors name the file, line, field and fix."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except FileNotFoundError:
+        raise ClientConfigError("file not found", file=str(p), fix="check the path") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ClientConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=str(p),
+                                field=f"line {mark.line + 1}" if mark else None,
+                                fix="check indentation and quoting near that line") from None
+    if not isinstance(data, dict):
+        raise ClientConfigError("a client file must be a YAML mapping", file=str(p),
+                                fix="start from config/clients/acme-hubspot.yaml")
+    _reject_secrets(data, p, node)
+    data.setdefault("name", p.stem)
+    data["source"] = str(p)
+    try:
+        client = ClientConfig.model_validate(data)
+    except ValidationError as exc:
+        raise _translate(exc, p, node) from None
+    rules = _resolve(client.rules, p)
+    if not rules.exists():
+        raise ClientConfigError(f"rules file {client.rules} does not exist", file=str(p),
+                                field=_where(node, ("rules",)) + "rules",
+                                fix="point rules: at a file such as ../rules/default.yaml "
+                                    "(relative to this file)")
+    template = client.invite.template
+    updates: dict[str, Any] = {"rules": rules}
+    if template is not None:
+        resolved = _resolve(template, p)
+        if not resolved.exists():
+            raise ClientConfigError(f"invite template {template} does not exist", file=str(p),
+                                    field="invite.template",
+                                    fix="give a Jinja2 file path or leave it out")
+        updates["invite"] = client.invite.model_copy(update={"template": resolved})
+    return client.model_copy(update=updates)
+
+
+def load_clients(config_dir: str | Path) -> dict[str, ClientConfig]:
+    """Every ``*.yaml`` client in ``config_dir``, by name; names must be unique."""
+    folder = Path(config_dir)
+    if not folder.is_dir():
+        raise ClientConfigError("the client config folder does not exist", file=str(folder),
+                                fix="create it or set CONNECTOR_CONFIG_DIR / --config-dir")
+    clients: dict[str, ClientConfig] = {}
+    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+        client = load_client(path)
+        if client.name in clients:
+            raise ClientConfigError(f"client name {client.name!r} is used twice", file=str(path),
+                                    field="name", fix="give each client a unique name")
+        clients[client.name] = client
+    return clients
+
+
+def _resolve(path: Path, client_file: Path) -> Path:
+    if path.is_absolute():
+        return path
+    beside = (client_file.parent / path).resolve()
+    return beside if beside.exists() else path.resolve()
+
+
+def _reject_secrets(data: Any, path: Path, node: yaml.Node | None, loc: tuple = ()) -> None:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            lowered = str(key).lower()
+            if any(s in lowered for s in SECRET_KEYS) and not lowered.endswith("_env"):
+                dotted = ".".join(str(p) for p in (*loc, key))
+                raise ClientConfigError(
+                    "secrets must not be written in client files", file=str(path),
+                    field=_where(node, (*loc, key)) + dotted,
+                    fix=f"remove it; put the secret in an environment variable and name it "
+                        f"with {key}_env (e.g. token_env: HUBSPOT_TOKEN_ACME)")
+            _reject_secrets(value, path, node, (*loc, key))
+
+
+def _translate(exc: ValidationError, path: Path, node: yaml.Node | None) -> ClientConfigError:
+    err = exc.errors()[0]
+    loc = tuple(p for p in err.get("loc", ()) if not str(p).startswith("function-"))
+    dotted = ".".join(str(p) for p in loc) or "(top level)"
+    message = err.get("msg", "invalid").removeprefix("Value error, ")
+    message, _, fix = message.partition("; fix: ")
+    if not fix:
+        fix = {"missing": f"add {dotted}", "extra_forbidden":
+               f"remove or rename {dotted!r} (see config/clients/acme-hubspot.yaml)",
+               "literal_error": "use one of the values listed"}.get(
+                   err.get("type", ""), "see config/clients/acme-hubspot.yaml")
+    return ClientConfigError(message, file=str(path), field=_where(node, loc) + dotted, fix=fix)
+
+
+def _where(node: yaml.Node | None, loc: tuple) -> str:
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            found = next(((k, v) for k, v in node.value if k.value == part), None)
+            if found is None:
+                break
+            line, node = found[0].start_mark.line + 1, found[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and \
+                part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return f"line {line}: " if line else ""

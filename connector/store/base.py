@@ -1,0 +1,102 @@
+"""What the sync remembers between runs, and the store protocol (SQL implementation in
+``sql.py``: SQLite by default, PostgreSQL by URL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from connector.models import Event, Transition
+
+
+@dataclass(frozen=True, slots=True)
+class StoredContact:
+    """A contact's state. ``score`` is the value last WRITTEN to the CRM; ``total`` is the
+    latest score (they differ while a write is pending or failed)."""
+
+    client: str
+    contact_id: str
+    email: str | None
+    score: int | None
+    tier: str
+    warm: bool
+    at_floor: bool
+    warm_episode: int
+    next_change_at: datetime | None
+    explanation_digest: str | None
+    explanation: list[dict[str, Any]]
+    interests: dict[str, int]
+    activity_signature: str | None
+    last_scored_at: datetime | None
+    updated_at_crm: datetime | None
+    owner_id: str | None
+    fields: dict[str, Any] = field(default_factory=dict)
+    total: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """An action to deliver. ``dedupe_key`` is unique per client: the same warm-up can
+    never be enqueued twice."""
+
+    client: str
+    contact_id: str
+    kind: str
+    dedupe_key: str
+    payload: dict[str, Any]
+    status: str = "pending"
+    attempts: int = 0
+    last_error: str | None = None
+    detail: str | None = None
+    id: int | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class Transaction(Protocol):
+    def save_contacts(self, rows: Sequence[StoredContact]) -> None: ...
+    def add_events(self, client: str, events: Sequence[Event]) -> None: ...
+    def add_transitions(self, client: str, run_id: str | None,
+                        items: Sequence[Transition]) -> None: ...
+    def enqueue(self, entry: OutboxEntry) -> bool: ...
+    def set_bookmark(self, client: str, stream: str, value: datetime) -> None: ...
+    def add_failed_writes(self, client: str, items: Mapping[str, tuple[int, str]]) -> None: ...
+    def clear_failed_writes(self, client: str, ids: Sequence[str]) -> None: ...
+    def record_skipped(self, client: str, contact_id: str, reason: str,
+                       run_id: str | None) -> None: ...
+
+
+class Store(Protocol):
+    def lease(self, client: str, holder: str, ttl_seconds: int,
+              now: datetime) -> AbstractContextManager[None]: ...
+    def acquire_lease(self, client: str, holder: str, ttl_seconds: int,
+                      now: datetime) -> None: ...
+    def renew_lease(self, client: str, holder: str, ttl_seconds: int, now: datetime) -> None: ...
+    def release_lease(self, client: str, holder: str) -> None: ...
+    def start_run(self, client: str, kind: str, started_at: datetime) -> str: ...
+    def finish_run(self, run_id: str, status: str, finished_at: datetime,
+                   counts: Mapping[str, int], errors: Sequence[str],
+                   report: Mapping[str, Any]) -> None: ...
+    def get_bookmark(self, client: str, stream: str) -> datetime | None: ...
+    def set_bookmark(self, client: str, stream: str, value: datetime) -> None: ...
+    def get_contacts(self, client: str, ids: Sequence[str]) -> dict[str, StoredContact]: ...
+    def due_contacts(self, client: str, now: datetime) -> list[str]: ...
+    def top_contacts(self, client: str, limit: int) -> list[StoredContact]: ...
+    def get_events(self, client: str, ids: Sequence[str]) -> dict[str, list[Event]]: ...
+    def transaction(self) -> AbstractContextManager[Transaction]: ...
+    def claim_outbox(self, client: str, limit: int | None,
+                     now: datetime) -> list[OutboxEntry]: ...
+    def mark_sent(self, entry_id: int, now: datetime, detail: str) -> None: ...
+    def mark_failed(self, entry_id: int, error: str, retry: bool, now: datetime) -> None: ...
+    def recover_interrupted(self, client: str, now: datetime) -> list[OutboxEntry]: ...
+    def outbox(self, client: str, statuses: Sequence[str] | None = None) -> list[OutboxEntry]: ...
+    def failed_writes(self, client: str) -> dict[str, tuple[int, str]]: ...
+    def status(self) -> dict[str, Any]: ...
+
+
+def iter_chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

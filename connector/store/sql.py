@@ -1,0 +1,404 @@
+"""The state store on SQLAlchemy: SQLite by default, PostgreSQL by URL.
+
+The schema is managed by the Alembic migrations shipped in the package and applied when
+the store opens. Every statement names its client. Datetimes are aware UTC both ways.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, and_, create_engine, delete, event, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from connector.errors import LeaseHeld, StateError
+from connector.models import Event, Transition
+from connector.store import tables as t
+from connector.store.base import OutboxEntry, StoredContact, iter_chunks
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+MAX_ATTEMPTS = 5
+
+
+def masked(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL at all: show only its scheme
+        return url.split(":", 1)[0] + ":***"
+
+
+def _engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername.startswith("sqlite"):
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().resolve().parent.mkdir(parents=True,
+                                                                      exist_ok=True)
+        engine = create_engine(parsed, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+        return engine
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+class SqlStore:
+    """The :class:`connector.store.base.Store` on SQLAlchemy."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            self.engine = _engine(url)
+            self._migrate()
+        except SQLAlchemyError as exc:
+            raise StateError(f"cannot open the state database {masked(url)}: "
+                             f"{type(exc.orig or exc).__name__}: "
+                             f"{str(exc.orig or exc).splitlines()[0]}") from None
+        self.upsert = (postgresql.insert if self.engine.dialect.name == "postgresql"
+                       else sqlite.insert)
+
+    def _migrate(self) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    @contextlib.contextmanager
+    def _conn(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except OperationalError as exc:
+            raise StateError(f"the state database {masked(self.url)} failed: "
+                             f"{str(exc.orig or exc).splitlines()[0]}") from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- leases -------------------------------------------------------------------
+    def acquire_lease(self, client: str, holder: str, ttl_seconds: int, now: datetime) -> None:
+        until = now + timedelta(seconds=ttl_seconds)
+        stmt = self.upsert(t.leases).values(client=client, holder=holder, until=until)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["client"], set_={"holder": holder, "until": until},
+            where=(t.leases.c.until < now) | (t.leases.c.holder == holder))
+        with self._conn() as conn:
+            result = conn.execute(stmt)
+            if result.rowcount == 0:
+                row = conn.execute(select(t.leases).where(t.leases.c.client == client)).one()
+                raise LeaseHeld(client, row.holder, row.until.isoformat())
+
+    def renew_lease(self, client: str, holder: str, ttl_seconds: int, now: datetime) -> None:
+        with self._conn() as conn:
+            conn.execute(update(t.leases).where(and_(
+                t.leases.c.client == client, t.leases.c.holder == holder)).values(
+                until=now + timedelta(seconds=ttl_seconds)))
+
+    def release_lease(self, client: str, holder: str) -> None:
+        with self._conn() as conn:
+            conn.execute(delete(t.leases).where(and_(t.leases.c.client == client,
+                                                     t.leases.c.holder == holder)))
+
+    @contextlib.contextmanager
+    def lease(self, client: str, holder: str, ttl_seconds: int,
+              now: datetime) -> Iterator[None]:
+        self.acquire_lease(client, holder, ttl_seconds, now)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(StateError):
+                self.release_lease(client, holder)
+
+    # -- runs -----------------------------------------------------------------------
+    def start_run(self, client: str, kind: str, started_at: datetime) -> str:
+        run_id = str(uuid.uuid4())
+        with self._conn() as conn:
+            conn.execute(insert(t.runs).values(id=run_id, client=client, kind=kind,
+                                               status="running", started_at=started_at))
+        return run_id
+
+    def finish_run(self, run_id: str, status: str, finished_at: datetime,
+                   counts: Mapping[str, int], errors: Sequence[str],
+                   report: Mapping[str, Any]) -> None:
+        with self._conn() as conn:
+            conn.execute(update(t.runs).where(t.runs.c.id == run_id).values(
+                status=status, finished_at=finished_at, counts=dict(counts),
+                errors=list(errors)[:200], report=dict(report)))
+
+    def last_runs(self, client: str | None = None, limit: int = 10) -> list[dict[str, Any]]:
+        query = select(t.runs).order_by(t.runs.c.started_at.desc()).limit(limit)
+        if client:
+            query = query.where(t.runs.c.client == client)
+        with self._conn() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    # -- bookmarks -----------------------------------------------------------------
+    def get_bookmark(self, client: str, stream: str) -> datetime | None:
+        with self._conn() as conn:
+            return conn.execute(select(t.bookmarks.c.value).where(and_(
+                t.bookmarks.c.client == client, t.bookmarks.c.stream == stream))).scalar()
+
+    def set_bookmark(self, client: str, stream: str, value: datetime) -> None:
+        with self.transaction() as tx:
+            tx.set_bookmark(client, stream, value)
+
+    # -- contacts and events -----------------------------------------------------------
+    def get_contacts(self, client: str, ids: Sequence[str]) -> dict[str, StoredContact]:
+        out: dict[str, StoredContact] = {}
+        with self._conn() as conn:
+            for chunk in iter_chunks(list(ids)):
+                rows = conn.execute(select(t.contacts).where(and_(
+                    t.contacts.c.client == client, t.contacts.c.contact_id.in_(chunk))))
+                for row in rows:
+                    out[row.contact_id] = _contact(row)
+        return out
+
+    def due_contacts(self, client: str, now: datetime) -> list[str]:
+        with self._conn() as conn:
+            return list(conn.execute(select(t.contacts.c.contact_id).where(and_(
+                t.contacts.c.client == client, t.contacts.c.next_change_at <= now))).scalars())
+
+    def top_contacts(self, client: str, limit: int) -> list[StoredContact]:
+        with self._conn() as conn:
+            rows = conn.execute(select(t.contacts).where(t.contacts.c.client == client)
+                                .order_by(t.contacts.c.total.desc(), t.contacts.c.contact_id)
+                                .limit(limit))
+            return [_contact(row) for row in rows]
+
+    def contact_count(self, client: str) -> int:
+        with self._conn() as conn:
+            return conn.execute(select(func.count()).select_from(t.contacts).where(
+                t.contacts.c.client == client)).scalar_one()
+
+    def get_events(self, client: str, ids: Sequence[str]) -> dict[str, list[Event]]:
+        out: dict[str, list[Event]] = {}
+        with self._conn() as conn:
+            for chunk in iter_chunks(list(ids)):
+                rows = conn.execute(select(t.events).where(and_(
+                    t.events.c.client == client, t.events.c.contact_id.in_(chunk))))
+                for row in rows:
+                    out.setdefault(row.contact_id, []).append(Event(
+                        id=row.event_id, contact_id=row.contact_id, type=row.type,
+                        occurred_at=row.occurred_at, url=row.url, email_id=row.email_id,
+                        name=row.name))
+        return out
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[_Tx]:
+        with self._conn() as conn:
+            yield _Tx(conn, self.upsert)
+
+    # -- outbox --------------------------------------------------------------------------
+    def claim_outbox(self, client: str, limit: int | None, now: datetime) -> list[OutboxEntry]:
+        """Move pending entries to "sending" and commit before anyone delivers them."""
+        claimed: list[OutboxEntry] = []
+        with self._conn() as conn:
+            query = select(t.outbox).where(and_(t.outbox.c.client == client,
+                                                t.outbox.c.status == "pending")
+                                           ).order_by(t.outbox.c.id)
+            if limit:
+                query = query.limit(limit)
+            for row in conn.execute(query).all():
+                result = conn.execute(update(t.outbox).where(and_(
+                    t.outbox.c.id == row.id, t.outbox.c.status == "pending")).values(
+                    status="sending", attempts=row.attempts + 1, updated_at=now))
+                if result.rowcount == 1:
+                    claimed.append(_entry(row, status="sending", attempts=row.attempts + 1))
+        return claimed
+
+    def mark_sent(self, entry_id: int, now: datetime, detail: str) -> None:
+        with self._conn() as conn:
+            conn.execute(update(t.outbox).where(t.outbox.c.id == entry_id).values(
+                status="sent", detail=detail[:1000], last_error=None, updated_at=now))
+
+    def mark_failed(self, entry_id: int, error: str, retry: bool, now: datetime) -> None:
+        with self._conn() as conn:
+            attempts = conn.execute(select(t.outbox.c.attempts).where(
+                t.outbox.c.id == entry_id)).scalar_one()
+            status = "pending" if retry and attempts < MAX_ATTEMPTS else "failed"
+            conn.execute(update(t.outbox).where(t.outbox.c.id == entry_id).values(
+                status=status, last_error=error[:1000], updated_at=now))
+
+    def mark_unknown(self, entry_id: int, error: str, now: datetime) -> None:
+        with self._conn() as conn:
+            conn.execute(update(t.outbox).where(t.outbox.c.id == entry_id).values(
+                status="unknown", last_error=error[:1000], updated_at=now))
+
+    def recover_interrupted(self, client: str, now: datetime) -> list[OutboxEntry]:
+        """Entries a crashed run left in "sending": their outcome is unknown. They become
+        "unknown" (for a person to settle), never resent blindly."""
+        with self._conn() as conn:
+            rows = conn.execute(select(t.outbox).where(and_(
+                t.outbox.c.client == client, t.outbox.c.status == "sending"))).all()
+            if rows:
+                conn.execute(update(t.outbox).where(t.outbox.c.id.in_([r.id for r in rows]))
+                             .values(status="unknown", updated_at=now,
+                                     last_error="interrupted during delivery"))
+        return [_entry(r, status="unknown") for r in rows]
+
+    def resolve_unknown(self, client: str, entry_id: int, sent: bool, now: datetime) -> bool:
+        with self._conn() as conn:
+            result = conn.execute(update(t.outbox).where(and_(
+                t.outbox.c.id == entry_id, t.outbox.c.client == client,
+                t.outbox.c.status == "unknown")).values(
+                status="sent" if sent else "pending", updated_at=now))
+            return result.rowcount == 1
+
+    def outbox(self, client: str, statuses: Sequence[str] | None = None) -> list[OutboxEntry]:
+        query = select(t.outbox).where(t.outbox.c.client == client).order_by(t.outbox.c.id)
+        if statuses:
+            query = query.where(t.outbox.c.status.in_(list(statuses)))
+        with self._conn() as conn:
+            return [_entry(r) for r in conn.execute(query)]
+
+    # -- failures and status --------------------------------------------------------------
+    def failed_writes(self, client: str) -> dict[str, tuple[int, str]]:
+        with self._conn() as conn:
+            rows = conn.execute(select(t.failed_writes).where(
+                t.failed_writes.c.client == client))
+            return {r.contact_id: (r.score, r.reason) for r in rows}
+
+    def skipped(self, client: str, limit: int = 50) -> list[dict[str, Any]]:
+        with self._conn() as conn:
+            rows = conn.execute(select(t.skipped).where(t.skipped.c.client == client)
+                                .order_by(t.skipped.c.at.desc()).limit(limit))
+            return [dict(r._mapping) for r in rows]
+
+    def clients(self) -> list[str]:
+        with self._conn() as conn:
+            names = set(conn.execute(select(t.runs.c.client).distinct()).scalars())
+            names |= set(conn.execute(select(t.contacts.c.client).distinct()).scalars())
+        return sorted(names)
+
+    def status(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"clients": {}}
+        for client in self.clients():
+            runs = self.last_runs(client, 1)
+            with self._conn() as conn:
+                actions = dict(conn.execute(select(t.outbox.c.status, func.count()).where(
+                    t.outbox.c.client == client).group_by(t.outbox.c.status)).all())
+            out["clients"][client] = {
+                "last_run": _run_summary(runs[0]) if runs else None,
+                "actions": actions,
+                "unknown": [f"{e.kind} for contact {e.contact_id} ({e.dedupe_key})"
+                            for e in self.outbox(client, ["unknown"])],
+                "failed_writes": len(self.failed_writes(client)),
+                "skipped": [{"contact_id": r["contact_id"], "reason": r["reason"]}
+                            for r in self.skipped(client)],
+                "contacts": self.contact_count(client),
+            }
+        return out
+
+
+class _Tx:
+    """One unit of work: state, transitions, outbox and bookmark commit together."""
+
+    def __init__(self, conn: Connection, upsert: Any) -> None:
+        self.conn = conn
+        self.upsert = upsert
+
+    def save_contacts(self, rows: Sequence[StoredContact]) -> None:
+        if not rows:
+            return
+        values = [_contact_values(r) for r in rows]
+        stmt = self.upsert(t.contacts)
+        keys = ("client", "contact_id")
+        stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={
+            c.name: stmt.excluded[c.name] for c in t.contacts.columns if c.name not in keys})
+        self.conn.execute(stmt, values)
+
+    def add_events(self, client: str, events: Sequence[Event]) -> None:
+        if not events:
+            return
+        unique = {e.id: e for e in events}
+        stmt = self.upsert(t.events).on_conflict_do_nothing(
+            index_elements=["client", "event_id"])
+        self.conn.execute(stmt, [
+            {"client": client, "event_id": e.id, "contact_id": e.contact_id, "type": str(e.type),
+             "occurred_at": e.occurred_at, "url": e.url, "email_id": e.email_id,
+             "name": e.name} for e in unique.values()])
+
+    def add_transitions(self, client: str, run_id: str | None,
+                        items: Sequence[Transition]) -> None:
+        now = t.utcnow()
+        self.conn.execute(insert(t.transitions), [
+            {"client": client, "run_id": run_id, "contact_id": i.contact_id,
+             "kind": i.kind.value, "score": i.score, "from_tier": i.from_tier,
+             "to_tier": i.to_tier, "warm_episode": i.warm_episode, "at": now} for i in items])
+
+    def enqueue(self, entry: OutboxEntry) -> bool:
+        now = t.utcnow()
+        stmt = self.upsert(t.outbox).values(
+            client=entry.client, contact_id=entry.contact_id, kind=entry.kind,
+            dedupe_key=entry.dedupe_key, payload=entry.payload, status="pending",
+            attempts=0, created_at=now, updated_at=now,
+        ).on_conflict_do_nothing(index_elements=["client", "dedupe_key"])
+        return self.conn.execute(stmt).rowcount == 1
+
+    def set_bookmark(self, client: str, stream: str, value: datetime) -> None:
+        stmt = self.upsert(t.bookmarks).values(client=client, stream=stream, value=value)
+        self.conn.execute(stmt.on_conflict_do_update(index_elements=["client", "stream"],
+                                                     set_={"value": value}))
+
+    def add_failed_writes(self, client: str, items: Mapping[str, tuple[int, str]]) -> None:
+        now = t.utcnow()
+        stmt = self.upsert(t.failed_writes)
+        stmt = stmt.on_conflict_do_update(index_elements=["client", "contact_id"], set_={
+            "score": stmt.excluded.score, "reason": stmt.excluded.reason,
+            "at": stmt.excluded.at})
+        self.conn.execute(stmt, [{"client": client, "contact_id": cid, "score": score,
+                                  "reason": reason[:1000], "at": now}
+                                 for cid, (score, reason) in items.items()])
+
+    def clear_failed_writes(self, client: str, ids: Sequence[str]) -> None:
+        for chunk in iter_chunks(list(ids)):
+            self.conn.execute(delete(t.failed_writes).where(and_(
+                t.failed_writes.c.client == client, t.failed_writes.c.contact_id.in_(chunk))))
+
+    def record_skipped(self, client: str, contact_id: str, reason: str,
+                       run_id: str | None) -> None:
+        stmt = self.upsert(t.skipped).values(client=client, contact_id=contact_id,
+                                             reason=reason[:1000], run_id=run_id,
+                                             at=t.utcnow())
+        self.conn.execute(stmt.on_conflict_do_update(
+            index_elements=["client", "contact_id"],
+            set_={"reason": reason[:1000], "run_id": run_id, "at": t.utcnow()}))
+
+
+def _contact_values(r: StoredContact) -> dict[str, Any]:
+    return {name: getattr(r, name) for name in StoredContact.__slots__}
+
+
+def _contact(row: Any) -> StoredContact:
+    m = row._mapping
+    return StoredContact(**{name: m[name] for name in StoredContact.__slots__
+                            if name in m}) if m else None  # type: ignore[return-value]
+
+
+def _entry(row: Any, **overrides: Any) -> OutboxEntry:
+    m = dict(row._mapping)
+    m.update(overrides)
+    return OutboxEntry(**{k: m[k] for k in OutboxEntry.__slots__ if k in m})
+
+
+def _run_summary(run: Mapping[str, Any]) -> dict[str, Any]:
+    return {"started_at": run["started_at"].isoformat() if run["started_at"] else None,
+            "finished_at": run["finished_at"].isoformat() if run["finished_at"] else None,
+            "status": run["status"], "kind": run["kind"], "counts": run["counts"] or {},
+            "errors": run["errors"] or []}

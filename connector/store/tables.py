@@ -1,0 +1,158 @@
+"""The state schema (SQLAlchemy Core). Every table is keyed by client: no query in the
+store reads a row without naming its client. Migrations in ``migrations/`` create it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out, on SQLite (naive storage) and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+runs = Table(
+    "runs", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("client", String(100), nullable=False, index=True),
+    Column("kind", String(30), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("counts", JSON),
+    Column("errors", JSON),
+    Column("report", JSON),
+)
+
+bookmarks = Table(
+    "bookmarks", metadata,
+    Column("client", String(100), primary_key=True),
+    Column("stream", String(50), primary_key=True),
+    Column("value", UTCDateTime, nullable=False),
+)
+
+contacts = Table(
+    "contacts", metadata,
+    Column("client", String(100), primary_key=True),
+    Column("contact_id", String(64), primary_key=True),
+    Column("email", Text),
+    Column("score", Integer),
+    Column("total", Integer),
+    Column("tier", String(50)),
+    Column("warm", Boolean, nullable=False, default=False),
+    Column("at_floor", Boolean, nullable=False, default=False),
+    Column("warm_episode", Integer, nullable=False, default=0),
+    Column("next_change_at", UTCDateTime, index=True),
+    Column("explanation_digest", String(32)),
+    Column("explanation", JSON),
+    Column("interests", JSON),
+    Column("activity_signature", Text),
+    Column("last_scored_at", UTCDateTime),
+    Column("updated_at_crm", UTCDateTime),
+    Column("owner_id", String(64)),
+    Column("fields", JSON),
+)
+
+events = Table(
+    "events", metadata,
+    Column("client", String(100), primary_key=True),
+    Column("event_id", String(200), primary_key=True),
+    Column("contact_id", String(64), nullable=False, index=True),
+    Column("type", String(50), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("url", Text),
+    Column("email_id", String(200)),
+    Column("name", Text),
+)
+
+transitions = Table(
+    "transitions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("client", String(100), nullable=False, index=True),
+    Column("run_id", String(36)),
+    Column("contact_id", String(64), nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("from_tier", String(50)),
+    Column("to_tier", String(50), nullable=False),
+    Column("warm_episode", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("client", String(100), nullable=False),
+    Column("contact_id", String(64), nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("dedupe_key", String(200), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(20), nullable=False, index=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("detail", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("client", "dedupe_key", name="uq_outbox_client_dedupe"),
+)
+
+failed_writes = Table(
+    "failed_writes", metadata,
+    Column("client", String(100), primary_key=True),
+    Column("contact_id", String(64), primary_key=True),
+    Column("score", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+skipped = Table(
+    "skipped", metadata,
+    Column("client", String(100), primary_key=True),
+    Column("contact_id", String(64), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("run_id", String(36)),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+leases = Table(
+    "leases", metadata,
+    Column("client", String(100), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("until", UTCDateTime, nullable=False),
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
