@@ -97,10 +97,10 @@ class SqlStore:
         stmt = self.upsert(t.leases).values(client=client, holder=holder, until=until)
         stmt = stmt.on_conflict_do_update(
             index_elements=["client"], set_={"holder": holder, "until": until},
-            where=(t.leases.c.until < now) | (t.leases.c.holder == holder))
+            where=(t.leases.c.until < now) | (t.leases.c.holder == holder)
+        ).returning(t.leases.c.holder)  # rowcount is not reliable for upserts on psycopg
         with self._conn() as conn:
-            result = conn.execute(stmt)
-            if result.rowcount == 0:
+            if conn.execute(stmt).first() is None:
                 row = conn.execute(select(t.leases).where(t.leases.c.client == client)).one()
                 raise LeaseHeld(client, row.holder, row.until.isoformat())
 
@@ -348,8 +348,9 @@ class _Tx:
             client=entry.client, contact_id=entry.contact_id, kind=entry.kind,
             dedupe_key=entry.dedupe_key, payload=entry.payload, status="pending",
             attempts=0, created_at=now, updated_at=now,
-        ).on_conflict_do_nothing(index_elements=["client", "dedupe_key"])
-        return self.conn.execute(stmt).rowcount == 1
+        ).on_conflict_do_nothing(index_elements=["client", "dedupe_key"]).returning(
+            t.outbox.c.id)
+        return self.conn.execute(stmt).first() is not None
 
     def set_bookmark(self, client: str, stream: str, value: datetime) -> None:
         stmt = self.upsert(t.bookmarks).values(client=client, stream=stream, value=value)

@@ -1,0 +1,41 @@
+"""Building blocks for end-to-end tests: a client config, a job, the story contacts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from connector.config import ClientConfig, Settings
+from connector.models import Contact
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = ROOT / "config" / "rules" / "default.yaml"
+
+
+def client_config(name: str, kind: str, base_url: str, smtp_port: int,
+                  **overrides: Any) -> ClientConfig:
+    data: dict[str, Any] = {
+        "name": name,
+        "crm": {"kind": kind, "base_url": base_url, "token_env": "TEST_TOKEN"},
+        "rules": str(RULES),
+        "owner_fallback": {"name": "Linnea Berg", "email": "linnea@example-agency.com"},
+        "invite": {"from_address": "sales@example-agency.com"},
+        "notify": {"to": ["sales@example-agency.com"]},
+        "smtp": {"host": "127.0.0.1", "port": smtp_port},
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    return ClientConfig.model_validate(data)
+
+
+def settings(url: str) -> Settings:
+    return Settings(state_url=url, lease_seconds=60)
+
+
+def story_contact(cid: str, email: str, **fields: Any) -> Contact:
+    return Contact(id=cid, email=email, fields={"email": email, "first_name": "Maja",
+                                                "last_name": "Lund", "company": "Lund ApS",
+                                                **fields})

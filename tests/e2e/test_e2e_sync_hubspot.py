@@ -1,0 +1,93 @@
+"""The sync against the HubSpot sandbox, through the real SDK over HTTP."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from connector.actions.smtp_sink import SmtpSink
+from connector.clock import FakeClock
+from connector.crm.hubspot import HubSpotCRM
+from connector.runtime import make_job
+from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
+from connector.sandbox.population import Population
+from connector.sandbox.server import Server
+from connector.store import open_store
+from connector.sync import run_sync
+
+from ..scoring.scenarios import story_002
+from .helpers import client_config, settings, story_contact
+
+START = datetime(2026, 11, 2, 9, tzinfo=UTC)
+TOKEN = "pat-na1-e2e-secret"
+
+
+@pytest.fixture
+def portal(store_url):
+    clock = FakeClock(START)
+    app = HubSpotSandbox()
+    account = app.add_account(TOKEN, HubSpotAccount(
+        "acme", Population(200, seed=9, now=START), plan="enterprise", clock=clock.now,
+        ten_second_limit=100_000, search_per_second=100_000))
+    account.add_contact(story_contact("5000", "maja@lund.dk"))
+    with Server(app) as server, SmtpSink() as sink:
+        client = client_config("acme", "hubspot", server.url, sink.port,
+                               crm={"plan": "enterprise"})
+        crm = HubSpotCRM("acme", TOKEN, server.url, plan="enterprise", clock=clock.now,
+                         sleep=clock.sleep, monotonic=clock.monotonic,
+                         requests_per_10s=100_000, search_per_second=100_000)
+        store = open_store(store_url)
+        job = make_job(client, settings(store_url), store, crm=crm, clock=clock.now,
+                       env={"TEST_TOKEN": TOKEN})
+        yield app, account, job, clock, sink, store
+        store.close()
+
+
+def notifications(sink, contact_id):
+    return [m for m in sink.messages if m["X-Connector-Key"] == f"acme:notify:{contact_id}:1"]
+
+
+def test_002_story_notifies_sales_once_with_details_and_explanation(portal):
+    app, account, job, clock, sink, store = portal
+    run_sync(job)
+    for event in story_002("5000", clock.now()):
+        account.add_event(event)
+    clock.advance(minutes=15)
+    report = run_sync(job)
+    assert account.score_of("5000", "connector_lead_score") == "40"
+    [note] = notifications(sink, "5000")
+    body = note.get_content()
+    assert note["To"] == "sales@example-agency.com"
+    assert "Maja Lund <maja@lund.dk> at Lund ApS" in body
+    assert "40 points" in body
+    for line in ("Read 5 blog posts", "Downloaded a second guide", "Opened 4 emails",
+                 "Clicked links in 3 different emails", "Downloaded a guide"):
+        assert line in body
+    assert report.counts["became_warm"] >= 1
+    clock.advance(minutes=15)
+    run_sync(job)
+    assert len(notifications(sink, "5000")) == 1
+
+
+def test_unchanged_scores_are_never_rewritten(portal):
+    app, account, job, clock, sink, store = portal
+    first = run_sync(job, full=True)
+    assert first.counts["write_calls"] == -(-first.counts["written"] // 100)
+    app.ledger.clear()
+    clock.advance(minutes=15)
+    again = run_sync(job, full=True)
+    assert again.counts["written"] == 0
+    assert app.ledger.count("/crm/v3/objects/contacts/batch/update") == 0
+
+
+def test_unchanged_portal_incremental_sync_makes_at_most_3_calls(portal):
+    app, account, job, clock, sink, store = portal
+    run_sync(job)
+    clock.advance(minutes=15)
+    run_sync(job)  # sees its own writes come back, recognises them
+    clock.advance(minutes=15)
+    app.ledger.clear()
+    report = run_sync(job)
+    assert report.counts["written"] == 0
+    assert app.ledger.count() <= 3, app.ledger.by_path()
