@@ -284,6 +284,7 @@ class SqlStore:
         with self._conn() as conn:
             names = set(conn.execute(select(t.runs.c.client).distinct()).scalars())
             names |= set(conn.execute(select(t.contacts.c.client).distinct()).scalars())
+            names |= set(conn.execute(select(t.outbox.c.client).distinct()).scalars())
         return sorted(names)
 
     def status(self) -> dict[str, Any]:

@@ -1,0 +1,70 @@
+"""`connector demo` and `connector sandbox`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from connector.cli.app import app
+from connector.cli.common import cli_errors, console
+
+
+@app.command()
+def demo(
+    contacts: int = typer.Option(300, "--contacts", min=10, max=20_000,
+                                 help="Contacts in the sandbox portal."),
+    state: Path = typer.Option(Path("connector-demo.db"), "--state",
+                               help="SQLite file for the demo's state (recreated)."),
+) -> None:
+    """Sandbox CRM + local SMTP sink + a full sync: who to call today, invites sent."""
+    from connector.cli.sync_cmds import leaderboard, print_report, sync_client
+    from connector.demo import run_demo
+
+    with cli_errors():
+        console.rule("connector demo")
+        console.print(f"starting the HubSpot sandbox with {contacts} seeded contacts and a "
+                      "local SMTP sink")
+        result = run_demo(contacts, state, lambda s, c, st: sync_client(
+            s, c, st, full=False, dry_run=False))
+        for report in result.reports:
+            print_report(report)
+        for name, rows in result.leaders.items():
+            console.print(leaderboard(name, rows))
+        table = Table(title=f"invites sent in the salesperson's name ({len(result.invites)})")
+        for column in ("to", "from", "reply-to", "subject"):
+            table.add_column(column)
+        for msg in result.invites[:10]:
+            table.add_row(msg["To"], msg["From"], msg["Reply-To"], msg["Subject"])
+        console.print(table)
+        for note in result.notes:
+            console.print(f"[yellow]note:[/] {note}", highlight=False)
+        console.print(f"state lives in {result.state_path}", highlight=False)
+
+
+@app.command()
+def sandbox(
+    contacts: int = typer.Option(1000, "--contacts", min=1, help="Seeded contacts."),
+    seed: int = typer.Option(7, "--seed", help="Population seed."),
+    port: int = typer.Option(8765, "--port", help="HubSpot sandbox port."),
+    plan: str = typer.Option("enterprise", "--plan", help="starter or enterprise."),
+) -> None:
+    """Serve the HubSpot sandbox on loopback until Ctrl-C (point a client's base_url at it)."""
+    from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
+    from connector.sandbox.population import Population
+    from connector.sandbox.server import Server
+
+    app_ = HubSpotSandbox()
+    app_.add_account("pat-sandbox-token", HubSpotAccount("sandbox", Population(contacts, seed),
+                                                         plan=plan))
+    with Server(app_, port=port) as server:
+        console.print(f"HubSpot sandbox on {server.url} with {contacts} contacts; token: "
+                      "pat-sandbox-token (e.g. export HUBSPOT_TOKEN_ACME=pat-sandbox-token). "
+                      "Ctrl-C stops it.")
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            console.print("stopped")

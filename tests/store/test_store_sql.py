@@ -1,0 +1,134 @@
+"""The state store on SQLite and PostgreSQL: isolation, leases, outbox, bookmarks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from connector.errors import LeaseHeld, StateError
+from connector.models import Event, EventType
+from connector.store import OutboxEntry, StoredContact, open_store
+
+NOW = datetime(2026, 11, 2, 9, tzinfo=UTC)
+
+
+def row(client: str, cid: str, total: int) -> StoredContact:
+    return StoredContact(client=client, contact_id=cid, email=f"{cid}@x.com", score=total,
+                         tier="warm", warm=total >= 30, at_floor=False, warm_episode=1,
+                         next_change_at=NOW + timedelta(days=14), explanation_digest="d",
+                         explanation=[{"rule_id": "r", "points": total}],
+                         interests={"seo": total}, activity_signature="1|2",
+                         last_scored_at=NOW, updated_at_crm=NOW, owner_id=None,
+                         fields={"job_title": "CEO 💼"}, total=total)
+
+
+@pytest.fixture
+def store(store_url):
+    s = open_store(store_url)
+    yield s
+    s.close()
+
+
+def test_clients_never_see_each_others_rows(store):
+    with store.transaction() as tx:
+        tx.save_contacts([row("a", "1", 40), row("b", "1", 5)])
+        tx.add_events("a", [Event("e1", "1", EventType.PAGE_VIEW, NOW, url="u")])
+        tx.set_bookmark("a", "contacts", NOW)
+        tx.enqueue(OutboxEntry("a", "1", "invite", "invite:1:1", {"x": 1}))
+    assert store.get_contacts("b", ["1"])["1"].total == 5
+    assert store.get_contacts("a", ["1"])["1"].fields == {"job_title": "CEO 💼"}
+    assert store.get_events("b", ["1"]) == {}
+    assert store.get_bookmark("b", "contacts") is None
+    assert store.outbox("b") == [] and len(store.outbox("a")) == 1
+    assert [r.contact_id for r in store.top_contacts("a", 5)] == ["1"]
+
+
+def test_bookmarks_round_trip_as_aware_utc(store):
+    store.set_bookmark("a", "contacts", NOW)
+    assert store.get_bookmark("a", "contacts") == NOW
+    assert store.get_bookmark("a", "contacts").tzinfo is not None
+
+
+def test_outbox_dedupes_by_warm_up(store):
+    entry = OutboxEntry("a", "1", "invite", "invite:1:1", {})
+    with store.transaction() as tx:
+        assert tx.enqueue(entry) is True
+        assert tx.enqueue(entry) is False
+    with store.transaction() as tx:
+        assert tx.enqueue(OutboxEntry("a", "1", "invite", "invite:1:2", {})) is True
+
+
+def test_claim_commits_sending_and_a_crash_leaves_unknown(store):
+    with store.transaction() as tx:
+        tx.enqueue(OutboxEntry("a", "1", "invite", "invite:1:1", {}))
+    [claimed] = store.claim_outbox("a", None, NOW)
+    assert claimed.status == "sending"
+    assert store.claim_outbox("a", None, NOW) == []
+    [unknown] = store.recover_interrupted("a", NOW)
+    assert unknown.dedupe_key == "invite:1:1"
+    assert [e.status for e in store.outbox("a")] == ["unknown"]
+    assert store.status()["clients"]["a"]["unknown"]
+
+
+def test_failed_delivery_is_retried_then_given_up(store):
+    with store.transaction() as tx:
+        tx.enqueue(OutboxEntry("a", "1", "notify", "notify:1:1", {}))
+    for _ in range(5):
+        [entry] = store.claim_outbox("a", None, NOW)
+        store.mark_failed(entry.id, "smtp down", True, NOW)
+    assert [e.status for e in store.outbox("a")] == ["failed"]
+
+
+def test_transaction_rolls_back_on_error(store):
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        tx.save_contacts([row("a", "1", 40)])
+        raise RuntimeError("crash mid-batch")
+    assert store.get_contacts("a", ["1"]) == {}
+
+
+def test_lease_is_exclusive_and_expires(store, store_url):
+    store.acquire_lease("a", "one", 60, NOW)
+    other = open_store(store_url)
+    with pytest.raises(LeaseHeld, match="one"):
+        other.acquire_lease("a", "two", 60, NOW)
+    other.acquire_lease("b", "two", 60, NOW)  # another client is free
+    other.acquire_lease("a", "two", 60, NOW + timedelta(seconds=61))  # expired: taken over
+    other.close()
+
+
+RACE = """
+import sys
+from datetime import datetime, UTC
+from connector.errors import LeaseHeld
+from connector.store import open_store
+store = open_store(sys.argv[1])
+try:
+    store.acquire_lease("race", sys.argv[2], 60, datetime(2026, 11, 2, 9, tzinfo=UTC))
+    print("won")
+except LeaseHeld:
+    print("lost")
+"""
+
+
+def test_lease_race_between_processes_has_one_winner(store_url):
+    open_store(store_url).close()
+    procs = [subprocess.Popen([sys.executable, "-c", RACE, store_url, f"p{i}"],
+                              stdout=subprocess.PIPE, text=True) for i in range(4)]
+    outcomes = [p.communicate(timeout=60)[0].strip() for p in procs]
+    assert sorted(outcomes) == ["lost", "lost", "lost", "won"]
+
+
+def test_unreachable_database_is_a_clear_error_without_password():
+    with pytest.raises(StateError) as info:
+        open_store("postgresql+psycopg://user:s3cret-pw@127.0.0.1:1/none")
+    assert "s3cret-pw" not in str(info.value) and "***" in str(info.value)
+
+
+def test_migrations_are_idempotent(store_url):
+    open_store(store_url).close()
+    again = open_store(store_url)
+    assert again.status() == {"clients": {}}
+    again.close()
