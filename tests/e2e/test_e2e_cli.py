@@ -1,0 +1,127 @@
+"""The commands an agency runs, as a user runs them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from connector.cli import _load_commands, app
+from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
+from connector.sandbox.population import Population
+from connector.sandbox.server import Server
+from connector.store import open_store
+
+from .helpers import RULES
+
+_load_commands()
+runner = CliRunner()
+
+
+def client_file(folder: Path, name: str, url: str, token_env: str, interval: float = 15) -> None:
+    (folder / f"{name}.yaml").write_text(f"""\
+crm: {{kind: hubspot, base_url: "{url}", token_env: {token_env}, plan: enterprise}}
+rules: {RULES}
+schedule: {{interval_minutes: {interval}}}
+owner_fallback: {{name: Linnea Berg, email: linnea@example-agency.com}}
+invite: {{enabled: false}}
+notify: {{enabled: false}}
+""")
+
+
+@pytest.fixture
+def portal(tmp_path, monkeypatch):
+    app_ = HubSpotSandbox()
+    app_.add_account("tok-acme-1234", HubSpotAccount("acme", Population(40, seed=1),
+                                                     plan="enterprise"))
+    app_.add_account("tok-beta-5678", HubSpotAccount("beta", Population(30, seed=2),
+                                                     plan="enterprise"))
+    clients = tmp_path / "clients"
+    clients.mkdir()
+    with Server(app_) as server:
+        client_file(clients, "acme", server.url, "TOK_ACME")
+        client_file(clients, "beta", server.url, "TOK_BETA")
+        env = {"TOK_ACME": "tok-acme-1234", "TOK_BETA": "tok-beta-5678",
+               "CONNECTOR_CONFIG_DIR": str(clients),
+               "CONNECTOR_STATE_URL": f"sqlite:///{tmp_path / 'state.db'}"}
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        yield app_, server, env, tmp_path
+
+
+def test_demo_ends_with_the_leaderboard(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["demo", "--contacts", "60"])
+    assert result.exit_code == 0, result.output
+    assert "who to call today" in result.output
+    assert "invites sent in the salesperson's name" in result.output
+    assert "connector-demo.db" in result.output
+
+
+def test_sync_status_leads_and_explain(portal):
+    app_, server, env, tmp = portal
+    result = runner.invoke(app, ["sync", "--client", "acme"])
+    assert result.exit_code == 0, result.output
+    assert "acme: ok: 40 pulled" in result.output
+    status = runner.invoke(app, ["status"])
+    assert status.exit_code == 0 and "acme" in status.output
+    leads = runner.invoke(app, ["leads", "--client", "acme", "--top", "5", "--json"])
+    top = __import__("json").loads(leads.output)
+    assert len(top) == 5 and top[0]["score"] >= top[-1]["score"]
+    explain = runner.invoke(app, ["explain", "--client", "acme", top[0]["contact_id"]])
+    assert explain.exit_code == 0 and f"{top[0]['score']} points" in explain.output
+    assert "tok-acme-1234" not in result.output + status.output + explain.output
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(portal):
+    app_, server, env, tmp = portal
+    result = runner.invoke(app, ["resync", "--client", "beta", "--full", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "planned changes, none made" in result.output
+    assert app_.ledger.count("/crm/v3/objects/contacts/batch/update") == 0
+    assert app_.ledger.count("/crm/v3/properties/contacts", method="POST") == 0
+
+
+def test_unknown_client_and_missing_token_are_clear(portal, monkeypatch):
+    result = runner.invoke(app, ["sync", "--client", "gamma"])
+    assert result.exit_code == 2 and "no client named 'gamma'" in result.output
+    monkeypatch.delenv("TOK_BETA")
+    result = runner.invoke(app, ["sync", "--client", "beta"])
+    assert result.exit_code == 2 and "TOK_BETA is not set" in result.output
+
+
+def test_bad_token_fails_with_the_fix_and_no_secret(portal, monkeypatch):
+    monkeypatch.setenv("TOK_BETA", "tok-wrong-0000")
+    result = runner.invoke(app, ["sync", "--client", "beta"])
+    assert result.exit_code == 1
+    assert "check the token for client 'beta'" in result.output
+    assert "tok-wrong-0000" not in result.output
+
+
+def test_run_syncs_both_clients_repeatedly_and_stops_cleanly_on_sigterm(portal):
+    app_, server, env, tmp = portal
+    clients = Path(env["CONNECTOR_CONFIG_DIR"])
+    client_file(clients, "acme", server.url, "TOK_ACME", interval=0.05)  # every 3 s
+    client_file(clients, "beta", server.url, "TOK_BETA", interval=0.05)
+    proc = subprocess.Popen([sys.executable, "-m", "connector.cli.__main__", "run"],
+                            env={**os.environ, **env}, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    time.sleep(20)
+    proc.send_signal(signal.SIGTERM)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output
+    assert "stopped cleanly" in output
+    store = open_store(env["CONNECTOR_STATE_URL"])
+    for name in ("acme", "beta"):
+        runs = sorted(store.last_runs(name, 100), key=lambda r: r["started_at"])
+        assert len(runs) >= 3, output
+        assert all(r["status"] == "ok" for r in runs)
+        for earlier, later in zip(runs, runs[1:], strict=False):
+            assert earlier["finished_at"] <= later["started_at"]  # never overlapping
+        assert store.get_bookmark(name, "contacts") is not None
