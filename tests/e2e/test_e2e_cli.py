@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -122,6 +123,6 @@ def test_run_syncs_both_clients_repeatedly_and_stops_cleanly_on_sigterm(portal):
         runs = sorted(store.last_runs(name, 100), key=lambda r: r["started_at"])
         assert len(runs) >= 3, output
         assert all(r["status"] == "ok" for r in runs)
-        for earlier, later in zip(runs, runs[1:], strict=False):
+        for earlier, later in itertools.pairwise(runs):
             assert earlier["finished_at"] <= later["started_at"]  # never overlapping
         assert store.get_bookmark(name, "contacts") is not None
