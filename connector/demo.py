@@ -1,8 +1,9 @@
 """`connector demo`: the whole product on this machine, nothing to configure.
 
-Starts the HubSpot sandbox with a seeded population and a local SMTP sink, syncs the
-example HubSpot client against them with a fresh SQLite state file, then shows who to
-call today and the invites that went out.
+Starts both sandboxes (HubSpot and ActiveCampaign, the same seeded people) and a local
+SMTP sink, syncs the two example clients against them with a fresh SQLite state file, then
+shows who to call today per client and the invites that went out. The sandboxes allow ten
+times the real rate limits so the demo takes seconds instead of minutes.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from connector.actions.smtp_sink import SmtpSink
 from connector.config import ClientConfig, RateLimitConfig, Settings, load_client
 from connector.report import SyncReport
+from connector.sandbox.activecampaign import ACAccount, ACSandbox
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server
@@ -22,6 +24,7 @@ from connector.store import open_store
 from connector.store.base import Store, StoredContact
 
 DEMO_TOKEN = "pat-demo-sandbox-token"
+AC_DEMO_TOKEN = "ac-demo-sandbox-token"
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = ROOT / "config" / "clients"
 
@@ -46,25 +49,26 @@ def run_demo(contacts: int = 300, state_path: Path = Path("connector-demo.db"),
     # the demo's portal allows 10x HubSpot's Starter burst so it finishes in seconds
     app.add_account(DEMO_TOKEN, HubSpotAccount("acme", population, plan="enterprise",
                                                ten_second_limit=1000, search_per_second=50))
+    ac_app = ACSandbox()
+    ac_app.add_account(AC_DEMO_TOKEN, ACAccount("nordic", population, requests_per_second=50))
     settings = Settings(state_url=f"sqlite:///{state_path}", config_dir=CLIENTS)
     store: Store = open_store(settings.state_url)
-    with Server(app) as server, SmtpSink() as sink:
-        client = _hubspot_client(server.url, sink.port)
-        os.environ[client.crm.token_env] = DEMO_TOKEN
-        report = sync_client(settings, client, store)
-        result.reports.append(report)
-        result.leaders[client.name] = store.top_contacts(client.name, top)
+    with Server(app) as server, Server(ac_app) as ac_server, SmtpSink() as sink:
+        clients = [(_client("acme-hubspot.yaml", server.url, sink.port, 90), DEMO_TOKEN),
+                   (_client("nordic-ac.yaml", ac_server.url, sink.port, 45), AC_DEMO_TOKEN)]
+        for client, token in clients:
+            os.environ[client.crm.token_env] = token
+            result.reports.append(sync_client(settings, client, store))
+            result.leaders[client.name] = store.top_contacts(client.name, top)
         result.invites = [m for m in sink.messages if ":invite:" in m["X-Connector-Key"]]
-    result.notes.append("ActiveCampaign client (config/clients/nordic-ac.yaml) skipped: the "
-                        "ActiveCampaign adapter is not part of this build yet")
     return result
 
 
-def _hubspot_client(url: str, smtp_port: int) -> ClientConfig:
-    base = load_client(CLIENTS / "acme-hubspot.yaml")
+def _client(file: str, url: str, smtp_port: int, rate: float) -> ClientConfig:
+    base = load_client(CLIENTS / file)
     return base.model_copy(update={
         "crm": base.crm.model_copy(update={
             "base_url": url, "plan": "enterprise",
-            "rate_limit": RateLimitConfig(requests_per_second=90)}),
+            "rate_limit": RateLimitConfig(requests_per_second=rate)}),
         "smtp": base.smtp.model_copy(update={"port": smtp_port}),
     })

@@ -14,7 +14,6 @@ from connector import logs
 from connector.actions.base import ActionContext
 from connector.config import ClientConfig, Settings
 from connector.crm.base import CRM, ScoreProperty
-from connector.errors import ClientConfigError
 from connector.scoring import load_rules
 from connector.store.base import Store
 from connector.sync import SyncJob
@@ -42,12 +41,7 @@ def make_crm(client: ClientConfig, *, env: Mapping[str, str] | None = None,
         return HubSpotCRM(client.name, token, base_url=crm.base_url, plan=crm.plan,
                           field_map=crm.field_map, score_property=client.score_property.name,
                           clock=clock, sleep=sleep, **kwargs)
-    try:
-        from connector.crm.activecampaign import ActiveCampaignCRM
-    except ImportError:
-        raise ClientConfigError("the ActiveCampaign adapter is not part of this build yet",
-                                file=str(client.source or client.name), field="crm.kind",
-                                fix="use a HubSpot client for now") from None
+    from connector.crm.activecampaign import ActiveCampaignCRM
 
     kwargs = {}
     if limits is not None and limits.requests_per_second:

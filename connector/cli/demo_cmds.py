@@ -25,8 +25,8 @@ def demo(
 
     with cli_errors():
         console.rule("connector demo")
-        console.print(f"starting the HubSpot sandbox with {contacts} seeded contacts and a "
-                      "local SMTP sink")
+        console.print(f"starting the HubSpot and ActiveCampaign sandboxes with {contacts} "
+                      "seeded contacts each and a local SMTP sink")
         result = run_demo(contacts, state, lambda s, c, st: sync_client(
             s, c, st, full=False, dry_run=False))
         for report in result.reports:

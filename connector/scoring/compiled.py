@@ -138,6 +138,7 @@ class EventRule:
     nth: int | None
     per_occurrence: bool
     max_points: int | None
+    simple: bool = False
 
     def matches(self, event: Event) -> bool:
         if self.url is not None and (event.url is None or not self.url(event.url)):
@@ -158,18 +159,18 @@ class CompiledModel:
     decay_every: timedelta | None
     decay_min_total: int
     groups: dict[str, list[int]] = field(default_factory=dict)
-    _matches: dict[tuple[str, str | None, str | None], tuple[EventRule, ...]] = field(
+    match_cache: dict[tuple[str, str | None, str | None], tuple[EventRule, ...]] = field(
         default_factory=dict)
 
     def rules_for(self, event: Event) -> tuple[EventRule, ...]:
         """The event rules ``event`` matches, memoised by (type, url, name): those repeat."""
         key = (event.type, event.url, event.name)
-        hit = self._matches.get(key)
+        hit = self.match_cache.get(key)
         if hit is None:
-            if len(self._matches) >= _MEMO_LIMIT:
-                self._matches.clear()
+            if len(self.match_cache) >= _MEMO_LIMIT:
+                self.match_cache.clear()
             candidates = self.by_type.get(event.type, ())
-            hit = self._matches[key] = tuple(er for er in candidates if er.matches(event))
+            hit = self.match_cache[key] = tuple(er for er in candidates if er.matches(event))
         return hit
 
 
@@ -202,6 +203,8 @@ def compile_model(model: RulesModel) -> CompiledModel:
             per_occurrence=bool(rule.per_occurrence),
             max_points=rule.max_points,
         )
+        er.simple = not (er.window or er.expiry or er.inactive_for or er.distinct
+                         or er.max_count or er.nth or er.per_occurrence or er.min_count > 1)
         event_rules.append(er)
         by_type.setdefault(str(rule.event), []).append(er)
     decay = model.decay

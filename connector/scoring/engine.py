@@ -40,6 +40,7 @@ def score(contact: Contact, events: Sequence[Event], model: RulesModel,
 
     matched: dict[int, list[Event]] = {}
     last_activity: datetime | None = None
+    cache = c.match_cache
     rules_for = c.rules_for
     for event in events:
         when = event.occurred_at
@@ -47,7 +48,10 @@ def score(contact: Contact, events: Sequence[Event], model: RulesModel,
             continue
         if last_activity is None or when > last_activity:
             last_activity = when
-        for er in rules_for(event):
+        rules = cache.get((event.type, event.url, event.name))
+        if rules is None:
+            rules = rules_for(event)
+        for er in rules:
             bucket = matched.get(er.index)
             if bucket is None:
                 matched[er.index] = [event]
@@ -90,6 +94,8 @@ def score(contact: Contact, events: Sequence[Event], model: RulesModel,
 def _event_rule_points(er: EventRule, hits: list[Event], now: datetime,
                        changes: list[datetime]) -> tuple[int, tuple[str, ...]] | None:
     """Points of one event rule from its matching events, and the moments they change."""
+    if er.simple:  # once, on any match, no time limits: nothing to sort or count
+        return er.rule.points, _evidence(hits)
     if er.window is not None:
         cutoff = now - er.window
         hits = [e for e in hits if e.occurred_at > cutoff]

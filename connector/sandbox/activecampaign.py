@@ -1,0 +1,483 @@
+"""A loopback ActiveCampaign (API v3): the routes connector uses, with AC's quirks.
+
+String numbers everywhere (``meta.total`` is a string), ``0000-00-00 00:00:00`` for no
+date, dates in the account's time zone (America/Chicago here), contacts sorted by email
+unless ``orders[id]`` is given, ``filters[updated_after]`` compared at date granularity,
+403 ``{"message": "Forbidden"}`` on a bad token, 5 requests per second per account with
+429 and ``Retry-After``, custom fields without a number type (422), bulk imports that are
+queued and finish on a later poll, non-uniform error bodies. Shapes follow the shipped
+OpenAPI spec (tests validate them); where the spec is wrong (list-shaped 201 on POST
+/fields) we follow the recorded real answers and say so.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from connector.models import Contact, Event, EventType, Owner
+from connector.sandbox.faults import FaultPlan
+from connector.sandbox.ledger import Entry, Ledger
+from connector.sandbox.population import Population
+
+TZ = ZoneInfo("America/Chicago")
+ZERO_DATE = "0000-00-00 00:00:00"
+MAX_OFFSET = 10_000
+FIT_FIELDS = {"JOB_TITLE": "job_title", "COMPANY_SIZE": "company_size", "INDUSTRY": "industry",
+              "COUNTRY": "country"}
+Clock = Callable[[], datetime]
+
+
+def local(dt: datetime) -> str:
+    return dt.astimezone(TZ).isoformat(timespec="seconds")
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body), status=status, mimetype="application/json")
+
+
+def _errors(status: int, title: str, detail: str, code: str) -> Response:
+    return _json({"errors": [{"title": title, "detail": detail, "code": code}]}, status)
+
+
+class _Bucket:
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.tokens = rate
+        self.updated = time.monotonic()
+        self.lock = threading.Lock()
+
+    def allow(self) -> bool:
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return True
+            return False
+
+
+class ACAccount:
+    """One ActiveCampaign account."""
+
+    def __init__(self, name: str, population: Population | None = None, *,
+                 clock: Clock | None = None, requests_per_second: float = 5.0,
+                 import_polls: int = 1) -> None:
+        self.name = name
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.lock = threading.RLock()
+        self.bucket = _Bucket(requests_per_second)
+        self.import_polls = import_polls
+        self.contacts: dict[int, dict[str, Any]] = {}
+        self.field_values: dict[tuple[int, str], str] = {}
+        self.fields: dict[str, dict[str, Any]] = {}
+        self.field_rels: list[dict[str, Any]] = []
+        self.tags: dict[str, str] = {}
+        self.contact_tags: list[tuple[int, str]] = []
+        self.contact_lists: dict[tuple[int, str], int] = {}
+        self.automations: list[tuple[int, str]] = []
+        self.tasks: list[dict[str, Any]] = []
+        self.users: dict[str, Owner] = {}
+        self.deals: list[dict[str, Any]] = []
+        self.activities: list[dict[str, Any]] = []
+        self.tracking: dict[int, list[dict[str, Any]]] = {}
+        self.imports: dict[str, dict[str, Any]] = {}
+        for perstag in FIT_FIELDS:
+            self._field(perstag.replace("_", " ").title(), perstag, "text")
+        if population is not None:
+            self.load(population)
+
+    # -- seeding ----------------------------------------------------------------------
+    def load(self, population: Population) -> None:
+        for owner in population.owners:
+            self.users[owner.id] = owner
+        for person in population:
+            self.add_contact(person.contact, person.events)
+
+    def add_contact(self, contact: Contact, events: Iterable[Event] = ()) -> None:
+        cid = int(contact.id)
+        f = contact.fields
+        created = contact.created_at or self.clock()
+        with self.lock:
+            self.contacts[cid] = {
+                "id": cid, "email": contact.email or "", "firstName": f.get("first_name") or "",
+                "lastName": f.get("last_name") or "", "phone": "", "orgname": f.get("company")
+                or "", "cdate": created, "udate": contact.updated_at or created,
+            }
+            for perstag, name in FIT_FIELDS.items():
+                if f.get(name) is not None:
+                    self.field_values[(cid, self._field_id(perstag))] = str(f[name])
+            self.tracking[cid] = []
+            for event in events:
+                self._record(event)
+            if contact.owner_id or contact.is_customer:
+                won = contact.is_customer
+                self.deals.append({
+                    "id": str(len(self.deals) + 1), "contact": str(cid),
+                    "owner": contact.owner_id, "status": "1" if won else "0",
+                    "title": f"Deal {cid}", "value": "100000", "currency": "eur",
+                    "cdate": local(created), "mdate": local(contact.customer_at or created)})
+
+    def add_event(self, event: Event) -> None:
+        with self.lock:
+            self._record(event)
+            self.touch(int(event.contact_id))
+
+    def _record(self, event: Event) -> None:
+        cid = int(event.contact_id)
+        if event.type == EventType.PAGE_VIEW:
+            self.tracking[cid].append({"id": str(uuid.uuid5(uuid.NAMESPACE_URL, event.id)),
+                                       "subscriberid": str(cid), "type": "__pagevisit",
+                                       "value": event.url or "", "tstamp": local(event.occurred_at),
+                                       "hash": event.id})
+            return
+        kind = {EventType.EMAIL_OPEN: "open", EventType.EMAIL_CLICK: "link",
+                EventType.FORM_SUBMISSION: "form", EventType.DOWNLOAD: "form"}.get(
+            event.type)  # type: ignore[call-overload]
+        if kind is None:
+            return
+        self.activities.append({
+            "id": str(len(self.activities) + 1), "subscriberid": str(cid),
+            "tstamp": local(event.occurred_at), "reference_type": kind,
+            "reference_id": event.email_id or event.name or "",
+            "jsonData": {"url": event.url, "campaign": event.email_id, "form": event.name},
+            "_ts": event.occurred_at, "_key": event.id})
+
+    def touch(self, cid: int) -> None:
+        self.contacts[cid]["udate"] = self.clock()
+
+    def _field(self, title: str, perstag: str, kind: str) -> dict[str, Any]:
+        fid = str(len(self.fields) + 1)
+        now = local(self.clock())
+        self.fields[fid] = {"id": fid, "title": title, "type": kind, "perstag": perstag,
+                            "descript": "", "isrequired": "0", "defval": None, "visible": "1",
+                            "ordernum": fid, "cdate": now, "udate": now, "options": [],
+                            "relations": [], "links": {}}
+        return self.fields[fid]
+
+    def _field_id(self, perstag: str) -> str:
+        return next(f["id"] for f in self.fields.values() if f["perstag"] == perstag)
+
+    def value_of(self, contact_id: str, perstag: str) -> str | None:
+        fid = next((f["id"] for f in self.fields.values() if f["perstag"] == perstag), None)
+        return self.field_values.get((int(contact_id), fid)) if fid else None
+
+    def view(self, cid: int) -> dict[str, Any]:
+        c = self.contacts[cid]
+        return {"id": str(cid), "email": c["email"], "firstName": c["firstName"],
+                "lastName": c["lastName"], "phone": c["phone"], "orgid": "0",
+                "cdate": local(c["cdate"]), "udate": local(c["udate"]),
+                "deleted": "0", "anonymized": "0", "bounced_date": "0000-00-00",
+                "deleted_at": ZERO_DATE, "socialdata_lastcheck": ZERO_DATE,
+                "scoreValues": [], "links": {}, "orgname": c["orgname"]}
+
+
+class ACSandbox:
+    """The WSGI app; ``accounts`` maps API tokens to accounts."""
+
+    def __init__(self, faults: FaultPlan | None = None) -> None:
+        self.accounts: dict[str, ACAccount] = {}
+        self.faults = faults or FaultPlan()
+        self.ledger = Ledger()
+        self.url_map = Map([Rule(f"/api/3{path}", endpoint=name, methods=methods) for path, name,
+                            methods in [
+            ("/contacts", "contacts", ["GET"]),
+            ("/contacts/<int:cid>/trackingLogs", "tracking", ["GET"]),
+            ("/activities", "activities", ["GET"]),
+            ("/fields", "fields", ["GET"]),
+            ("/fields", "create_field", ["POST"]),
+            ("/fieldRels", "field_rel", ["POST"]),
+            ("/contact/sync", "contact_sync", ["POST"]),
+            ("/import/bulk_import", "bulk_import", ["POST"]),
+            ("/import/info", "import_info", ["GET"]),
+            ("/deals", "deals", ["GET"]),
+            ("/users/<uid>", "user", ["GET"]),
+            ("/tags", "create_tag", ["POST"]),
+            ("/tags", "list_tags", ["GET"]),
+            ("/contactTags", "contact_tag", ["POST"]),
+            ("/contactAutomations", "contact_automation", ["POST"]),
+            ("/contactLists", "contact_list", ["POST"]),
+            ("/dealTasks", "task", ["POST"]),
+        ]], strict_slashes=False)
+
+    def add_account(self, token: str, account: ACAccount) -> ACAccount:
+        self.accounts[token] = account
+        return account
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        request = Request(environ)
+        token = request.headers.get("Api-Token")
+        account = self.accounts.get(token or "")
+        response = self._dispatch(request, account)
+        self.ledger.record(Entry(request.method, request.path, token,
+                                 account.name if account else None, response.status_code))
+        return response(environ, start_response)
+
+    def _dispatch(self, request: Request, account: ACAccount | None) -> Response:
+        try:
+            endpoint, args = self.url_map.bind_to_environ(request.environ).match()
+        except Exception:
+            return _json({"message": "No Result found"}, 404)
+        if account is None:
+            return _json({"message": "Forbidden"}, 403)
+        fault = self.faults.decide(request.path) if self.faults.active else None
+        if fault == "rate_limit" or not account.bucket.allow():
+            response = _json({"message": "Too Many Requests"}, 429)
+            response.headers["Retry-After"] = str(self.faults.retry_after or 1)
+            return response
+        if fault == "server_error":
+            return _json({"message": "Service Unavailable"}, 503)
+        if fault == "latency":
+            self.faults.pause()
+        if fault in ("reset", "malformed"):
+            return Response('{"contacts": [{"id": "1", "em', status=200,
+                            mimetype="application/json")
+        with account.lock:
+            return getattr(self, endpoint)(request, account, **args)
+
+    # -- contacts -------------------------------------------------------------------
+    def contacts(self, request: Request, account: ACAccount) -> Response:
+        a = request.args
+        limit = min(int(a.get("limit", 20)), 100)
+        offset = int(a.get("offset", 0))
+        if offset > MAX_OFFSET:
+            return _json({"message": "offset too deep; page with id_greater"}, 400)
+        rows = list(account.contacts.values())
+        if a.get("ids"):
+            wanted = {int(x) for x in a["ids"].split(",") if x.strip().isdigit()}
+            rows = [c for c in rows if c["id"] in wanted]
+        if a.get("id_greater"):
+            rows = [c for c in rows if c["id"] > int(a["id_greater"])]
+        after = a.get("filters[updated_after]")
+        if after:
+            day = after[:10]  # date granularity, in the account's time zone
+            rows = [c for c in rows if c["udate"].astimezone(TZ).date().isoformat() >= day]
+        if a.get("orders[id]"):
+            rows.sort(key=lambda c: c["id"], reverse=a["orders[id]"].upper() == "DESC")
+        else:
+            rows.sort(key=lambda c: c["email"])
+        page = rows[offset:offset + limit]
+        body: dict[str, Any] = {"scoreValues": [],
+                                "contacts": [account.view(c["id"]) for c in page],
+                                "meta": {"total": str(len(rows)), "page_input": {
+                                    "limit": limit, "offset": offset}}}
+        include = a.get("include", "")
+        if "fieldValues" in include:
+            ids = {c["id"] for c in page}
+            body["fieldValues"] = [
+                {"id": f"{cid}-{fid}", "contact": str(cid), "field": fid, "value": value,
+                 "cdate": local(account.clock()), "udate": local(account.clock()),
+                 "owner": str(cid)}
+                for (cid, fid), value in account.field_values.items() if cid in ids]
+        if "contactTags" in include:
+            ids = {c["id"] for c in page}
+            body["contactTags"] = [{"id": f"{cid}-{tid}", "contact": str(cid), "tag": tid}
+                                   for cid, tid in account.contact_tags if cid in ids]
+        return _json(body)
+
+    def tracking(self, request: Request, account: ACAccount, cid: int) -> Response:
+        if cid not in account.contacts:
+            return _json({"message": f"No Result found for Subscriber with id {cid}"}, 404)
+        return _json({"trackingLogs": account.tracking.get(cid, [])})
+
+    def activities(self, request: Request, account: ACAccount) -> Response:
+        a = request.args
+        limit = min(int(a.get("limit", 100)), 100)
+        offset = int(a.get("offset", 0))
+        rows = account.activities
+        if a.get("contact"):
+            rows = [r for r in rows if r["subscriberid"] == a["contact"]]
+        if a.get("after"):
+            after = datetime.fromisoformat(a["after"].replace("Z", "+00:00"))
+            if after.tzinfo is None:
+                after = after.replace(tzinfo=TZ)
+            rows = [r for r in rows if r["_ts"] >= after]
+        rows = sorted(rows, key=lambda r: (r["_ts"], int(r["id"])))
+        page = [{k: v for k, v in r.items() if not k.startswith("_")}
+                for r in rows[offset:offset + limit]]
+        return _json({"activities": page, "meta": {"total": str(len(rows))}})
+
+    # -- fields and writes ------------------------------------------------------------
+    def fields(self, request: Request, account: ACAccount) -> Response:
+        perstag = request.args.get("filters[perstag]")
+        rows = [f for f in account.fields.values() if not perstag or f["perstag"] == perstag]
+        return _json({"fields": rows, "meta": {"total": str(len(rows))}})
+
+    def create_field(self, request: Request, account: ACAccount) -> Response:
+        body = (request.get_json(silent=True) or {}).get("field") or {}
+        if not body.get("title"):
+            return _errors(422, "The field title was not provided.", "", "field_missing")
+        if body.get("type") not in ("text", "hidden", "textarea", "date", "datetime",
+                                    "dropdown", "checkbox", "radio", "listbox"):
+            return _errors(422, "Field type is not valid", f"{body.get('type')!r} is not a "
+                           "valid field type", "field_invalid")
+        perstag = body.get("perstag") or body["title"].upper().replace(" ", "_")
+        if any(f["perstag"] == perstag for f in account.fields.values()):
+            return _errors(422, "There is already a field with this personalization tag",
+                           f"There is already a personalization tag named '{perstag}'",
+                           "field_invalid")
+        field = account._field(body["title"], perstag, body["type"])
+        # the spec shows a list-shaped 201; recorded answers carry {"field": {...}}
+        return _json({"field": field}, 201)
+
+    def field_rel(self, request: Request, account: ACAccount) -> Response:
+        rel = (request.get_json(silent=True) or {}).get("fieldRel") or {}
+        if str(rel.get("field")) not in account.fields:
+            return _json({"message": "No Result found for Field"}, 404)
+        item = {"field": str(rel["field"]), "relid": str(rel.get("relid", 0)),
+                "id": str(len(account.field_rels) + 1)}
+        account.field_rels.append(item)
+        return _json({"fieldRel": item}, 201)
+
+    def _set_value(self, account: ACAccount, cid: int, fid: str, value: Any) -> None:
+        account.field_values[(cid, fid)] = str(value)
+        account.touch(cid)
+
+    def contact_sync(self, request: Request, account: ACAccount) -> Response:
+        body = (request.get_json(silent=True) or {}).get("contact") or {}
+        email = (body.get("email") or "").lower()
+        if "@" not in email:
+            return _errors(422, "Email address is invalid", "", "email_invalid")
+        cid = next((c["id"] for c in account.contacts.values() if c["email"].lower() == email),
+                   None)
+        status = 200
+        if cid is None:
+            cid = max(account.contacts, default=0) + 1
+            account.contacts[cid] = {"id": cid, "email": email, "firstName": "",
+                                     "lastName": "", "phone": "", "orgname": "",
+                                     "cdate": account.clock(), "udate": account.clock()}
+            account.tracking[cid] = []
+            status = 201
+        for item in body.get("fieldValues") or []:
+            if str(item.get("field")) not in account.fields:
+                return _errors(422, "Field not found", f"field {item.get('field')}", "invalid")
+            self._set_value(account, cid, str(item["field"]), item.get("value", ""))
+        account.touch(cid)
+        values = [{"contact": str(cid), "field": fid, "value": v, "id": f"{cid}-{fid}",
+                   "owner": str(cid)} for (c, fid), v in account.field_values.items()
+                  if c == cid]
+        return _json({"fieldValues": values, "contact": account.view(cid)}, status)
+
+    def bulk_import(self, request: Request, account: ACAccount) -> Response:
+        rows = (request.get_json(silent=True) or {}).get("contacts") or []
+        if not rows or len(rows) > 250:
+            return _json({"success": 0, "message": "JSON payload did not pass validation.",
+                          "failureReasons": ["send between 1 and 250 contacts"]}, 400)
+        batch = str(uuid.uuid4())
+        account.imports[batch] = {"rows": rows, "polls": 0, "done": False,
+                                  "success": [], "failure": []}
+        return _json({"Success": 1, "queued_contacts": len(rows), "batchId": batch,
+                      "message": "Contact import queued"})
+
+    def import_info(self, request: Request, account: ACAccount) -> Response:
+        batch = account.imports.get(request.args.get("batchId", ""))
+        if batch is None:
+            return _json({"success": 0, "message": "'batchId' is a required field."}, 400)
+        batch["polls"] += 1
+        if batch["polls"] <= account.import_polls:
+            return _json({"status": "pending", "success": [], "failure": []})
+        if not batch["done"]:
+            by_email = {c["email"].lower(): c["id"] for c in account.contacts.values()}
+            for row in batch["rows"]:
+                cid = by_email.get(str(row.get("email", "")).lower())
+                if cid is None:
+                    batch["failure"].append(str(row.get("email")))
+                    continue
+                for item in row.get("fields") or []:
+                    self._set_value(account, cid, str(item["id"]), item.get("value", ""))
+                batch["success"].append(str(cid))
+            batch["done"] = True
+        return _json({"status": "completed", "success": batch["success"],
+                      "failure": batch["failure"]})
+
+    # -- people and actions ---------------------------------------------------------------
+    def deals(self, request: Request, account: ACAccount) -> Response:
+        a = request.args
+        rows = account.deals
+        if a.get("filters[status]"):
+            rows = [d for d in rows if d["status"] == a["filters[status]"]]
+        if a.get("filters[contact]"):
+            rows = [d for d in rows if d["contact"] == a["filters[contact]"]]
+        offset, limit = int(a.get("offset", 0)), min(int(a.get("limit", 100)), 100)
+        return _json({"deals": rows[offset:offset + limit], "meta": {"total": len(rows)}})
+
+    def user(self, request: Request, account: ACAccount, uid: str) -> Response:
+        owner = account.users.get(uid)
+        if owner is None:
+            return _json({"message": f"No Result found for User with id {uid}"}, 404)
+        first, _, last = owner.name.partition(" ")
+        return _json({"user": {"id": uid, "username": first.lower(), "firstName": first,
+                               "lastName": last, "email": owner.email, "phone": "",
+                               "signature": None, "links": {}}})
+
+    def list_tags(self, request: Request, account: ACAccount) -> Response:
+        search = request.args.get("search")
+        rows = [{"id": tid, "tag": name, "tagType": "contact"}
+                for tid, name in account.tags.items() if not search or name == search]
+        return _json({"tags": rows, "meta": {"total": str(len(rows))}})
+
+    def create_tag(self, request: Request, account: ACAccount) -> Response:
+        body = (request.get_json(silent=True) or {}).get("tag") or {}
+        tid = str(len(account.tags) + 1)
+        account.tags[tid] = body.get("tag", "")
+        return _json({"tag": {"id": tid, "tag": account.tags[tid], "tagType": "contact"}}, 201)
+
+    def _contact_or_404(self, account: ACAccount, raw: Any) -> int | Response:
+        try:
+            cid = int(raw)
+        except (TypeError, ValueError):
+            return _errors(422, "Contact is invalid", f"{raw!r}", "invalid")
+        if cid not in account.contacts:
+            return _json({"message": f"No Result found for Subscriber with id {cid}"}, 404)
+        return cid
+
+    def contact_tag(self, request: Request, account: ACAccount) -> Response:
+        body = (request.get_json(silent=True) or {}).get("contactTag") or {}
+        cid = self._contact_or_404(account, body.get("contact"))
+        if isinstance(cid, Response):
+            return cid
+        account.contact_tags.append((cid, str(body.get("tag"))))
+        account.touch(cid)
+        return _json({"contactTag": {"contact": str(cid), "tag": str(body.get("tag")),
+                                     "id": str(len(account.contact_tags))}}, 201)
+
+    def contact_automation(self, request: Request, account: ACAccount) -> Response:
+        body = (request.get_json(silent=True) or {}).get("contactAutomation") or {}
+        cid = self._contact_or_404(account, body.get("contact"))
+        if isinstance(cid, Response):
+            return cid
+        account.automations.append((cid, str(body.get("automation"))))
+        return _json({"contactAutomation": {"contact": str(cid), "automation": str(
+            body.get("automation")), "id": str(len(account.automations))}}, 201)
+
+    def contact_list(self, request: Request, account: ACAccount) -> Response:
+        body = (request.get_json(silent=True) or {}).get("contactList") or {}
+        cid = self._contact_or_404(account, body.get("contact"))
+        if isinstance(cid, Response):
+            return cid
+        account.contact_lists[(cid, str(body.get("list")))] = int(body.get("status", 1))
+        account.touch(cid)
+        return _json({"contactList": {"contact": str(cid), "list": str(body.get("list")),
+                                      "status": str(body.get("status", 1))}}, 201)
+
+    def task(self, request: Request, account: ACAccount) -> Response:
+        body = (request.get_json(silent=True) or {}).get("dealTask") or {}
+        if body.get("relid") is None:
+            return _json({}, 400)
+        item = {"id": str(len(account.tasks) + 1), "relid": str(body["relid"]),
+                "reltype": "Subscriber", "title": body.get("title"), "note": body.get("note"),
+                "status": 0, "assignee": body.get("assignee"),
+                "duedate": body.get("duedate"), "owner": {"type": "contact",
+                                                          "id": str(body["relid"])}}
+        account.tasks.append(item)
+        return _json({"dealTask": item}, 201)
