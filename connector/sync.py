@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from hashlib import sha256
 from typing import Any
 
+from connector import logs
 from connector.actions.base import ActionContext, plan_actions
 from connector.actions.deliver import deliver_pending
 from connector.crm.base import CRM, ScoreProperty
@@ -87,6 +88,9 @@ def run_sync(job: SyncJob, *, full: bool = False, dry_run: bool = False,
     with job.store.lease(job.client, holder, job.lease_seconds, started):
         if not dry_run:
             report.run_id = job.store.start_run(job.client, kind, started)
+        run_token = logs.run_var.set(report.run_id or "dry-run")
+        client_token = logs.client_var.set(job.client)
+        log.info("%s started", report.kind)
         try:
             _run(job, report, full=full, dry_run=dry_run, progress=progress or _no_progress,
                  holder=holder)
@@ -105,6 +109,9 @@ def run_sync(job: SyncJob, *, full: bool = False, dry_run: bool = False,
             report.retried = _retried(job.crm)
             if report.run_id is not None:
                 _finish_run(job, report)
+            log.info("%s", report.summary())
+            logs.run_var.reset(run_token)
+            logs.client_var.reset(client_token)
     return report
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -73,7 +74,7 @@ def test_sync_status_leads_and_explain(portal):
     status = runner.invoke(app, ["status"])
     assert status.exit_code == 0 and "acme" in status.output
     leads = runner.invoke(app, ["leads", "--client", "acme", "--top", "5", "--json"])
-    top = __import__("json").loads(leads.output)
+    top = json.loads(leads.output)
     assert len(top) == 5 and top[0]["score"] >= top[-1]["score"]
     explain = runner.invoke(app, ["explain", "--client", "acme", top[0]["contact_id"]])
     assert explain.exit_code == 0 and f"{top[0]['score']} points" in explain.output
@@ -97,6 +98,19 @@ def test_unknown_client_and_missing_token_are_clear(portal, monkeypatch):
     assert result.exit_code == 2 and "TOK_BETA is not set" in result.output
 
 
+def test_json_logs_carry_client_and_run_id_and_no_token(portal):
+    app_, server, env, tmp = portal
+    proc = subprocess.run([sys.executable, "-m", "connector.cli.__main__", "sync", "--client",
+                           "acme", "--log-format", "json", "--json"],
+                          env={**os.environ, **env}, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
+    started = [rec for rec in lines if rec["message"].endswith("started")]
+    assert started and started[0]["client"] == "acme" and started[0]["run_id"] not in ("-", "")
+    assert "tok-acme-1234" not in proc.stderr + proc.stdout
+
+
 def test_bad_token_fails_with_the_fix_and_no_secret(portal, monkeypatch):
     monkeypatch.setenv("TOK_BETA", "tok-wrong-0000")
     result = runner.invoke(app, ["sync", "--client", "beta"])
@@ -113,7 +127,7 @@ def test_run_syncs_both_clients_repeatedly_and_stops_cleanly_on_sigterm(portal):
     proc = subprocess.Popen([sys.executable, "-m", "connector.cli.__main__", "run"],
                             env={**os.environ, **env}, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
-    time.sleep(20)
+    time.sleep(60)
     proc.send_signal(signal.SIGTERM)
     output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, output
