@@ -114,8 +114,13 @@ class ActiveCampaignCRM:
             values = _group(body.get("fieldValues") or [], "contact")
             tags = _group(body.get("contactTags") or [], "contact")
             for row in rows:
-                contact = self._contact(row, values.get(str(row["id"]), []),
-                                        tags.get(str(row["id"]), []))
+                try:
+                    contact = self._contact(row, values.get(str(row.get("id")), []),
+                                            tags.get(str(row.get("id")), []))
+                except (ValueError, TypeError, AttributeError, KeyError) as exc:
+                    self.notes.skipped[str(row.get("id"))] = (
+                        f"unreadable record: {type(exc).__name__}: {exc}")
+                    contact = None
                 if contact is None:
                     continue
                 if floor is not None and contact.updated_at and contact.updated_at < floor:
@@ -125,7 +130,7 @@ class ActiveCampaignCRM:
                 yield contact
             if len(rows) < PAGE:
                 return
-            next_id = int(rows[-1]["id"])
+            next_id = max(int(r["id"]) for r in rows if str(r.get("id", "")).isdigit())
             if next_id <= last_id:
                 raise NetworkError(f"id_greater did not advance past {last_id}",
                                    crm=self.kind, client=self.client_name,

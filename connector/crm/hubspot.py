@@ -71,6 +71,13 @@ def _parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
+def _parse_time_or_none(value: str | None) -> datetime | None:
+    try:
+        return _parse_time(value)
+    except ValueError:
+        return None
+
+
 def _ms(dt: datetime) -> int:
     return int(dt.timestamp() * 1000)
 
@@ -144,7 +151,9 @@ class HubSpotCRM:
             page = api.get_page(limit=100, after=after, properties=self._properties(),
                                 archived=False)
             for obj in page.results:
-                yield self._contact(obj.id, obj.properties)
+                contact = self._safe_contact(obj.id, obj.properties)
+                if contact is not None:
+                    yield contact
             nxt = page.paging.next.after if page.paging and page.paging.next else None
             if not nxt:
                 return
@@ -175,12 +184,14 @@ class HubSpotCRM:
                 page = api.do_search(public_object_search_request=request)
                 for obj in page.results:
                     modified = obj.properties.get("lastmodifieddate")
-                    stamp = _parse_time(modified)
+                    stamp = _parse_time_or_none(modified)
                     if stamp is not None:
                         last_ms = max(last_ms, _ms(stamp))
                     if obj.id not in yielded:
                         yielded.add(obj.id)
-                        yield self._contact(obj.id, obj.properties)
+                        contact = self._safe_contact(obj.id, obj.properties)
+                        if contact is not None:
+                            yield contact
                 nxt = page.paging.next.after if page.paging and page.paging.next else None
                 if not nxt:
                     return
@@ -196,6 +207,14 @@ class HubSpotCRM:
                         endpoint="POST /crm/v3/objects/contacts/search",
                         fix="run `connector resync --full` (it pages without the cap)")
                 low = last_ms
+
+    def _safe_contact(self, contact_id: str, props: Mapping[str, Any]) -> Contact | None:
+        """A bad record is skipped and reported; it never stops the other contacts."""
+        try:
+            return self._contact(contact_id, props or {})
+        except (ValueError, TypeError, AttributeError) as exc:
+            self.notes.skipped[str(contact_id)] = f"unreadable record: {type(exc).__name__}: {exc}"
+            return None
 
     def _contact(self, contact_id: str, props: Mapping[str, Any]) -> Contact:
         fields = {name: props.get(prop) for name, prop in self.fields.items()}

@@ -390,7 +390,7 @@ class ACSandbox:
             by_email = {c["email"].lower(): c["id"] for c in account.contacts.values()}
             for row in batch["rows"]:
                 cid = by_email.get(str(row.get("email", "")).lower())
-                if cid is None:
+                if cid is None or self.faults.fail_record():
                     batch["failure"].append(str(row.get("email")))
                     continue
                 for item in row.get("fields") or []:

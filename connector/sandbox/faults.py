@@ -25,6 +25,7 @@ class FaultPlan:
     latency_seconds: float = 0.2
     reset: float = 0.0
     malformed: float = 0.0
+    partial: float = 0.0  # per record: HubSpot 207 failures, ActiveCampaign bulk-import rows
     retry_after: float | None = 1.0
     burst: int = 0
     only_paths: tuple[str, ...] = ()
@@ -57,6 +58,16 @@ class FaultPlan:
     def _note(self, name: str) -> str:
         self.injected[name] = self.injected.get(name, 0) + 1
         return name
+
+    def fail_record(self) -> bool:
+        """Whether one record of a batch write fails (HubSpot 207, AC bulk import row)."""
+        if not self.partial:
+            return False
+        with self._lock:
+            hit = self._rng.random() < self.partial
+        if hit:
+            self._note("partial")
+        return hit
 
     def pause(self) -> None:
         time.sleep(self.latency_seconds)

@@ -349,12 +349,15 @@ class HubSpotSandbox:
                                   "VALIDATION_ERROR", errors=[{"message": problem,
                                                                "code": "INVALID_INTEGER"}],
                                   context={"propertyName": [name]})
-        results, missing = [], []
+        results, missing, flaky = [], [], []
         started = iso(account.clock())
         for item in inputs:
             cid = str(item.get("id"))
             if cid not in account.contacts:
                 missing.append(cid)
+                continue
+            if self.faults.fail_record():
+                flaky.append(cid)
                 continue
             account.contacts[cid]["props"].update(
                 {k: (None if v == "" else str(v)) for k, v in item["properties"].items()})
@@ -362,13 +365,20 @@ class HubSpotSandbox:
             results.append(account.public_object(cid, list(item["properties"])))
         body: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": started,
                                 "completedAt": iso(account.clock())}
+        errors = []
         if missing:
-            body["numErrors"] = 1
-            body["errors"] = [{
+            errors.append({
                 "status": "error", "category": "OBJECT_NOT_FOUND",
                 "message": "Could not get some CONTACT objects, they may be deleted or not "
                            "exist. Check that ids are valid.",
-                "context": {"ids": missing}, "links": {}, "errors": []}]
+                "context": {"ids": missing}, "links": {}, "errors": []})
+        if flaky:
+            errors.append({"status": "error", "category": "INTERNAL_ERROR",
+                           "message": "Unable to update some records; try again.",
+                           "context": {"ids": flaky}, "links": {}, "errors": []})
+        if errors:
+            body["numErrors"] = len(errors)
+            body["errors"] = errors
             return _json(body, 207)
         return _json(body)
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+logging.getLogger("werkzeug").setLevel(logging.CRITICAL)  # injected resets are not news
 
 
 class _QuietHandler(WSGIRequestHandler):
