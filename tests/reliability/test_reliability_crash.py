@@ -10,8 +10,8 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
 from collections import Counter
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
