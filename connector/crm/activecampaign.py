@@ -277,9 +277,12 @@ class ActiveCampaignCRM:
     # -- score field and writes ------------------------------------------------------------
     def ensure_score_property(self, prop: ScoreProperty) -> None:
         self.score_tag = perstag_for(prop.name)
+        if self.score_tag in (self._field_ids or {}):
+            return
         body = self.http.get("/fields", **{"filters[perstag]": self.score_tag})
         if body.get("fields"):
-            self._field_ids = None
+            if self._field_ids is not None:
+                self._field_ids[self.score_tag] = str(body["fields"][0]["id"])
             return
         created = self.http.post("/fields", {"field": {
             "title": prop.label, "type": "text", "perstag": self.score_tag,
@@ -305,8 +308,10 @@ class ActiveCampaignCRM:
                 known[str(cid)] = (email, int(value))
         if len(known) >= self.bulk_threshold:
             items = list(known.items())
-            for start in range(0, len(items), BULK):
-                self._bulk(items[start:start + BULK], fid, report)
+            batches = [items[i:i + BULK] for i in range(0, len(items), BULK)]
+            queued = [(self._queue(batch, fid, report), batch) for batch in batches]
+            for batch_id, batch in queued:  # imports run in parallel on AC's side
+                self._await(batch_id, batch, report)
         else:
             for cid, (email, value) in known.items():
                 report.calls += 1
@@ -328,14 +333,19 @@ class ActiveCampaignCRM:
                 if row.get("email"):
                     self._emails[str(row["id"])] = row["email"]
 
-    def _bulk(self, items: list[tuple[str, tuple[str, int]]], fid: str,
-              report: WriteReport) -> None:
+    def _queue(self, items: list[tuple[str, tuple[str, int]]], fid: str,
+               report: WriteReport) -> str:
         report.calls += 1
         body = self.http.post("/import/bulk_import", {"contacts": [
             {"email": email, "fields": [{"id": int(fid), "value": str(value)}]}
             for _, (email, value) in items]})
-        batch = body.get("batchId")
-        for _ in range(120):
+        return str(body.get("batchId"))
+
+    def _await(self, batch: str, items: list[tuple[str, tuple[str, int]]],
+               report: WriteReport) -> None:
+        """Poll the import until it completes (backing off), then report per contact."""
+        pause = 0.25
+        for _ in range(60):
             info = self.http.get("/import/info", batchId=batch)
             if info.get("status") == "completed":
                 done = {str(x) for x in info.get("success") or []}
@@ -348,7 +358,8 @@ class ActiveCampaignCRM:
                                               if email.lower() in failed_emails
                                               else "not confirmed by the bulk import")
                 return
-            self.sleep(1.0)
+            self.sleep(pause)
+            pause = min(pause * 2, 10.0)
         for cid, _ in items:
             report.failed[cid] = f"bulk import {batch} did not finish; retried next sync"
 

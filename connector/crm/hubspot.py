@@ -103,7 +103,9 @@ class HubSpotCRM:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.overlap = timedelta(seconds=overlap_seconds)
         self.notes = PullNotes()
-        limiter = RateLimiter({"default": Limit(requests_per_10s, 10.0),
+        # stay 5% under the portal's ten-second limit: our clock and HubSpot's never agree
+        # exactly, and one 429 costs a whole window
+        limiter = RateLimiter({"default": Limit(max(1, int(requests_per_10s * 0.95)), 10.0),
                                "search": Limit(search_per_second, 1.0, burst=search_per_second)},
                               monotonic, sleep)
         self.layer = HttpLayer("hubspot", client_name, limiter, clock=monotonic, sleep=sleep,
@@ -115,6 +117,7 @@ class HubSpotCRM:
         self._owners: dict[str, Owner] | None = None
         self._events_api_ok = plan == "enterprise"
         self._props_cache: dict[str, dict[str, Any]] = {}
+        self._ensured: set[str] = set()
 
     @property
     def http_stats(self) -> Any:
@@ -339,8 +342,11 @@ class HubSpotCRM:
     def ensure_score_property(self, prop: ScoreProperty) -> None:
         api = self._api("properties", lambda: self.sdk.crm.properties.core_api)
         self.score_property = prop.name
+        if prop.name in self._ensured:
+            return
         try:
             api.get_by_name("contacts", prop.name)
+            self._ensured.add(prop.name)
             return
         except NotFoundError:
             pass
@@ -361,6 +367,7 @@ class HubSpotCRM:
         except SkipRecord as exc:
             if exc.status != 409:
                 raise
+        self._ensured.add(prop.name)
 
     def write_scores(self, scores: Mapping[str, int]) -> WriteReport:
         report = WriteReport()
