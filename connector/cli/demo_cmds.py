@@ -31,8 +31,6 @@ def demo(
             s, c, st, full=False, dry_run=False))
         for report in result.reports:
             print_report(report)
-        for name, rows in result.leaders.items():
-            console.print(leaderboard(name, rows))
         table = Table(title=f"invites sent in the salesperson's name ({len(result.invites)})")
         for column in ("to", "from", "reply-to", "subject"):
             table.add_column(column)
@@ -41,7 +39,11 @@ def demo(
         console.print(table)
         for note in result.notes:
             console.print(f"[yellow]note:[/] {note}", highlight=False)
-        console.print(f"state lives in {result.state_path}", highlight=False)
+        console.print(f"state lives in {result.state_path} (try: CONNECTOR_STATE_URL="
+                      f"sqlite:///{state} connector leads --client acme-hubspot)",
+                      highlight=False)
+        for name, rows in result.leaders.items():
+            console.print(leaderboard(name, rows))
 
 
 @app.command()

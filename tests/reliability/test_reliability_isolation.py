@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -175,3 +177,55 @@ smtp: {{host: 127.0.0.1, port: 1, username: mailer, password_env: SMTP_PW}}
 
     for secret in (token, token[::-1], password, DEMO_TOKEN, AC_DEMO_TOKEN):
         assert secret not in everything
+
+
+def test_scheduler_manual_resync_and_second_process_never_overlap(hubspot, tmp_path):
+    app, server, sink = hubspot
+    from connector.sandbox.population import Population
+
+    token = "pat-overlap-1234"
+    account = app.add_account(token, HubSpotAccount("acme", Population(60, seed=8),
+                                                    plan="enterprise", ten_second_limit=10**6,
+                                                    search_per_second=10**6))
+    app.faults.update(latency=1.0, latency_seconds=0.01)
+    clients = tmp_path / "clients"
+    clients.mkdir()
+    (clients / "acme.yaml").write_text(f"""\
+crm: {{kind: hubspot, base_url: "{server.url}", token_env: T_ACME, plan: enterprise,
+      rate_limit: {{requests_per_second: 100000}}}}
+rules: {RULES}
+schedule: {{interval_minutes: 0.02}}
+owner_fallback: {{name: A B, email: a@b.co}}
+invite: {{from_address: sales@b.co}}
+notify: {{enabled: false}}
+smtp: {{host: 127.0.0.1, port: {sink.port}}}
+""")
+    state = f"sqlite:///{tmp_path / 's.db'}"
+    env = {**os.environ, "T_ACME": token, "CONNECTOR_CONFIG_DIR": str(clients),
+           "CONNECTOR_STATE_URL": state}
+    cli = [sys.executable, "-m", "connector.cli.__main__"]
+    runner = subprocess.Popen([*cli, "run"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    time.sleep(1.5)
+    manual = [subprocess.Popen([*cli, *args], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+              for args in (["resync", "--client", "acme", "--full"],
+                           ["sync", "--client", "acme"])]
+    outcomes = [(p.wait(120), p.communicate()[0]) for p in manual]
+    time.sleep(3)
+    runner.send_signal(signal.SIGTERM)
+    runner_out, _ = runner.communicate(timeout=120)
+    app.faults.update(latency=0)
+    assert runner.returncode == 0, runner_out
+    for code, output in outcomes:
+        assert code in (0, 3), output
+        if code == 3:
+            assert "is being synced by" in output
+    store = open_store(state)
+    runs = sorted(store.last_runs("acme", 100), key=lambda r: r["started_at"])
+    assert len(runs) >= 2
+    for earlier, later in itertools.pairwise(runs):
+        assert earlier["finished_at"] <= later["started_at"], "two runs overlapped"
+    keys = [m["X-Connector-Key"] for m in sink.messages if ":invite:" in m["X-Connector-Key"]]
+    assert len(keys) == len(set(keys))
+    assert account.contacts  # the portal is still whole
