@@ -78,6 +78,12 @@ def _parse_time_or_none(value: str | None) -> datetime | None:
         return None
 
 
+def _next_cursor(page: Any) -> str | None:
+    """The ``paging.next.after`` cursor of an SDK page, or None on the last page."""
+    paging = getattr(page, "paging", None)
+    return paging.next.after if paging and paging.next else None
+
+
 def _ms(dt: datetime) -> int:
     return int(dt.timestamp() * 1000)
 
@@ -157,7 +163,7 @@ class HubSpotCRM:
                 contact = self._safe_contact(obj.id, obj.properties)
                 if contact is not None:
                     yield contact
-            nxt = page.paging.next.after if page.paging and page.paging.next else None
+            nxt = _next_cursor(page)
             if not nxt:
                 return
             if nxt in seen_cursors:
@@ -195,7 +201,7 @@ class HubSpotCRM:
                         contact = self._safe_contact(obj.id, obj.properties)
                         if contact is not None:
                             yield contact
-                nxt = page.paging.next.after if page.paging and page.paging.next else None
+                nxt = _next_cursor(page)
                 if not nxt:
                     return
                 after = int(nxt)
@@ -284,7 +290,7 @@ class HubSpotCRM:
                     events.append(Event(f"hs-ev-{item.id}", contact.id, form_event_type(title),
                                         occurred.astimezone(UTC), name=title,
                                         url=props.get("hs_url") or None))
-            nxt = page.paging.next.after if page.paging and page.paging.next else None
+            nxt = _next_cursor(page)
             if not nxt or nxt == after:
                 return events
             after = nxt
@@ -424,7 +430,7 @@ class HubSpotCRM:
                 for o in page.results:
                     name = " ".join(p for p in (o.first_name, o.last_name) if p) or o.email
                     self._owners[str(o.id)] = Owner(id=str(o.id), name=name, email=o.email)
-                nxt = page.paging.next.after if page.paging and page.paging.next else None
+                nxt = _next_cursor(page)
                 if not nxt or nxt == after:
                     break
                 after = nxt
