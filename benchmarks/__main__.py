@@ -206,17 +206,30 @@ def memory(n: int) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def _ints(text: str | None) -> list[int]:
+    return [int(x) for x in text.split(",")] if text else []
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="CI-sized run")
+    parser.add_argument("--sizes", help="full-resync sizes, e.g. 10000,100000")
+    parser.add_argument("--incremental", type=int, help="account size for the steady state")
+    parser.add_argument("--clients", help="many-clients run as COUNTxSIZE, e.g. 20x10000")
+    parser.add_argument("--memory", help="memory probe sizes, e.g. 10000,100000,1000000")
     args = parser.parse_args()
     q = args.quick
-    sizes = [1_000] if q else [10_000, 100_000]
+    sizes = _ints(args.sizes) or ([1_000] if q else [10_000, 100_000])
     scale_for = (lambda n: 20.0) if q else (lambda n: 20.0 if n <= 10_000 else 100.0)
+    steady = args.incremental or (sizes[-1] if q else 100_000)
+    clients, per = (map(int, args.clients.split("x")) if args.clients
+                    else ((4, 500) if q else (20, 10_000)))
+    memory_sizes = _ints(args.memory) or ([10_000] if q else [10_000, 100_000, 1_000_000])
     rows: list[str] = []
 
     def line(label: str, value: str, target: str, verdict: str) -> None:
         rows.append(f"| {label} | {value} | {target} | {verdict} |")
+        print(f"  measured: {label}: {value} ({verdict})", flush=True)
 
     print(f"machine: {platform.machine()}, {platform.processor() or platform.system()}, "
           f"Python {platform.python_version()}; sandboxes and clients at the scaled limits")
@@ -230,19 +243,18 @@ def main() -> None:
             line(f"{run.label}: wall / rate-limit bound",
                  f"{run.wall:.1f} s / {run.bound:.1f} s ({scale_for(n):.0f}x limits)",
                  "<= 1.15x", f"{run.wall / run.bound:.2f}x")
-        for run in incremental(kind, sizes[-1] if q else 100_000, scale_for(100_000)):
+        for run in incremental(kind, steady, scale_for(steady)):
             total = sum(run.calls.values())
             target = "<= 3 calls, 0 writes" if "unchanged" in run.label else "-"
             line(f"{run.label}", f"{total} calls, {run.written} writes, {run.extra}, "
                  f"{run.wall:.1f} s", target,
                  "ok" if "unchanged" not in run.label or (total <= 3 and run.written == 0)
                  else "MISSED")
-    clients, per = (4, 500) if q else (20, 10_000)
     wall, slowest, summed = many_clients(clients, per, 20.0)
     line(f"{clients} clients x {per:,} in one process", f"{wall:.1f} s (slowest bound "
          f"{slowest:.1f} s, sum of bounds {summed:.1f} s)", "<= 1.2x slowest",
          f"{wall / slowest:.2f}x")
-    for n in ([10_000] if q else [10_000, 100_000, 1_000_000]):
+    for n in memory_sizes:
         line(f"peak RSS, {n:,} contacts", f"{memory(n):.0f} MB", "flat, <= 300 MB at 1M", "-")
     rate = engine_bench.run(5_000 if q else 20_000, 20)
     line("engine, one core, 20 events/contact", f"{rate:,.0f} contacts/s", ">= 50,000/s",
