@@ -303,6 +303,9 @@ def _next_state(job: SyncJob, s: _Scored, *, written: bool) -> tuple[StoredConta
         owner_id=s.contact.owner_id,
         fields=dict(s.contact.fields),
         total=s.result.total,
+        created_at_crm=s.contact.created_at,
+        is_customer=s.contact.is_customer,
+        customer_at=s.contact.customer_at,
     )
     return row, changes
 
@@ -366,9 +369,7 @@ def _retried(crm: CRM) -> dict[str, int]:
 
 
 def _contact_from_state(state: StoredContact) -> Contact:
-    return Contact(id=state.contact_id, email=state.email, fields=state.fields or {},
-                   owner_id=state.owner_id, updated_at=state.updated_at_crm,
-                   score_in_crm=state.score, activity_signature=state.activity_signature)
+    return state.as_contact()
 
 
 def _merge(cached: Iterable[Event], fresh: Iterable[Event]) -> list[Event]:

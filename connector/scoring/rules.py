@@ -118,6 +118,15 @@ class Rule(_Strict):
     nth: int | None = Field(default=None, ge=2)
     inactive_for: str | None = None
 
+    @field_validator("topic", "group", "field", "contains", "regex", "event", "url",
+                     "url_regex", "name", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # "" means "not set", as an empty spreadsheet cell does (keeps exports lossless)
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
     @field_validator("regex", "url_regex")
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
@@ -244,6 +253,15 @@ class RulesModel(_Strict):
                 raise ValueError(f"rule id {rule.id!r} is used twice; fix: rename one of them")
             seen.add(rule.id)
         return self
+
+    def __eq__(self, other: object) -> bool:
+        # the compiled matchers are a cache, not part of the model
+        if not isinstance(other, RulesModel):
+            return NotImplemented
+        return self.model_dump() == other.model_dump()
+
+    def __hash__(self) -> int:
+        return hash(self.model_dump_json())
 
     @property
     def min_score(self) -> int:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from connector.models import Event, Transition
+from connector.models import Contact, Event, Transition
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,17 @@ class StoredContact:
     owner_id: str | None
     fields: dict[str, Any] = field(default_factory=dict)
     total: int | None = None
+    created_at_crm: datetime | None = None
+    is_customer: bool = False
+    customer_at: datetime | None = None
+
+    def as_contact(self) -> Contact:
+        """The contact as last pulled (fit data, owner, outcome) from state."""
+        return Contact(id=self.contact_id, email=self.email, fields=self.fields or {},
+                       owner_id=self.owner_id, updated_at=self.updated_at_crm,
+                       created_at=self.created_at_crm, score_in_crm=self.score,
+                       activity_signature=self.activity_signature,
+                       is_customer=self.is_customer, customer_at=self.customer_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +96,8 @@ class Store(Protocol):
     def get_contacts(self, client: str, ids: Sequence[str]) -> dict[str, StoredContact]: ...
     def due_contacts(self, client: str, now: datetime) -> list[str]: ...
     def top_contacts(self, client: str, limit: int) -> list[StoredContact]: ...
+    def iter_contacts(self, client: str, chunk: int = 2000,
+                      ) -> Iterator[list[StoredContact]]: ...
     def get_events(self, client: str, ids: Sequence[str]) -> dict[str, list[Event]]: ...
     def transaction(self) -> AbstractContextManager[Transaction]: ...
     def claim_outbox(self, client: str, limit: int | None,

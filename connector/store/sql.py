@@ -181,6 +181,20 @@ class SqlStore:
                                 .limit(limit))
             return [_contact(row) for row in rows]
 
+    def iter_contacts(self, client: str, chunk: int = 2000) -> Iterator[list[StoredContact]]:
+        """Every contact of a client, in chunks (keyset paging by id: memory stays flat)."""
+        after = ""
+        while True:
+            with self._conn() as conn:
+                rows = [_contact(row) for row in conn.execute(
+                    select(t.contacts).where(and_(t.contacts.c.client == client,
+                                                  t.contacts.c.contact_id > after))
+                    .order_by(t.contacts.c.contact_id).limit(chunk))]
+            if not rows:
+                return
+            yield rows
+            after = rows[-1].contact_id
+
     def contact_count(self, client: str) -> int:
         with self._conn() as conn:
             return conn.execute(select(func.count()).select_from(t.contacts).where(

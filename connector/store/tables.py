@@ -83,6 +83,10 @@ contacts = Table(
     Column("updated_at_crm", UTCDateTime),
     Column("owner_id", String(64)),
     Column("fields", JSON),
+    # outcomes (migration 0002): ground truth for `connector evaluate`
+    Column("created_at_crm", UTCDateTime),
+    Column("is_customer", Boolean, nullable=False, default=False),
+    Column("customer_at", UTCDateTime),
 )
 
 events = Table(

@@ -132,3 +132,21 @@ def test_migrations_are_idempotent(store_url):
     again = open_store(store_url)
     assert again.status() == {"clients": {}}
     again.close()
+
+
+def test_outcomes_are_kept_and_all_contacts_page_through(store):
+    won = NOW - timedelta(days=3)
+    rows = [row("a", f"{i:03d}", i) for i in range(25)]
+    rows[7] = StoredContact(**{**{k: getattr(rows[7], k) for k in StoredContact.__slots__},
+                               "is_customer": True, "customer_at": won,
+                               "created_at_crm": NOW - timedelta(days=90)})
+    with store.transaction() as tx:
+        tx.save_contacts(rows + [row("b", "999", 1)])
+    pages = list(store.iter_contacts("a", chunk=10))
+    assert [len(p) for p in pages] == [10, 10, 5]
+    seen = [s.contact_id for p in pages for s in p]
+    assert seen == sorted(seen) and "999" not in seen and len(set(seen)) == 25
+    buyer = store.get_contacts("a", ["007"])["007"].as_contact()
+    assert buyer.is_customer and buyer.customer_at == won
+    assert buyer.created_at == NOW - timedelta(days=90)
+    assert not store.get_contacts("a", ["008"])["008"].is_customer
