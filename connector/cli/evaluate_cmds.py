@@ -66,7 +66,9 @@ def evaluate_cmd(
             objective=objective, top=top)  # type: ignore[arg-type]
         print_evaluation(result)
         if export_learned is not None and result.learned is not None:
-            _write_rules(result.learned.model, export_learned)
+            from connector.scoring.rules import save_rules
+
+            save_rules(result.learned.model, export_learned, result.learned.model.description)
             say(f"learned model written to {export_learned} "
                 f"(check it with `connector rules check {export_learned}`)")
         if html is not None:
@@ -147,17 +149,6 @@ def print_evaluation(result) -> None:
         say(f"verdict: {learned.verdict()}")
         if learned.dropped:
             say("dropped (weight rounds to 0): " + ", ".join(learned.dropped))
-
-
-def _write_rules(model, path: Path) -> None:
-    import yaml
-
-    data = model.to_yaml_dict()
-    if model.decay is None:
-        data["decay"] = None
-    header = f"# {model.description}\n" if model.description else ""
-    path.write_text(header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True),
-                    encoding="utf-8")
 
 
 def say(text: str) -> None:

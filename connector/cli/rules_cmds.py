@@ -13,7 +13,7 @@ from connector.cli.app import app
 from connector.cli.common import cli_errors, console
 from connector.errors import ConfigError
 from connector.models import ScoreResult, utc
-from connector.scoring import load_rules, score
+from connector.scoring import RulesModel, load_rules, score
 from connector.scoring.jsonl import read_contacts
 
 rules_app = typer.Typer(help="Check and share scoring models.", no_args_is_help=True)
@@ -36,14 +36,17 @@ def _now(value: str | None) -> datetime:
 def rules_check(file: Path = typer.Argument(..., help="The rules YAML file.")) -> None:
     """Validate a rules file; errors name the file, line, rule, field and the fix."""
     with cli_errors():
-        model = load_rules(file)
-        kinds = {"field": 0, "event": 0}
-        for rule in model.rules:
-            kinds[rule.kind] += 1
-        console.print(f"{file}: ok: {len(model.rules)} rules ({kinds['field']} fit, "
-                      f"{kinds['event']} behaviour), range {model.min_score}..{model.max_score}"
-                      f", warm at {model.warm_at}, tiers "
-                      + " / ".join(t.name for t in model.tiers), highlight=False)
+        console.print(summary(file, load_rules(file)), highlight=False)
+
+
+def summary(source: str | Path, model: RulesModel) -> str:
+    """The one-line summary of a valid model (`rules check`, `rules import`)."""
+    kinds = {"field": 0, "event": 0}
+    for rule in model.rules:
+        kinds[rule.kind] += 1
+    return (f"{source}: ok: {len(model.rules)} rules ({kinds['field']} fit, "
+            f"{kinds['event']} behaviour), range {model.min_score}..{model.max_score}"
+            f", warm at {model.warm_at}, tiers " + " / ".join(t.name for t in model.tiers))
 
 
 def score_file(rules: Path, contacts: Path, now: datetime) -> list[ScoreResult]:

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import yaml
 from sklearn.linear_model import LogisticRegression
 
 from connector.evaluate.dataset import Case, Dataset
 from connector.evaluate.metrics import Objective, auc, best_threshold, score_cases
 from connector.scoring import RulesModel
 from connector.scoring.engine import score
+from connector.scoring.rules import rules_yaml
 
 BOOTSTRAP_ROUNDS = 400
 
@@ -64,7 +66,7 @@ class Learned:
 
 def flat(model: RulesModel) -> RulesModel:
     """The model with exclusive groups and decay off: every condition counts on its own."""
-    data = model.to_yaml_dict()
+    data = yaml.safe_load(rules_yaml(model))
     data["decay"] = None
     data["rules"] = [{k: v for k, v in r.items() if k != "group"} for r in data["rules"]]
     return RulesModel.model_validate(data)
@@ -130,9 +132,7 @@ def export(model: RulesModel, coef: np.ndarray, x_train: np.ndarray, train: Sequ
     if top <= 0:
         top = float(np.abs(coef).max()) or 1.0
     scale = 0.9 * hi / top
-    data: dict[str, Any] = model.to_yaml_dict()
-    if model.decay is None:
-        data["decay"] = None  # to_yaml_dict leaves None out, which would mean the default
+    data: dict[str, Any] = yaml.safe_load(rules_yaml(model))
     rules, dropped = [], []
     for rule, raw, weight in zip(data["rules"], model.rules, coef, strict=True):
         points = int(np.clip(round(float(weight) * scale), lo, hi))

@@ -291,6 +291,26 @@ class RulesModel(_Strict):
                                exclude_defaults=False)
 
 
+def rules_yaml(model: RulesModel, header: str | None = None) -> str:
+    """The model as rules YAML that :func:`load_rules` reads back to an equal model."""
+    dumped = model.to_yaml_dict()
+    data: dict[str, Any] = {}
+    for name in RulesModel.model_fields:
+        if name in dumped:
+            data[name] = dumped[name]
+        elif getattr(model, name) is None:
+            data[name] = None  # decay: null (left out, it would mean the default decay)
+    top = f"# {header}\n" if header else ""
+    return top + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def save_rules(model: RulesModel, path: str | Path, header: str | None = None) -> Path:
+    """Write the model as a rules YAML file."""
+    p = Path(path)
+    p.write_text(rules_yaml(model, header), encoding="utf-8")
+    return p
+
+
 # --------------------------------------------------------------------------- loading
 def load_rules(path: str | Path) -> RulesModel:
     """Load and validate a rules file; every problem is a RulesError naming file and fix."""

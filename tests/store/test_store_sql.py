@@ -141,7 +141,7 @@ def test_outcomes_are_kept_and_all_contacts_page_through(store):
                                "is_customer": True, "customer_at": won,
                                "created_at_crm": NOW - timedelta(days=90)})
     with store.transaction() as tx:
-        tx.save_contacts(rows + [row("b", "999", 1)])
+        tx.save_contacts([*rows, row("b", "999", 1)])
     pages = list(store.iter_contacts("a", chunk=10))
     assert [len(p) for p in pages] == [10, 10, 5]
     seen = [s.contact_id for p in pages for s in p]
