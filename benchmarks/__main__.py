@@ -9,7 +9,6 @@ timed assertions: the machine is small and noisy.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import platform
@@ -24,15 +23,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import engine as engine_bench
+from benchmarks.sandbox_proc import RemoteSandbox
 from connector.config import ClientConfig, Settings
 from connector.crm.activecampaign import ActiveCampaignCRM
 from connector.crm.hubspot import HubSpotCRM
 from connector.models import Event, EventType
 from connector.runtime import make_job
-from connector.sandbox.activecampaign import ACAccount, ACSandbox
-from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
-from connector.sandbox.population import Population
-from connector.sandbox.server import Server
 from connector.store import open_store
 from connector.sync import run_sync
 
@@ -66,51 +62,34 @@ def _client(name: str, kind: str, url: str) -> ClientConfig:
 
 
 class Portal:
-    """A sandbox account of ``n`` contacts and a ready job against it."""
+    """A sandbox account of ``n`` contacts (served by its own process) and a ready job."""
 
-    def __init__(self, kind: str, n: int, scale: float, name: str = "bench",
-                 seed: int = 7, app=None, server=None, store=None, state: str | None = None):
-        self.kind, self.n, self.scale = kind, n, scale
+    def __init__(self, kind: str, n: int, scale: float, name: str = "bench", seed: int = 7):
+        self.kind, self.n, self.scale, self.name = kind, n, scale, name
+        self.sandbox = RemoteSandbox(kind, scale, [(name, n, seed)])
         token = f"bench-token-{name}"
-        population = Population(n, seed=seed)
-        self.own_server = server is None
+        url = self.sandbox.url
         if kind == "hubspot":
-            self.app = app or HubSpotSandbox()
-            self.account = self.app.add_account(token, HubSpotAccount(
-                name, population, plan="enterprise", ten_second_limit=int(100 * scale),
-                search_per_second=int(5 * scale)))
-        else:
-            self.app = app or ACSandbox()
-            self.account = self.app.add_account(token, ACAccount(
-                name, population, requests_per_second=AC_RATE * scale, import_polls=1))
-        self.server = server or Server(self.app)
-        if kind == "hubspot":
-            crm = HubSpotCRM(name, token, self.server.url, plan="enterprise",
+            crm = HubSpotCRM(name, token, url, plan="enterprise",
                              requests_per_10s=int(100 * scale), search_per_second=int(5 * scale),
                              overlap_seconds=OVERLAP)
         else:
-            crm = ActiveCampaignCRM(name, token, self.server.url,
-                                    requests_per_second=AC_RATE * scale, overlap_seconds=OVERLAP)
+            crm = ActiveCampaignCRM(name, token, url, requests_per_second=AC_RATE * scale,
+                                    overlap_seconds=OVERLAP)
         self.crm = crm
-        self.tmp = tempfile.mkdtemp(prefix="bench-")
-        self.state = state or f"sqlite:///{self.tmp}/state.db"
-        self.store = store or open_store(self.state)
-        self.job = make_job(_client(name, kind, self.server.url), Settings(state_url=self.state),
+        self.state = f"sqlite:///{tempfile.mkdtemp(prefix='bench-')}/state.db"
+        self.store = open_store(self.state)
+        self.job = make_job(_client(name, kind, url), Settings(state_url=self.state),
                             self.store, crm=crm, env={"BENCH_TOKEN": token})
-        self.name = name
 
     def calls(self) -> Counter:
-        return Counter(f"{e.method} {_shape(e.path)}" for e in self.app.ledger.entries
-                       if e.account == self.name)
+        return self.sandbox.calls(self.name)
+
+    def add_event(self, event: Event) -> None:
+        self.sandbox.add_event(self.name, event)
 
     def close(self) -> None:
-        if self.own_server:
-            self.server.stop()
-
-
-def _shape(path: str) -> str:
-    parts = ["{id}" if p.isdigit() else p for p in path.split("/")]
-    return "/".join(parts)
+        self.sandbox.close()
 
 
 def _bound(kind: str, calls: Counter, scale: float) -> float:
@@ -163,10 +142,10 @@ def incremental(kind: str, n: int, scale: float, changed_share: float = 0.01) ->
         time.sleep(OVERLAP + 0.5)
         for i in range(int(n * share)):
             cid = str(1 + (i * 7919) % n)
-            portal.account.add_event(Event(f"bench-{label}-{i}", cid, EventType.PAGE_VIEW,
-                                           datetime.now(UTC),
-                                           url="https://www.example-agency.com/pricing"))
-        portal.app.ledger.clear()
+            portal.add_event(Event(f"bench-{label}-{i}", cid, EventType.PAGE_VIEW,
+                                   datetime.now(UTC),
+                                   url="https://www.example-agency.com/pricing"))
+        portal.sandbox.clear()
         began = time.perf_counter()
         report = run_sync(portal.job)
         wall = time.perf_counter() - began
@@ -183,23 +162,21 @@ def incremental(kind: str, n: int, scale: float, changed_share: float = 0.01) ->
 
 def many_clients(clients: int, n: int, scale: float) -> tuple[float, float, float]:
     """``clients`` HubSpot clients of ``n`` contacts synced concurrently by one process with
-    one state store, as `connector run` does; the sandbox serves from its own process."""
-    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.sandbox_proc", str(clients),
-                             str(n), str(scale)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None and proc.stdin is not None
+    one state store, as `connector run` does."""
+    names = [f"c{i}" for i in range(clients)]
+    sandbox = RemoteSandbox("hubspot", scale, [(name, n, i) for i, name in enumerate(names)])
     try:
-        url = proc.stdout.readline().strip()
         state = f"sqlite:///{tempfile.mkdtemp(prefix='bench-')}/state.db"
         store = open_store(state)
         jobs = []
-        for i in range(clients):
-            name, token = f"c{i}", f"bench-token-c{i}"
-            crm = HubSpotCRM(name, token, url, plan="enterprise",
+        for name in names:
+            token = f"bench-token-{name}"
+            crm = HubSpotCRM(name, token, sandbox.url, plan="enterprise",
                              requests_per_10s=int(100 * scale),
                              search_per_second=int(5 * scale), overlap_seconds=OVERLAP)
-            jobs.append(make_job(_client(name, "hubspot", url), Settings(state_url=state),
-                                 store, crm=crm, env={"BENCH_TOKEN": token}))
+            jobs.append(make_job(_client(name, "hubspot", sandbox.url),
+                                 Settings(state_url=state), store, crm=crm,
+                                 env={"BENCH_TOKEN": token}))
         began = time.perf_counter()
         threads = [threading.Thread(target=run_sync, args=(job,), kwargs={"full": True})
                    for job in jobs]
@@ -208,11 +185,9 @@ def many_clients(clients: int, n: int, scale: float) -> tuple[float, float, floa
         for t in threads:
             t.join()
         wall = time.perf_counter() - began
+        bounds = [_bound("hubspot", sandbox.calls(name), scale) for name in names]
     finally:
-        proc.stdin.close()
-        calls = json.loads(proc.stdout.readline() or "{}")
-        proc.wait(timeout=60)
-    bounds = [calls.get(f"c{i}", 0) / (HUBSPOT_RATE * scale) for i in range(clients)]
+        sandbox.close()
     return wall, max(bounds), sum(bounds)
 
 

@@ -1,33 +1,126 @@
-"""A HubSpot sandbox with many portals in its own process, so the connector process being
-measured does not share its CPU (and GIL) with the server it talks to.
+"""Sandbox portals in their own process, so the connector process being measured does not
+share its CPU (and GIL) with the server it talks to, as with a real CRM.
 
-``python -m benchmarks.sandbox_proc CLIENTS SIZE SCALE`` prints the URL, serves until its
-standard input closes, then prints the calls each portal received as JSON.
+``python -m benchmarks.sandbox_proc KIND SCALE NAME:SIZE:SEED [...]`` prints its URL and
+serves until its standard input closes. Besides the CRM routes it answers three control
+routes for the benchmark (never recorded in the ledger): ``GET /__bench/calls?account=``,
+``POST /__bench/clear`` and ``POST /__bench/event`` (a contact did something now).
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
+import urllib.request
 from collections import Counter
+from datetime import datetime
+from typing import Any
 
+from werkzeug.wrappers import Request, Response
+
+from connector.models import Event
+from connector.sandbox.activecampaign import ACAccount, ACSandbox
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server
 
+HUBSPOT_PER_10S = 100  # Free/Starter private apps
+HUBSPOT_SEARCH_PER_S = 5
+AC_PER_S = 5
+
+
+def shape(path: str) -> str:
+    return "/".join("{id}" if p.isdigit() else p for p in path.split("/"))
+
+
+def build(kind: str, scale: float, accounts: list[tuple[str, int, int]]) -> Any:
+    app: Any = HubSpotSandbox() if kind == "hubspot" else ACSandbox()
+    for name, size, seed in accounts:
+        population = Population(size, seed=seed)
+        if kind == "hubspot":
+            app.add_account(f"bench-token-{name}", HubSpotAccount(
+                name, population, plan="enterprise",
+                ten_second_limit=int(HUBSPOT_PER_10S * scale),
+                search_per_second=int(HUBSPOT_SEARCH_PER_S * scale)))
+        else:
+            app.add_account(f"bench-token-{name}", ACAccount(
+                name, population, requests_per_second=AC_PER_S * scale, import_polls=1))
+    return app
+
+
+def with_controls(app: Any) -> Any:
+    accounts = {a.name: a for a in app.accounts.values()}
+
+    def control(environ: dict, start_response: Any) -> Any:
+        request = Request(environ)
+        if not request.path.startswith("/__bench/"):
+            return app(environ, start_response)
+        if request.path == "/__bench/calls":
+            name = request.args.get("account")
+            calls = Counter(f"{e.method} {shape(e.path)}" for e in app.ledger.entries
+                            if e.account == name)
+            response = Response(json.dumps(calls), mimetype="application/json")
+        elif request.path == "/__bench/clear":
+            app.ledger.clear()
+            response = Response("{}", mimetype="application/json")
+        else:
+            body = request.get_json()
+            accounts[body.pop("account")].add_event(Event(
+                occurred_at=datetime.fromisoformat(body.pop("occurred_at")), **body))
+            response = Response("{}", mimetype="application/json")
+        return response(environ, start_response)
+
+    return control
+
+
+class RemoteSandbox:
+    """The benchmark's handle on a sandbox process."""
+
+    def __init__(self, kind: str, scale: float, accounts: list[tuple[str, int, int]]) -> None:
+        spec = [f"{n}:{size}:{seed}" for n, size, seed in accounts]
+        self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.sandbox_proc", kind,
+                                      str(scale), *spec], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        self.url = self.proc.stdout.readline().strip()
+        if not self.url.startswith("http"):
+            raise RuntimeError("the sandbox process did not start")
+
+    def _call(self, path: str, body: dict | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.url + path, data=data, method="POST" if data
+                                         or path.endswith("clear") else "GET",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read() or b"{}")
+
+    def calls(self, account: str) -> Counter:
+        return Counter(self._call(f"/__bench/calls?account={account}"))
+
+    def clear(self) -> None:
+        self._call("/__bench/clear")
+
+    def add_event(self, account: str, event: Event) -> None:
+        self._call("/__bench/event", {
+            "account": account, "id": event.id, "contact_id": event.contact_id,
+            "type": str(event.type), "occurred_at": event.occurred_at.isoformat(),
+            "url": event.url, "email_id": event.email_id, "name": event.name})
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
 
 def main() -> None:
-    clients, size, scale = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
-    app = HubSpotSandbox()
-    for i in range(clients):
-        app.add_account(f"bench-token-c{i}", HubSpotAccount(
-            f"c{i}", Population(size, seed=i), plan="enterprise",
-            ten_second_limit=int(100 * scale), search_per_second=int(5 * scale)))
-    with Server(app) as server:
+    kind, scale = sys.argv[1], float(sys.argv[2])
+    accounts = [(n, int(size), int(seed)) for n, size, seed in
+                (a.split(":") for a in sys.argv[3:])]
+    app = build(kind, scale, accounts)
+    with Server(with_controls(app)) as server:
         print(server.url, flush=True)
         sys.stdin.read()
-    calls = Counter(e.account for e in app.ledger.entries)
-    print(json.dumps(dict(calls)), flush=True)
 
 
 if __name__ == "__main__":
