@@ -221,7 +221,11 @@ def main() -> None:
                         help="limit scale for the many-clients run (default 5 quick, 2 full: "
                              "20 clients x 10 req/s x 2 keeps the machine below its CPU limit)")
     parser.add_argument("--memory", help="memory probe sizes, e.g. 10000,100000,1000000")
+    parser.add_argument("--only", help="a subset, comma-separated: "
+                                       "resync,incremental,clients,memory,engine")
     args = parser.parse_args()
+    parts = set(args.only.split(",")) if args.only else {
+        "resync", "incremental", "clients", "memory", "engine"}
     q = args.quick
     sizes = _ints(args.sizes) or ([1_000] if q else [10_000, 100_000])
     scale_for = (lambda n: 20.0) if q else (lambda n: 20.0 if n <= 100_000 else 100.0)
@@ -242,7 +246,7 @@ def main() -> None:
           f"{datetime.now(UTC):%Y-%m-%d}; sandboxes and clients at the scaled limits",
           flush=True)
     for kind in ("hubspot", "activecampaign"):
-        for n in sizes:
+        for n in sizes if "resync" in parts else []:
             run = full_resync(kind, n, scale_for(n))
             total = sum(run.calls.values())
             line(f"{run.label}: API calls", f"{total:,} (engagement {run.engagement:,}, "
@@ -251,7 +255,7 @@ def main() -> None:
             line(f"{run.label}: wall / rate-limit bound",
                  f"{run.wall:.1f} s / {run.bound:.1f} s ({scale_for(n):.0f}x limits)",
                  "<= 1.15x", f"{run.wall / run.bound:.2f}x")
-        for run in incremental(kind, steady, steady_scale):
+        for run in incremental(kind, steady, steady_scale) if "incremental" in parts else []:
             total = sum(run.calls.values())
             target = "<= 3 calls, 0 writes" if "unchanged" in run.label else "-"
             line(f"{run.label}", f"{total} calls, {run.written} writes, {run.extra}, "
@@ -259,16 +263,17 @@ def main() -> None:
                  f"{run.bound * steady_scale:.0f} s at the real limits", target,
                  "ok" if "unchanged" not in run.label or (total <= 3 and run.written == 0)
                  else "MISSED")
-    wall, slowest, summed = many_clients(clients, per, clients_scale)
-    line(f"{clients} clients x {per:,} in one process", f"{wall:.1f} s (slowest bound "
-         f"{slowest:.1f} s, sum of bounds {summed:.1f} s; {clients_scale:g}x limits)",
-         "<= 1.2x slowest",
-         f"{wall / slowest:.2f}x")
-    for n in memory_sizes:
+    if "clients" in parts:
+        wall, slowest, summed = many_clients(clients, per, clients_scale)
+        line(f"{clients} clients x {per:,} in one process", f"{wall:.1f} s (slowest bound "
+             f"{slowest:.1f} s, sum of bounds {summed:.1f} s; {clients_scale:g}x limits)",
+             "<= 1.2x slowest", f"{wall / slowest:.2f}x")
+    for n in memory_sizes if "memory" in parts else []:
         line(f"peak RSS, {n:,} contacts", f"{memory(n):.0f} MB", "flat, <= 300 MB at 1M", "-")
-    rate = engine_bench.run(5_000 if q else 20_000, 20)
-    line("engine, one core, 20 events/contact", f"{rate:,.0f} contacts/s", ">= 50,000/s",
-         "ok" if rate >= 50_000 else "MISSED")
+    if "engine" in parts:
+        rate = engine_bench.run(5_000 if q else 20_000, 20)
+        line("engine, one core, 20 events/contact", f"{rate:,.0f} contacts/s", ">= 50,000/s",
+             "ok" if rate >= 50_000 else "MISSED")
     print("| measure | result | target | ratio / verdict |")
     print("|---|---|---|---|")
     print("\n".join(rows))
