@@ -54,6 +54,7 @@ def population(n: int, per_contact: int, seed: int = 1) -> list[tuple[Contact, l
             else:
                 events.append(Event(eid, cid, EventType.FORM_SUBMISSION, at,
                                      name="contact-form"))
+        events.sort(key=lambda e: (e.occurred_at, e.id))  # as the state store yields them
         out.append((contact, events))
     return out
 

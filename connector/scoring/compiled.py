@@ -94,15 +94,19 @@ def _field_predicate(rule: Rule) -> Callable[[Any], bool]:
     return _stringwise(_Memo(lambda v: pattern.search(v) is not None))
 
 
-def _stringwise(pred: Callable[[str], bool]) -> Callable[[Any], bool]:
+def _stringwise(memo: _Memo) -> Callable[[Any], bool]:
+    """Apply a memoised string predicate to any field value; strings take the fast path."""
+    cache = memo.cache
+
     def check(value: Any) -> bool:
+        if type(value) is str:
+            hit = cache.get(value)
+            return memo(value) if hit is None else hit
         if value is None:
             return False
         if isinstance(value, list | tuple | set | frozenset):
             return any(check(v) for v in value)
-        if not isinstance(value, str):
-            value = str(value)
-        return pred(value)
+        return memo(str(value))
     return check
 
 

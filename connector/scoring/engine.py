@@ -40,6 +40,8 @@ def score(contact: Contact, events: Sequence[Event], model: RulesModel,
 
     matched: dict[int, list[Event]] = {}
     last_activity: datetime | None = None
+    last_id = ""
+    ordered = True  # events arrive in (time, id) order: no rule needs to sort its matches
     cache = c.match_cache
     rules_for = c.rules_for
     for event in events:
@@ -48,6 +50,11 @@ def score(contact: Contact, events: Sequence[Event], model: RulesModel,
             continue
         if last_activity is None or when > last_activity:
             last_activity = when
+            last_id = event.id
+        elif when < last_activity or event.id < last_id:
+            ordered = False
+        else:
+            last_id = event.id
         rules = cache.get((event.type, event.url, event.name))
         if rules is None:
             rules = rules_for(event)
@@ -60,7 +67,7 @@ def score(contact: Contact, events: Sequence[Event], model: RulesModel,
 
     event_rules = c.event_rules_by_index
     for index, hits in matched.items():
-        got = _event_rule_points(event_rules[index], hits, now, changes)
+        got = _event_rule_points(event_rules[index], hits, now, changes, ordered)
         if got is not None:
             points[index] = got
 
@@ -92,7 +99,8 @@ def score(contact: Contact, events: Sequence[Event], model: RulesModel,
 
 
 def _event_rule_points(er: EventRule, hits: list[Event], now: datetime,
-                       changes: list[datetime]) -> tuple[int, tuple[str, ...]] | None:
+                       changes: list[datetime], ordered: bool = False,
+                       ) -> tuple[int, tuple[str, ...]] | None:
     """Points of one event rule from its matching events, and the moments they change."""
     if er.simple:  # once, on any match, no time limits: nothing to sort or count
         return er.rule.points, _evidence(hits)
@@ -102,7 +110,7 @@ def _event_rule_points(er: EventRule, hits: list[Event], now: datetime,
         if not hits:
             return None
         changes.append(min(e.occurred_at for e in hits) + er.window)
-    if len(hits) > 1:
+    if len(hits) > 1 and not ordered:
         hits.sort(key=_BY_TIME)
     rule = er.rule
     series = _distinct(hits, er.distinct) if er.distinct is not None else hits

@@ -205,7 +205,8 @@ class SqlStore:
         with self._conn() as conn:
             for chunk in iter_chunks(list(ids)):
                 rows = conn.execute(select(t.events).where(and_(
-                    t.events.c.client == client, t.events.c.contact_id.in_(chunk))))
+                    t.events.c.client == client, t.events.c.contact_id.in_(chunk)))
+                    .order_by(t.events.c.occurred_at, t.events.c.event_id))
                 for row in rows:
                     out.setdefault(row.contact_id, []).append(Event(
                         id=row.event_id, contact_id=row.contact_id, type=row.type,
