@@ -29,15 +29,21 @@ class StreamCRM:
     def __init__(self, population: Population) -> None:
         self.population = population
         self.notes = PullNotes()
+        self.recent: dict[str, tuple[Event, ...]] = {}
 
     def iter_contacts(self, since: datetime | None, until: datetime) -> Iterator[Contact]:
         for i in range(len(self.population)):
-            yield self.population.person(i).contact
+            person = self.population.person(i)
+            if len(self.recent) >= 1000:  # the sync asks for a batch's events right after
+                self.recent.clear()
+            self.recent[person.contact.id] = person.events
+            yield person.contact
 
     def fetch_events(self, contacts: Sequence[Contact],
                      since: datetime | None) -> Mapping[str, list[Event]]:
         offset = self.population.id_offset
-        return {c.id: list(self.population.person(int(c.id) - offset).events)
+        return {c.id: list(self.recent.get(c.id)
+                           or self.population.person(int(c.id) - offset).events)
                 for c in contacts}
 
     def ensure_score_property(self, prop: ScoreProperty) -> None:

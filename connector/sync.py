@@ -178,13 +178,21 @@ def _rescore_stored(job: SyncJob, report: SyncReport, *, dry_run: bool, seen: se
 def _process(job: SyncJob, report: SyncReport, contacts: Sequence[Contact], *,
              bookmark: datetime | None, full: bool, dry_run: bool, seen: set[str],
              from_state: bool = False) -> None:
-    contacts = [c for c in _dedupe(contacts) if c.id not in seen]
+    now = report.started_at
+    contacts = _dedupe(contacts)
+    previous = job.store.get_contacts(job.client, [c.id for c in contacts])
+    # A contact is processed once per run. State says which were (scored at this run's
+    # start), so memory stays flat however many contacts stream through; a dry run saves
+    # nothing and remembers the ids instead.
+    if dry_run:
+        contacts = [c for c in contacts if c.id not in seen]
+        seen.update(c.id for c in contacts)
+    else:
+        contacts = [c for c in contacts if (p := previous.get(c.id)) is None
+                    or p.last_scored_at != now]
     if not contacts:
         return
-    seen.update(c.id for c in contacts)
-    now = report.started_at
     ids = [c.id for c in contacts]
-    previous = job.store.get_contacts(job.client, ids)
     cached = job.store.get_events(job.client, ids)
     fresh = {} if from_state else _fetch_events(job, report, contacts, previous, bookmark, full)
 
@@ -220,6 +228,9 @@ def _process(job: SyncJob, report: SyncReport, contacts: Sequence[Contact], *,
             for cid, reason in failed.items():
                 report.errors.append(f"write of contact {cid} failed: {reason}")
 
+    if not dry_run:  # not re-tried in this run's rescoring pass (few: errors only)
+        seen.update(failed)
+        seen.update(skipped)
     _record(job, report, scored, to_write, failed, skipped, dry_run=dry_run)
 
 

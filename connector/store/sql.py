@@ -52,6 +52,8 @@ def _engine(url: str) -> Engine:
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=30000")
+            # 32 MiB of page cache (the default is 2): big accounts' event index stays hot
+            cursor.execute("PRAGMA cache_size=-32768")
             cursor.close()
         return engine
     return create_engine(parsed, pool_pre_ping=True)
