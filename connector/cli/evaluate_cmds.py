@@ -59,11 +59,13 @@ def evaluate_cmd(
         model = load_rules(conf.rules)
         other = load_rules(rules) if rules else None
         store = store_for(settings)
-        result = evaluate_client(
-            store, client, model, other=other, other_name=f"what-if ({rules.name})"
-            if rules else "other", as_of=_now(as_of) if as_of else None, horizon=window,
-            learn_weights=learn or export_learned is not None,
-            objective=objective, top=top)  # type: ignore[arg-type]
+        with console.status(f"{client}: scoring the backtest"
+                            + (" and fitting weights" if learn or export_learned else "")):
+            result = evaluate_client(
+                store, client, model, other=other, other_name=f"what-if ({rules.name})"
+                if rules else "other", as_of=_now(as_of) if as_of else None, horizon=window,
+                learn_weights=learn or export_learned is not None,
+                objective=objective, top=top)  # type: ignore[arg-type]
         print_evaluation(result)
         if export_learned is not None and result.learned is not None:
             from connector.scoring.rules import save_rules

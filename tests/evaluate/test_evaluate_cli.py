@@ -58,6 +58,7 @@ owner_fallback: {{name: Linnea Berg, email: linnea@example-agency.com}}
 invite: {{enabled: false}}
 notify: {{enabled: false}}
 """)
+        (clients / "empty.yaml").write_text((clients / "acme.yaml").read_text())
         with pytest.MonkeyPatch.context() as mp:
             for key, value in env.items():
                 mp.setenv(key, value)
@@ -120,6 +121,8 @@ def test_bad_options_are_clear(synced):
     assert result.exit_code == 2 and "use f1 or youden" in result.output
     result = runner.invoke(app, ["evaluate", "--client", "acme", "--as-of", "2027-01-01"])
     assert result.exit_code == 2 and "--as-of" in result.output
+    result = runner.invoke(app, ["evaluate", "--client", "empty"])
+    assert result.exit_code == 2 and "run `connector sync --client empty` first" in result.output
 
 
 def test_html_report_renders_offline_in_headless_chromium(synced):
