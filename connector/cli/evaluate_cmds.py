@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -12,6 +13,9 @@ from connector.cli.app import app
 from connector.cli.common import cli_errors, console, pick, settings_and_clients, store_for
 from connector.cli.rules_cmds import _now
 from connector.errors import ConfigError
+
+if TYPE_CHECKING:
+    from connector.evaluate.evaluation import Evaluation
 
 ConfigDir = typer.Option(None, "--config-dir", help="Folder of client YAML files.")
 
@@ -80,18 +84,19 @@ def evaluate_cmd(
             say(f"report written to {html}")
 
 
-def print_evaluation(result) -> None:
+def print_evaluation(result: Evaluation) -> None:
+    """The evaluation as tables and one-line verdicts."""
     d = result.data
     n, k = len(d.cases), d.positives
     say(
         f"[bold]{result.client}[/]: {n:,} contacts scored as of {d.as_of:%Y-%m-%d}; "
         f"{k:,} became customers by {d.end:%Y-%m-%d} ({k / n:.1%})")
     if d.left_out:
-        say("left out: " + ", ".join(f"{v:,} {why}" for why, v in
-                                               sorted(d.left_out.items())))
+        say("left out: " + ", ".join(f"{v:,} {why}"
+                                     for why, v in sorted(d.left_out.items())))
     if k == 0:
         say("[yellow]no contact became a customer after the split: AUC and lift "
-                      "need outcomes; try an earlier --as-of[/]")
+            "need outcomes; try an earlier --as-of[/]")
     models = result.models
     table = Table(title="the models on the same contacts")
     table.add_column("measure")
@@ -128,7 +133,7 @@ def print_evaluation(result) -> None:
                 f"{advice.precision:.0%}, recall {advice.recall:.0%})")
         else:
             say(f"advice: the warm threshold {m.model.warm_at} is already the best "
-                          f"for {result.objective}")
+                f"for {result.objective}")
     current = result.current
     sep = Table(title="rules that separate customers from the rest (current model)")
     for col in ("rule", "fires for buyers", "fires for others", "separation"):
