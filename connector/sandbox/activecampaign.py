@@ -273,12 +273,12 @@ class ACSandbox:
                                     "limit": limit, "offset": offset}}}
         include = a.get("include", "")
         if "fieldValues" in include:
-            ids = {c["id"] for c in page}
+            stamp = local(account.clock())
             body["fieldValues"] = [
                 {"id": f"{cid}-{fid}", "contact": str(cid), "field": fid, "value": value,
-                 "cdate": local(account.clock()), "udate": local(account.clock()),
-                 "owner": str(cid)}
-                for (cid, fid), value in account.field_values.items() if cid in ids]
+                 "cdate": stamp, "udate": stamp, "owner": str(cid)}
+                for cid in (c["id"] for c in page) for fid in account.fields
+                if (value := account.field_values.get((cid, fid))) is not None]
         if "contactTags" in include:
             ids = {c["id"] for c in page}
             body["contactTags"] = [{"id": f"{cid}-{tid}", "contact": str(cid), "tag": tid}

@@ -11,6 +11,7 @@ HubSpot's 429 body (no Retry-After). Several accounts, one per token.
 
 from __future__ import annotations
 
+import bisect
 import json
 import threading
 import time
@@ -98,6 +99,8 @@ class HubSpotAccount:
         self.window = _Window(ten_second_limit, 10.0)
         self.search_window = _Window(search_per_second, 1.0)
         self._sorted: list[tuple[int, int]] | None = None
+        self._ids: list[int] | None = None
+        self.by_email: dict[str, str] = {}  # lower-cased email -> contact id
         if population is not None:
             self.load(population)
 
@@ -130,7 +133,10 @@ class HubSpotAccount:
             for event in events:
                 self._record_event(event)
             self.contacts[contact.id]["updated"] = updated
+            if contact.email:
+                self.by_email[contact.email.lower()] = contact.id
             self._sorted = None
+            self._ids = None
 
     def add_event(self, event: Event) -> None:
         """The contact did something now: engagement counters move, the contact is modified."""
@@ -180,6 +186,12 @@ class HubSpotAccount:
             out[always] = props[always]
         return {"id": contact_id, "properties": out, "createdAt": iso(record["created"]),
                 "updatedAt": iso(record["updated"]), "archived": False}
+
+    def sorted_ids(self) -> list[int]:
+        with self.lock:
+            if self._ids is None:
+                self._ids = sorted(int(cid) for cid in self.contacts)
+            return self._ids
 
     def sorted_by_update(self) -> list[tuple[int, int]]:
         with self.lock:
@@ -300,10 +312,8 @@ class HubSpotSandbox:
         limit = min(int(request.args.get("limit", 10)), 100)
         after = request.args.get("after")
         wanted = _wanted(request.args.getlist("properties"))
-        ids = sorted(int(cid) for cid in account.contacts)
-        start = 0
-        if after:
-            start = next((i for i, cid in enumerate(ids) if cid > int(after)), len(ids))
+        ids = account.sorted_ids()
+        start = bisect.bisect_right(ids, int(after)) if after else 0
         page = ids[start:start + limit]
         body: dict[str, Any] = {
             "results": [account.public_object(str(cid), wanted) for cid in page]}
@@ -479,8 +489,7 @@ class HubSpotSandbox:
         offset = int(request.args.get("offset") or 0)
         limit = min(int(request.args.get("limit", 100)), 1000)
         start = request.args.get("startTimestamp")
-        cid = next((c for c, r in account.contacts.items()
-                    if (r["props"].get("email") or "").lower() == recipient), None)
+        cid = account.by_email.get(recipient)
         items = []
         if cid is not None:
             for event in sorted(account.events[cid], key=lambda e: (e.occurred_at, e.id)):
@@ -520,8 +529,7 @@ class HubSpotSandbox:
             return _error(400, f"{email} is already unsubscribed from subscription {sub}",
                           "VALIDATION_ERROR")
         account.unsubscribed.setdefault(email, set()).add(sub)
-        cid = next((c for c, r in account.contacts.items()
-                    if (r["props"].get("email") or "").lower() == email), None)
+        cid = account.by_email.get(email)
         if cid:
             account._touch(cid)
         return _json({"id": sub, "name": "Marketing newsletter", "description": "Monthly news",
