@@ -174,48 +174,48 @@ class HubSpotCRM:
             after = nxt
 
     def _search_since(self, start: datetime, until: datetime) -> Iterator[Contact]:
-        """Ascending by lastmodifieddate; past 10,000 results, restart at the last seen time
-        (contacts seen twice at that boundary are yielded once)."""
+        """Ascending by lastmodifieddate, keyset-paged: each page asks again from the newest
+        modification time seen, so contacts the sync modifies meanwhile (its own score
+        writes move them past ``until``) cannot shift the pages and skip others, and the
+        10,000-result cap never applies. Contacts seen twice at a page boundary are yielded
+        once; only a page entirely at one time pages by offset within it."""
         api = self._api("search", lambda: self.sdk.crm.contacts.search_api)
         low, high = _ms(start), _ms(until)
-        yielded: set[str] = set()
+        at_low: set[str] = set()  # ids already yielded whose modification time is ``low``
+        offset = 0
         while True:
-            after, last_ms, restart = 0, low, False
-            while True:
-                request = PublicObjectSearchRequest(
-                    filter_groups=[{"filters": [
-                        {"propertyName": "lastmodifieddate", "operator": "GTE",
-                         "value": str(low)},
-                        {"propertyName": "lastmodifieddate", "operator": "LTE",
-                         "value": str(high)}]}],
-                    sorts=[{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
-                    properties=self._properties(), limit=SEARCH_PAGE, after=str(after))
-                page = api.do_search(public_object_search_request=request)
-                for obj in page.results:
-                    modified = obj.properties.get("lastmodifieddate")
-                    stamp = _parse_time_or_none(modified)
-                    if stamp is not None:
-                        last_ms = max(last_ms, _ms(stamp))
-                    if obj.id not in yielded:
-                        yielded.add(obj.id)
-                        contact = self._safe_contact(obj.id, obj.properties)
-                        if contact is not None:
-                            yield contact
-                nxt = _next_cursor(page)
-                if not nxt:
-                    return
-                after = int(nxt)
-                if after + SEARCH_PAGE > SEARCH_CAP:
-                    restart = True
-                    break
-            if restart:
-                if last_ms <= low:
-                    raise FixConfiguration(
-                        "more than 10,000 contacts share one modification time; the search "
-                        "cannot page past them", crm=self.kind, client=self.client_name,
-                        endpoint="POST /crm/v3/objects/contacts/search",
-                        fix="run `connector resync --full` (it pages without the cap)")
-                low = last_ms
+            request = PublicObjectSearchRequest(
+                filter_groups=[{"filters": [
+                    {"propertyName": "lastmodifieddate", "operator": "GTE", "value": str(low)},
+                    {"propertyName": "lastmodifieddate", "operator": "LTE",
+                     "value": str(high)}]}],
+                sorts=[{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
+                properties=self._properties(), limit=SEARCH_PAGE, after=str(offset))
+            page = api.do_search(public_object_search_request=request)
+            moved = False
+            for obj in page.results:
+                stamp = _parse_time_or_none(obj.properties.get("lastmodifieddate"))
+                stamp_ms = max(_ms(stamp), low) if stamp is not None else low
+                if stamp_ms == low and obj.id in at_low:
+                    continue
+                if stamp_ms > low:
+                    low, at_low, moved = stamp_ms, set(), True
+                at_low.add(obj.id)
+                contact = self._safe_contact(obj.id, obj.properties)
+                if contact is not None:
+                    yield contact
+            if not _next_cursor(page):
+                return
+            if moved:
+                offset = 0
+                continue
+            offset += len(page.results)
+            if offset + SEARCH_PAGE > SEARCH_CAP:
+                raise FixConfiguration(
+                    "more than 10,000 contacts share one modification time; the search "
+                    "cannot page past them", crm=self.kind, client=self.client_name,
+                    endpoint="POST /crm/v3/objects/contacts/search",
+                    fix="run `connector resync --full` (it pages without the cap)")
 
     def _safe_contact(self, contact_id: str, props: Mapping[str, Any]) -> Contact | None:
         """A bad record is skipped and reported; it never stops the other contacts."""

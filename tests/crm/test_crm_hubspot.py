@@ -147,3 +147,18 @@ def test_degrades_without_the_enterprise_events_api(portal):
     events = crm.fetch_events(contacts, None)
     assert crm.notes.degraded and "Enterprise" in crm.notes.degraded[0]
     assert any(e.type == "email_open" for evs in events.values() for e in evs)
+
+
+def test_contacts_modified_while_the_pull_runs_never_shift_the_pages(portal):
+    """The sync writes scores between pages, which moves those contacts past the sync's
+    start; a pull paged by offsets would then skip as many others."""
+    app, account, crm, clock = portal
+    _seed(account, 1500, START - timedelta(hours=1))
+    sync_start = clock.now()
+    clock.advance(seconds=30)
+    seen = []
+    for contact in crm.iter_contacts(START - timedelta(hours=2), sync_start):
+        seen.append(contact.id)
+        account._touch(contact.id)  # our own write lands while the pull goes on
+    assert len(seen) == 1500 and len(set(seen)) == 1500
+    assert app.ledger.count("/crm/v3/objects/contacts/search") <= 1500 // 199 + 2
