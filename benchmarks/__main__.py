@@ -221,6 +221,8 @@ def main() -> None:
                         help="limit scale for the many-clients run (default 5 quick, 2 full: "
                              "20 clients x 10 req/s x 2 keeps the machine below its CPU limit)")
     parser.add_argument("--memory", help="memory probe sizes, e.g. 10000,100000,1000000")
+    parser.add_argument("--crm", choices=("hubspot", "activecampaign"),
+                        help="only this CRM's resync and incremental rows")
     parser.add_argument("--only", help="a subset, comma-separated: "
                                        "resync,incremental,clients,memory,engine")
     args = parser.parse_args()
@@ -245,7 +247,7 @@ def main() -> None:
           f"{platform.system()}, Python {platform.python_version()}; "
           f"{datetime.now(UTC):%Y-%m-%d}; sandboxes and clients at the scaled limits",
           flush=True)
-    for kind in ("hubspot", "activecampaign"):
+    for kind in [args.crm] if args.crm else ["hubspot", "activecampaign"]:
         for n in sizes if "resync" in parts else []:
             run = full_resync(kind, n, scale_for(n))
             total = sum(run.calls.values())
