@@ -12,6 +12,7 @@ OpenAPI spec (tests validate them); where the spec is wrong (list-shaped 201 on 
 
 from __future__ import annotations
 
+import bisect
 import json
 import threading
 import time
@@ -90,6 +91,7 @@ class ACAccount:
         self.users: dict[str, Owner] = {}
         self.deals: list[dict[str, Any]] = []
         self.activities: list[dict[str, Any]] = []
+        self._activities_sorted: list[dict[str, Any]] | None = None
         self.tracking: dict[int, list[dict[str, Any]]] = {}
         self.imports: dict[str, dict[str, Any]] = {}
         for perstag in FIT_FIELDS:
@@ -146,6 +148,7 @@ class ACAccount:
             event.type)  # type: ignore[call-overload]
         if kind is None:
             return
+        self._activities_sorted = None
         self.activities.append({
             "id": str(len(self.activities) + 1), "subscriberid": str(cid),
             "tstamp": local(event.occurred_at), "reference_type": kind,
@@ -167,6 +170,13 @@ class ACAccount:
 
     def _field_id(self, perstag: str) -> str:
         return next(f["id"] for f in self.fields.values() if f["perstag"] == perstag)
+
+    def sorted_activities(self) -> list[dict[str, Any]]:
+        """All activities by (time, id), sorted once per change, not once per page."""
+        if self._activities_sorted is None:
+            self._activities_sorted = sorted(self.activities,
+                                             key=lambda r: (r["_ts"], int(r["id"])))
+        return self._activities_sorted
 
     def value_of(self, contact_id: str, perstag: str) -> str | None:
         fid = next((f["id"] for f in self.fields.values() if f["perstag"] == perstag), None)
@@ -294,15 +304,14 @@ class ACSandbox:
         a = request.args
         limit = min(int(a.get("limit", 100)), 100)
         offset = int(a.get("offset", 0))
-        rows = account.activities
+        rows = account.sorted_activities()
         if a.get("contact"):
             rows = [r for r in rows if r["subscriberid"] == a["contact"]]
         if a.get("after"):
             after = datetime.fromisoformat(a["after"].replace("Z", "+00:00"))
             if after.tzinfo is None:
                 after = after.replace(tzinfo=TZ)
-            rows = [r for r in rows if r["_ts"] >= after]
-        rows = sorted(rows, key=lambda r: (r["_ts"], int(r["id"])))
+            rows = rows[bisect.bisect_left(rows, after, key=lambda r: r["_ts"]):]
         page = [{k: v for k, v in r.items() if not k.startswith("_")}
                 for r in rows[offset:offset + limit]]
         return _json({"activities": page, "meta": {"total": str(len(rows))}})
