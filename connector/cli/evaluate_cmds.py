@@ -12,12 +12,12 @@ from rich.table import Table
 from connector.cli.app import app
 from connector.cli.common import cli_errors, console, pick, settings_and_clients, store_for
 from connector.cli.rules_cmds import _now
+from connector.cli.sync_cmds import ConfigDir
 from connector.errors import ConfigError
 
 if TYPE_CHECKING:
     from connector.evaluate.evaluation import Evaluation
 
-ConfigDir = typer.Option(None, "--config-dir", help="Folder of client YAML files.")
 
 
 @app.command("evaluate")
