@@ -166,7 +166,7 @@ def _rescore_stored(job: SyncJob, report: SyncReport, *, dry_run: bool, seen: se
     for start in range(0, len(ids), job.batch_size):
         chunk = ids[start:start + job.batch_size]
         stored = job.store.get_contacts(job.client, chunk)
-        contacts = [_contact_from_state(s) for s in stored.values()]
+        contacts = [s.as_contact() for s in stored.values()]
         _process(job, report, contacts, bookmark=None, full=False, dry_run=dry_run, seen=seen,
                  from_state=True)
         progress("rescore", len(chunk))
@@ -377,10 +377,6 @@ def _retried(crm: CRM) -> dict[str, int]:
     stats = getattr(crm, "http_stats", None)
     retried = getattr(stats, "retried", None) if stats is not None else None
     return dict(retried) if retried else {}
-
-
-def _contact_from_state(state: StoredContact) -> Contact:
-    return state.as_contact()
 
 
 def _merge(cached: Iterable[Event], fresh: Iterable[Event]) -> list[Event]:
