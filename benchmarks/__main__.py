@@ -26,6 +26,7 @@ from benchmarks import engine as engine_bench
 from benchmarks.sandbox_proc import RemoteSandbox
 from connector.config import ClientConfig, Settings
 from connector.crm.activecampaign import ActiveCampaignCRM
+from connector.crm.fanout import DEFAULT_WORKERS
 from connector.crm.hubspot import HubSpotCRM
 from connector.models import Event, EventType
 from connector.runtime import make_job
@@ -39,6 +40,10 @@ AC_RATE = 5.0
 # index lag) would re-pull every contact the previous run wrote. The sandboxes have no
 # lag, so the benchmark uses a 2-second overlap to measure what production sees.
 OVERLAP = 2
+# A real CRM answers in about 150 ms from a European office; the sandbox adds that round
+# trip, divided by the limits' scale like everything else (``--latency``).
+LATENCY_MS = 150.0
+settings = {"latency_ms": LATENCY_MS, "workers": DEFAULT_WORKERS}
 
 
 @dataclass
@@ -66,16 +71,17 @@ class Portal:
 
     def __init__(self, kind: str, n: int, scale: float, name: str = "bench", seed: int = 7):
         self.kind, self.n, self.scale, self.name = kind, n, scale, name
-        self.sandbox = RemoteSandbox(kind, scale, [(name, n, seed)])
+        self.sandbox = RemoteSandbox(kind, scale, [(name, n, seed)], _latency(scale))
         token = f"bench-token-{name}"
         url = self.sandbox.url
         if kind == "hubspot":
             crm = HubSpotCRM(name, token, url, plan="enterprise",
                              requests_per_10s=int(100 * scale), search_per_second=int(5 * scale),
-                             overlap_seconds=OVERLAP)
+                             overlap_seconds=OVERLAP, engagement_workers=settings["workers"])
         else:
             crm = ActiveCampaignCRM(name, token, url, requests_per_second=AC_RATE * scale,
-                                    overlap_seconds=OVERLAP)
+                                    overlap_seconds=OVERLAP,
+                                    engagement_workers=settings["workers"])
         self.crm = crm
         self.state = f"sqlite:///{tempfile.mkdtemp(prefix='bench-')}/state.db"
         self.store = open_store(self.state)
@@ -90,6 +96,10 @@ class Portal:
 
     def close(self) -> None:
         self.sandbox.close()
+
+
+def _latency(scale: float) -> float:
+    return settings["latency_ms"] / 1000 / scale
 
 
 def _bound(kind: str, calls: Counter, scale: float) -> float:
@@ -164,7 +174,8 @@ def many_clients(clients: int, n: int, scale: float) -> tuple[float, float, floa
     """``clients`` HubSpot clients of ``n`` contacts synced concurrently by one process with
     one state store, as `connector run` does."""
     names = [f"c{i}" for i in range(clients)]
-    sandbox = RemoteSandbox("hubspot", scale, [(name, n, i) for i, name in enumerate(names)])
+    sandbox = RemoteSandbox("hubspot", scale, [(name, n, i) for i, name in enumerate(names)],
+                            _latency(scale))
     try:
         state = f"sqlite:///{tempfile.mkdtemp(prefix='bench-')}/state.db"
         store = open_store(state)
@@ -173,7 +184,8 @@ def many_clients(clients: int, n: int, scale: float) -> tuple[float, float, floa
             token = f"bench-token-{name}"
             crm = HubSpotCRM(name, token, sandbox.url, plan="enterprise",
                              requests_per_10s=int(100 * scale),
-                             search_per_second=int(5 * scale), overlap_seconds=OVERLAP)
+                             search_per_second=int(5 * scale), overlap_seconds=OVERLAP,
+                             engagement_workers=settings["workers"])
             jobs.append(make_job(_client(name, "hubspot", sandbox.url),
                                  Settings(state_url=state), store, crm=crm,
                                  env={"BENCH_TOKEN": token}))
@@ -225,7 +237,14 @@ def main() -> None:
                         help="only this CRM's resync and incremental rows")
     parser.add_argument("--only", help="a subset, comma-separated: "
                                        "resync,incremental,clients,memory,engine")
+    parser.add_argument("--latency", type=float, default=LATENCY_MS,
+                        help="the CRM's round trip in ms at the real limits (default "
+                             f"{LATENCY_MS:g}; scaled with the limits)")
+    parser.add_argument("--concurrency", type=int, default=DEFAULT_WORKERS,
+                        help="engagement requests in flight per client (the connector's "
+                             f"crm.concurrency, default {DEFAULT_WORKERS})")
     args = parser.parse_args()
+    settings.update(latency_ms=args.latency, workers=args.concurrency)
     parts = set(args.only.split(",")) if args.only else {
         "resync", "incremental", "clients", "memory", "engine"}
     q = args.quick
@@ -245,7 +264,9 @@ def main() -> None:
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {_memory_gib()} GiB, "
           f"{platform.system()}, Python {platform.python_version()}; "
-          f"{datetime.now(UTC):%Y-%m-%d}; sandboxes and clients at the scaled limits",
+          f"{datetime.now(UTC):%Y-%m-%d}; sandboxes and clients at the scaled limits; "
+          f"CRM round trip {args.latency:g} ms (scaled); {args.concurrency} engagement "
+          "requests in flight",
           flush=True)
     for kind in [args.crm] if args.crm else ["hubspot", "activecampaign"]:
         for n in sizes if "resync" in parts else []:

@@ -1,17 +1,21 @@
 """Sandbox portals in their own process, so the connector process being measured does not
 share its CPU (and GIL) with the server it talks to, as with a real CRM.
 
-``python -m benchmarks.sandbox_proc KIND SCALE NAME:SIZE:SEED [...]`` prints its URL and
-serves until its standard input closes. Besides the CRM routes it answers three control
-routes for the benchmark (never recorded in the ledger): ``GET /__bench/calls?account=``,
-``POST /__bench/clear`` and ``POST /__bench/event`` (a contact did something now).
+``python -m benchmarks.sandbox_proc KIND SCALE NAME:SIZE:SEED [...] [--latency S]`` prints
+its URL and serves until its standard input closes; every CRM request takes ``S`` seconds
+more (a real CRM's round trip, divided by the limits' scale like everything else).
+Besides the CRM routes it answers three control routes for the benchmark (never recorded
+in the ledger): ``GET /__bench/calls?account=``, ``POST /__bench/clear`` and
+``POST /__bench/event`` (a contact did something now).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
+import time
 import urllib.request
 from collections import Counter
 from datetime import datetime
@@ -49,12 +53,14 @@ def build(kind: str, scale: float, accounts: list[tuple[str, int, int]]) -> Any:
     return app
 
 
-def with_controls(app: Any) -> Any:
+def with_controls(app: Any, latency: float = 0.0) -> Any:
     accounts = {a.name: a for a in app.accounts.values()}
 
     def control(environ: dict, start_response: Any) -> Any:
         request = Request(environ)
         if not request.path.startswith("/__bench/"):
+            if latency > 0:
+                time.sleep(latency)
             return app(environ, start_response)
         if request.path == "/__bench/calls":
             name = request.args.get("account")
@@ -77,10 +83,12 @@ def with_controls(app: Any) -> Any:
 class RemoteSandbox:
     """The benchmark's handle on a sandbox process."""
 
-    def __init__(self, kind: str, scale: float, accounts: list[tuple[str, int, int]]) -> None:
+    def __init__(self, kind: str, scale: float, accounts: list[tuple[str, int, int]],
+                 latency: float = 0.0) -> None:
         spec = [f"{n}:{size}:{seed}" for n, size, seed in accounts]
         self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.sandbox_proc", kind,
-                                      str(scale), *spec], stdin=subprocess.PIPE,
+                                      str(scale), *spec, "--latency", str(latency)],
+                                     stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         self.url = self.proc.stdout.readline().strip()
@@ -114,11 +122,16 @@ class RemoteSandbox:
 
 
 def main() -> None:
-    kind, scale = sys.argv[1], float(sys.argv[2])
+    parser = argparse.ArgumentParser()
+    parser.add_argument("kind", choices=["hubspot", "activecampaign"])
+    parser.add_argument("scale", type=float)
+    parser.add_argument("accounts", nargs="+", help="NAME:SIZE:SEED")
+    parser.add_argument("--latency", type=float, default=0.0)
+    args = parser.parse_args()
     accounts = [(n, int(size), int(seed)) for n, size, seed in
-                (a.split(":") for a in sys.argv[3:])]
-    app = build(kind, scale, accounts)
-    with Server(with_controls(app)) as server:
+                (a.split(":") for a in args.accounts)]
+    app = build(args.kind, args.scale, accounts)
+    with Server(with_controls(app, args.latency)) as server:
         print(server.url, flush=True)
         sys.stdin.read()
 

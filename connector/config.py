@@ -52,6 +52,9 @@ class CRMConfig(_Strict):
     token_env: str
     plan: Literal["free", "starter", "professional", "enterprise"] = "starter"
     rate_limit: RateLimitConfig | None = None
+    # per-contact engagement requests in flight: hides the CRM's latency; the rate limit
+    # still holds across all of them
+    concurrency: int = Field(4, ge=1, le=16)
     field_map: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("token_env")

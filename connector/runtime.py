@@ -40,7 +40,8 @@ def make_crm(client: ClientConfig, *, env: Mapping[str, str] | None = None,
             kwargs["requests_per_10s"] = int(limits.requests_per_second * 10)
         return HubSpotCRM(client.name, token, base_url=crm.base_url, plan=crm.plan,
                           field_map=crm.field_map, score_property=client.score_property.name,
-                          clock=clock, sleep=sleep, **kwargs)
+                          clock=clock, sleep=sleep, engagement_workers=crm.concurrency,
+                          **kwargs)
     from connector.crm.activecampaign import ActiveCampaignCRM
 
     kwargs = {}
@@ -48,7 +49,7 @@ def make_crm(client: ClientConfig, *, env: Mapping[str, str] | None = None,
         kwargs["requests_per_second"] = limits.requests_per_second
     return ActiveCampaignCRM(client.name, token, base_url=crm.base_url, field_map=crm.field_map,
                              score_field=client.score_property.name, clock=clock, sleep=sleep,
-                             **kwargs)
+                             engagement_workers=crm.concurrency, **kwargs)
 
 
 def make_job(client: ClientConfig, settings: Settings, store: Store, *,

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connector.crm.base import PullNotes, ScoreProperty, WriteReport
+from connector.crm.fanout import DEFAULT_WORKERS, fan_out
 from connector.crm.mapping import form_event_type
 from connector.errors import FixConfiguration, NetworkError, NotFoundError, SkipRecord
 from connector.http import HttpLayer, Limit, RateLimiter
@@ -65,7 +66,7 @@ class ActiveCampaignCRM:
                  sleep: Callable[[float], None] = time.sleep,
                  monotonic: Callable[[], float] = time.monotonic,
                  overlap_seconds: int = 300, bulk_threshold: int = 20,
-                 max_attempts: int = 6) -> None:
+                 max_attempts: int = 6, engagement_workers: int = DEFAULT_WORKERS) -> None:
         base = base_url.rstrip("/")
         if not base.endswith("/api/3"):
             base += "/api/3"
@@ -77,6 +78,7 @@ class ActiveCampaignCRM:
         self.score_tag = perstag_for(score_field)
         self.overlap = timedelta(seconds=overlap_seconds)
         self.bulk_threshold = bulk_threshold
+        self.engagement_workers = engagement_workers
         self.notes = PullNotes()
         limiter = RateLimiter({"default": Limit(requests_per_second, 1.0, burst=1)},
                               monotonic, sleep)
@@ -211,10 +213,9 @@ class ActiveCampaignCRM:
         else:
             activities = {cid: self._activities({"contact": cid}, since).get(cid, [])
                           for cid in ids}
-        out: dict[str, list[Event]] = {}
-        for cid in ids:
-            out[cid] = activities[cid] + self._page_visits(cid, since)
-        return out
+        visits = fan_out(lambda cid: self._page_visits(cid, since), ids,
+                         self.engagement_workers)
+        return {cid: activities[cid] + v for cid, v in zip(ids, visits, strict=True)}
 
     def _account_activities(self, since: datetime | None) -> dict[str, list[Event]]:
         if since not in self._activity_cache:
@@ -309,9 +310,8 @@ class ActiveCampaignCRM:
         if len(known) >= self.bulk_threshold:
             items = list(known.items())
             batches = [items[i:i + BULK] for i in range(0, len(items), BULK)]
-            queued = [(self._queue(batch, fid, report), batch) for batch in batches]
-            for batch_id, batch in queued:  # imports run in parallel on AC's side
-                self._await(batch_id, batch, report)
+            queued = {self._queue(batch, fid, report): batch for batch in batches}
+            self._await(queued, report)
         else:
             for cid, (email, value) in known.items():
                 report.calls += 1
@@ -341,13 +341,20 @@ class ActiveCampaignCRM:
             for _, (email, value) in items]})
         return str(body.get("batchId"))
 
-    def _await(self, batch: str, items: list[tuple[str, tuple[str, int]]],
+    def _await(self, queued: dict[str, list[tuple[str, tuple[str, int]]]],
                report: WriteReport) -> None:
-        """Poll the import until it completes (backing off), then report per contact."""
+        """Poll the queued imports until they complete, then report per contact.
+
+        AC runs the imports of one write side by side, so each round polls every one still
+        pending and the back-off (from 0.25 s) is shared: one wait per round, not per import.
+        """
+        pending = dict(queued)
         pause = 0.25
         for _ in range(60):
-            info = self.http.get("/import/info", batchId=batch)
-            if info.get("status") == "completed":
+            for batch, items in list(pending.items()):
+                info = self.http.get("/import/info", batchId=batch)
+                if info.get("status") != "completed":
+                    continue
                 done = {str(x) for x in info.get("success") or []}
                 failed_emails = {str(x).lower() for x in info.get("failure") or []}
                 for cid, (email, _) in items:
@@ -357,11 +364,14 @@ class ActiveCampaignCRM:
                         report.failed[cid] = ("rejected by the bulk import"
                                               if email.lower() in failed_emails
                                               else "not confirmed by the bulk import")
+                del pending[batch]
+            if not pending:
                 return
             self.sleep(pause)
             pause = min(pause * 2, 10.0)
-        for cid, _ in items:
-            report.failed[cid] = f"bulk import {batch} did not finish; retried next sync"
+        for batch, items in pending.items():
+            for cid, _ in items:
+                report.failed[cid] = f"bulk import {batch} did not finish; retried next sync"
 
     # -- people and actions -----------------------------------------------------------
     def get_owner(self, contact: Contact) -> Owner | None:

@@ -31,6 +31,7 @@ from hubspot.crm.properties import PropertyCreate, PropertyGroupCreate
 from hubspot.discovery.discovery_base import DiscoveryBase
 
 from connector.crm.base import PullNotes, ScoreProperty, WriteReport
+from connector.crm.fanout import DEFAULT_WORKERS, fan_out
 from connector.crm.mapping import form_event_type
 from connector.errors import (
     AuthError,
@@ -100,7 +101,8 @@ class HubSpotCRM:
                  search_per_second: int = 5, clock: Callable[[], datetime] | None = None,
                  sleep: Callable[[float], None] = time.sleep,
                  monotonic: Callable[[], float] = time.monotonic,
-                 overlap_seconds: int = 300, max_attempts: int = 6) -> None:
+                 overlap_seconds: int = 300, max_attempts: int = 6,
+                 engagement_workers: int = DEFAULT_WORKERS) -> None:
         self.client_name = client_name
         self.base_url = base_url.rstrip("/")
         self.plan = plan
@@ -108,6 +110,7 @@ class HubSpotCRM:
         self.score_property = score_property
         self.clock = clock or (lambda: datetime.now(UTC))
         self.overlap = timedelta(seconds=overlap_seconds)
+        self.engagement_workers = engagement_workers
         self.notes = PullNotes()
         # stay 5% under the portal's ten-second limit: our clock and HubSpot's never agree
         # exactly, and one 429 costs a whole window
@@ -251,20 +254,22 @@ class HubSpotCRM:
     # -- engagement -------------------------------------------------------------------
     def fetch_events(self, contacts: Sequence[Contact],
                      since: datetime | None) -> Mapping[str, list[Event]]:
-        out: dict[str, list[Event]] = {}
-        for contact in contacts:
-            events: list[Event] = []
-            if contact.email:
-                events.extend(self._email_events(contact, since))
-            if self._events_api_ok:
-                try:
-                    events.extend(self._analytics_events(contact, since))
-                except (AuthError, NotFoundError):
-                    self._events_api_ok = False
-            if not self._events_api_ok:
-                events.extend(self._degraded_events(contact))
-            out[contact.id] = events
-        return out
+        got = fan_out(lambda c: self._contact_events(c, since), contacts,
+                      self.engagement_workers)
+        return {c.id: events for c, events in zip(contacts, got, strict=True)}
+
+    def _contact_events(self, contact: Contact, since: datetime | None) -> list[Event]:
+        events: list[Event] = []
+        if contact.email:
+            events.extend(self._email_events(contact, since))
+        if self._events_api_ok:
+            try:
+                events.extend(self._analytics_events(contact, since))
+            except (AuthError, NotFoundError):
+                self._events_api_ok = False  # calls already in flight may see it too
+        if not self._events_api_ok:
+            events.extend(self._degraded_events(contact))
+        return events
 
     def _analytics_events(self, contact: Contact, since: datetime | None) -> list[Event]:
         api = self._api("events", lambda: self.sdk.events.events_api)

@@ -43,6 +43,10 @@ class HttpStats:
         with self.lock:
             counter[key] += 1
 
+    def add_wait(self, seconds: float) -> None:
+        with self.lock:
+            self.waited += seconds
+
 
 class HttpLayer:
     """Rate limiting, retries and error mapping for one client of one CRM."""
@@ -82,7 +86,7 @@ class HttpLayer:
 
     def _once(self, endpoint_class: str, endpoint: str, do_send: Callable[[], RawResponse],
               expect_json: bool) -> RawResponse:
-        self.stats.waited += self.limiter.acquire(endpoint_class)
+        self.stats.add_wait(self.limiter.acquire(endpoint_class))
         self.stats.count(self.stats.calls, endpoint_class)
         try:
             response = do_send()
@@ -116,7 +120,7 @@ class HttpLayer:
 
     def _sleep(self, seconds: float) -> None:
         if seconds > 0:
-            self.stats.waited += seconds
+            self.stats.add_wait(seconds)
             self.sleep(seconds)
 
     def _note_retry(self, endpoint_class: str, endpoint: str, state: RetryCallState) -> None:

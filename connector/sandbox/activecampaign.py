@@ -80,6 +80,7 @@ class ACAccount:
         self.bucket = _Bucket(requests_per_second)
         self.import_polls = import_polls
         self.contacts: dict[int, dict[str, Any]] = {}
+        self.by_email: dict[str, int] = {}  # lower-cased email -> id, as AC's unique index
         self.field_values: dict[tuple[int, str], str] = {}
         self.fields: dict[str, dict[str, Any]] = {}
         self.field_rels: list[dict[str, Any]] = []
@@ -116,6 +117,8 @@ class ACAccount:
                 "lastName": f.get("last_name") or "", "phone": "", "orgname": f.get("company")
                 or "", "cdate": created, "udate": contact.updated_at or created,
             }
+            if contact.email:
+                self.by_email[contact.email.lower()] = cid
             for perstag, name in FIT_FIELDS.items():
                 if f.get(name) is not None:
                     self.field_values[(cid, self._field_id(perstag))] = str(f[name])
@@ -357,14 +360,14 @@ class ACSandbox:
         email = (body.get("email") or "").lower()
         if "@" not in email:
             return _errors(422, "Email address is invalid", "", "email_invalid")
-        cid = next((c["id"] for c in account.contacts.values() if c["email"].lower() == email),
-                   None)
+        cid = account.by_email.get(email)
         status = 200
         if cid is None:
             cid = max(account.contacts, default=0) + 1
             account.contacts[cid] = {"id": cid, "email": email, "firstName": "",
                                      "lastName": "", "phone": "", "orgname": "",
                                      "cdate": account.clock(), "udate": account.clock()}
+            account.by_email[email] = cid
             account.tracking[cid] = []
             status = 201
         for item in body.get("fieldValues") or []:
@@ -396,9 +399,8 @@ class ACSandbox:
         if batch["polls"] <= account.import_polls:
             return _json({"status": "pending", "success": [], "failure": []})
         if not batch["done"]:
-            by_email = {c["email"].lower(): c["id"] for c in account.contacts.values()}
             for row in batch["rows"]:
-                cid = by_email.get(str(row.get("email", "")).lower())
+                cid = account.by_email.get(str(row.get("email", "")).lower())
                 if cid is None or self.faults.fail_record():
                     batch["failure"].append(str(row.get("email")))
                     continue

@@ -78,6 +78,18 @@ def test_score_field_is_text_related_to_all_lists_and_written_in_bulk(account_an
     assert account.value_of("7", "CONNECTOR_LEAD_SCORE") == "-23"
 
 
+def test_the_imports_of_one_write_are_awaited_together(account_and_crm):
+    app, account, crm, clock, server = account_and_crm
+    _seed(account, 750, START - timedelta(days=1))
+    crm.ensure_score_property(ScoreProperty())
+    before = clock.now()
+    report = crm.write_scores({str(i): 40 for i in range(1, 751)})
+    assert len(report.written) == 750 and report.calls == 3
+    # each import is still pending at its first poll: one shared wait, not one per import
+    assert clock.now() - before < timedelta(seconds=0.5)
+    assert app.ledger.count("/api/3/import/info") == 6
+
+
 def test_a_few_writes_use_contact_sync(account_and_crm):
     app, account, crm, clock, server = account_and_crm
     _seed(account, 5, START - timedelta(days=1))
