@@ -265,20 +265,27 @@ class ACSandbox:
         offset = int(a.get("offset", 0))
         if offset > MAX_OFFSET:
             return _json({"message": "offset too deep; page with id_greater"}, 400)
-        rows = list(account.contacts.values())
+        by_id = a.get("orders[id]", "").upper() == "ASC"
+        if by_id:  # the connector's paging: ids in order, from id_greater (no full sort)
+            ids = sorted(account.contacts)
+            start = bisect.bisect_right(ids, int(a["id_greater"])) if a.get("id_greater") else 0
+            rows = [account.contacts[i] for i in ids[start:]]
+        else:
+            rows = list(account.contacts.values())
+            if a.get("id_greater"):
+                rows = [c for c in rows if c["id"] > int(a["id_greater"])]
         if a.get("ids"):
             wanted = {int(x) for x in a["ids"].split(",") if x.strip().isdigit()}
             rows = [c for c in rows if c["id"] in wanted]
-        if a.get("id_greater"):
-            rows = [c for c in rows if c["id"] > int(a["id_greater"])]
         after = a.get("filters[updated_after]")
-        if after:
-            day = after[:10]  # date granularity, in the account's time zone
-            rows = [c for c in rows if c["udate"].astimezone(TZ).date().isoformat() >= day]
-        if a.get("orders[id]"):
-            rows.sort(key=lambda c: c["id"], reverse=a["orders[id]"].upper() == "DESC")
-        else:
-            rows.sort(key=lambda c: c["email"])
+        if after:  # date granularity: from midnight of that day in the account's time zone
+            since = datetime.fromisoformat(after[:10]).replace(tzinfo=TZ)
+            rows = [c for c in rows if c["udate"] >= since]
+        if not by_id:
+            if a.get("orders[id]"):
+                rows.sort(key=lambda c: c["id"], reverse=True)
+            else:
+                rows.sort(key=lambda c: c["email"])
         page = rows[offset:offset + limit]
         body: dict[str, Any] = {"scoreValues": [],
                                 "contacts": [account.view(c["id"]) for c in page],
