@@ -79,8 +79,10 @@ class Portal:
                              requests_per_10s=int(100 * scale), search_per_second=int(5 * scale),
                              overlap_seconds=OVERLAP, engagement_workers=settings["workers"])
         else:
+            # AC's import processing scales like everything else: the first status poll
+            # waits 0.25 s at the real limits
             crm = ActiveCampaignCRM(name, token, url, requests_per_second=AC_RATE * scale,
-                                    overlap_seconds=OVERLAP,
+                                    overlap_seconds=OVERLAP, import_poll_seconds=0.25 / scale,
                                     engagement_workers=settings["workers"])
         self.crm = crm
         self.state = f"sqlite:///{tempfile.mkdtemp(prefix='bench-')}/state.db"
@@ -155,19 +157,25 @@ def incremental(kind: str, n: int, scale: float, changed_share: float = 0.01) ->
             portal.add_event(Event(f"bench-{label}-{i}", cid, EventType.PAGE_VIEW,
                                    datetime.now(UTC),
                                    url="https://www.example-agency.com/pricing"))
-        portal.sandbox.clear()
-        began = time.perf_counter()
-        report = run_sync(portal.job)
-        wall = time.perf_counter() - began
-        calls = portal.calls()
-        out.append(Run(f"{kind} incremental {n:,}, {label}", calls, 0, 0, wall,
-                       _bound(kind, calls, scale), report.counts["written"],
-                       extra=f"{report.counts['pulled']} pulled"))
+        out.append(_measured(portal, f"{kind} incremental {n:,}, {label}", scale))
         if label == "1% changed":
             time.sleep(OVERLAP + 0.5)
-            run_sync(portal.job)  # settle: our writes come back once
+            # our writes come back once (they bumped the contacts' modification time): on
+            # HubSpot the engagement counters show nothing moved; ActiveCampaign has none
+            out.append(_measured(portal, f"{kind} incremental {n:,}, the next sync "
+                                         "(our writes come back)", scale))
     portal.close()
     return out
+
+
+def _measured(portal: Portal, label: str, scale: float) -> Run:
+    portal.sandbox.clear()
+    began = time.perf_counter()
+    report = run_sync(portal.job)
+    wall = time.perf_counter() - began
+    calls = portal.calls()
+    return Run(label, calls, 0, 0, wall, _bound(portal.kind, calls, scale),
+               report.counts["written"], extra=f"{report.counts['pulled']} pulled")
 
 
 def many_clients(clients: int, n: int, scale: float) -> tuple[float, float, float]:

@@ -66,7 +66,8 @@ class ActiveCampaignCRM:
                  sleep: Callable[[float], None] = time.sleep,
                  monotonic: Callable[[], float] = time.monotonic,
                  overlap_seconds: int = 300, bulk_threshold: int = 20,
-                 max_attempts: int = 6, engagement_workers: int = DEFAULT_WORKERS) -> None:
+                 max_attempts: int = 6, engagement_workers: int = DEFAULT_WORKERS,
+                 import_poll_seconds: float = 0.25) -> None:
         base = base_url.rstrip("/")
         if not base.endswith("/api/3"):
             base += "/api/3"
@@ -79,9 +80,14 @@ class ActiveCampaignCRM:
         self.overlap = timedelta(seconds=overlap_seconds)
         self.bulk_threshold = bulk_threshold
         self.engagement_workers = engagement_workers
+        self.import_poll_seconds = import_poll_seconds  # first pause; doubles up to 10 s
         self.notes = PullNotes()
-        limiter = RateLimiter({"default": Limit(requests_per_second, 1.0, burst=1)},
-                              monotonic, sleep)
+        # "5 requests per second": a rolling one-second window never sends more in any
+        # second, and catches up within the second the time spent scoring and storing (a
+        # one-token bucket would lose it); a fractional rate gets a bucket of one token
+        whole = requests_per_second >= 1 and float(requests_per_second).is_integer()
+        limit = Limit(requests_per_second, 1.0, burst=None if whole else 1)
+        limiter = RateLimiter({"default": limit}, monotonic, sleep)
         self.layer = HttpLayer("activecampaign", client_name, limiter, clock=monotonic,
                                sleep=sleep, max_attempts=max_attempts, secrets=[token])
         self.http = JsonClient(base, self.layer, headers={"Api-Token": token},
@@ -346,10 +352,10 @@ class ActiveCampaignCRM:
         """Poll the queued imports until they complete, then report per contact.
 
         AC runs the imports of one write side by side, so each round polls every one still
-        pending and the back-off (from 0.25 s) is shared: one wait per round, not per import.
+        pending and the back-off is shared: one wait per round, not per import.
         """
         pending = dict(queued)
-        pause = 0.25
+        pause = self.import_poll_seconds
         for _ in range(60):
             for batch, items in list(pending.items()):
                 info = self.http.get("/import/info", batchId=batch)
