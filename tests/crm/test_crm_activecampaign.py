@@ -140,6 +140,21 @@ def _schema(path: str, method: str, status: str):
     return json.loads(json.dumps(schema).replace('"oneOf"', '"anyOf"')) if schema else None
 
 
+def test_time_spent_scoring_is_caught_up_but_no_second_holds_more_than_5_calls():
+    clock = FakeClock(START)
+    crm = ActiveCampaignCRM("x", TOKEN, "http://127.0.0.1:9", sleep=clock.sleep,
+                            monotonic=clock.monotonic, requests_per_second=5)
+    limiter = crm.layer.limiter
+    assert [limiter.acquire("default") for _ in range(5)] == [0.0] * 5  # after a pause
+    assert limiter.acquire("default") == pytest.approx(1.0)
+    sent = []
+    for i in range(200):  # calls with pauses of 0 to 0.4 s between them (scoring, storing)
+        clock.advance((i * 37 % 9) / 20)
+        limiter.acquire("default")
+        sent.append(clock.monotonic())
+    assert max(sum(1 for t in sent if s <= t < s + 1.0) for s in sent) == 5
+
+
 @pytest.mark.skipif(not SPEC.exists(), reason="the shared OpenAPI spec is not beside the repo")
 def test_sandbox_responses_validate_against_the_shipped_spec():
     app = ACSandbox()
