@@ -215,13 +215,16 @@ class ActiveCampaignCRM:
         ids = [c.id for c in contacts]
         if len(ids) >= self.bulk_threshold:
             stream = self._account_activities(since)
-            activities = {cid: list(stream.get(cid, [])) for cid in ids}
+
+            def activities(cid: str) -> list[Event]:
+                return list(stream.get(cid, []))
         else:
-            activities = {cid: self._activities({"contact": cid}, since).get(cid, [])
-                          for cid in ids}
-        visits = fan_out(lambda cid: self._page_visits(cid, since), ids,
-                         self.engagement_workers)
-        return {cid: activities[cid] + v for cid, v in zip(ids, visits, strict=True)}
+            def activities(cid: str) -> list[Event]:
+                return self._activities({"contact": cid}, since).get(cid, [])
+
+        got = fan_out(lambda cid: activities(cid) + self._page_visits(cid, since), ids,
+                      self.engagement_workers)
+        return dict(zip(ids, got, strict=True))
 
     def _account_activities(self, since: datetime | None) -> dict[str, list[Event]]:
         if since not in self._activity_cache:
