@@ -129,6 +129,10 @@ outbox = Table(
     Column("detail", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # retry schedule (migration 0003): a not-sent entry waits until next_attempt_at;
+    # first_attempt_at starts its retry window (smtp.retry_for_hours)
+    Column("next_attempt_at", UTCDateTime),
+    Column("first_attempt_at", UTCDateTime),
     UniqueConstraint("client", "dedupe_key", name="uq_outbox_client_dedupe"),
 )
 
