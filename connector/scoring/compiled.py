@@ -162,6 +162,7 @@ class CompiledModel:
     decay_points: int
     decay_every: timedelta | None
     decay_min_total: int
+    decay_total: bool = False  # decay.applies_to == "total": the whole score decays
     groups: dict[str, list[int]] = field(default_factory=dict)
     match_cache: dict[tuple[str, str | None, str | None], tuple[EventRule, ...]] = field(
         default_factory=dict)
@@ -219,7 +220,8 @@ def compile_model(model: RulesModel) -> CompiledModel:
         group_members=[tuple(m) for m in groups.values() if len(m) > 1],
         decay_points=decay.points if decay else 0,
         decay_every=parse_duration(decay.every) if decay else None,
-        decay_min_total=decay.min_total if decay else 0,
+        decay_min_total=decay.stops_at(model.range.min) if decay else 0,
+        decay_total=bool(decay and decay.applies_to == "total"),
         groups=groups,
     )
     model._compiled = compiled

@@ -202,12 +202,16 @@ def _decay(c: CompiledModel, subtotal: int, earned: int, last_activity: datetime
            now: datetime, changes: list[datetime]) -> RuleHit | None:
     """Inactivity decay: ``decay.points`` per full period without activity.
 
-    Decay only takes away points earned by behaviour (fit data does not go stale with
-    silence), and never takes the total below ``decay.min_total``; so a quiet lead cools
-    down but is never unsubscribed for being quiet, and new activity can only help.
+    By default decay only takes away points earned by behaviour (fit data does not go stale
+    with silence) and never takes the total below ``decay.min_total`` (0); so a quiet lead
+    cools down but is never unsubscribed for being quiet. With ``applies_to: total`` the
+    whole score decays down to ``min_total`` (the range minimum unless set): the floor, and
+    its unsubscribe, is where a contact that stays quiet ends. Either way new activity
+    restarts the count, so it can only help.
     """
     every = c.decay_every
-    room = min(earned, subtotal - c.decay_min_total)
+    floor = c.decay_min_total
+    room = subtotal - floor if c.decay_total else min(earned, subtotal - floor)
     if every is None or last_activity is None or room <= 0:
         return None
     steps = int((now - last_activity) / every)

@@ -74,15 +74,38 @@ class Tier(_Strict):
 
 
 class Decay(_Strict):
+    """Inactivity decay: ``points`` per full ``every`` without activity.
+
+    ``applies_to: behaviour`` (the default) takes away only points earned by behaviour and
+    stops at ``min_total`` (default 0): a quiet lead cools down but is never unsubscribed
+    for being quiet. ``applies_to: total`` decays the whole score (fit included) down to
+    ``min_total`` (default the range minimum), so a quiet contact ends at the floor and is
+    unsubscribed (article 000's list hygiene).
+    """
+
     points: int = Field(-10, lt=0)
     every: str = "14d"
-    min_total: int = 0
+    applies_to: Literal["behaviour", "total"] = "behaviour"
+    min_total: int | None = None
 
     @field_validator("every", mode="before")
     @classmethod
     def _duration(cls, value: object) -> str:
         parse_duration(str(value))
         return str(value)
+
+    @field_validator("applies_to", mode="before")
+    @classmethod
+    def _spelling(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() == "behavior":
+            return "behaviour"  # American spelling: same meaning
+        return value
+
+    def stops_at(self, range_min: int) -> int:
+        """The lowest total decay may bring a contact to."""
+        if self.min_total is not None:
+            return self.min_total
+        return range_min if self.applies_to == "total" else 0
 
 
 class Rule(_Strict):

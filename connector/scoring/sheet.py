@@ -1,10 +1,11 @@
 """The scoring model as a spreadsheet (CSV or XLSX) and back, without loss.
 
 Two tables: *settings* (``setting``, ``value``, ``from``: version, name, range, warm_at,
-floor_action, decay and one row per tier) and *rules* (one row per rule, one column per
-:class:`Rule` field). Cells: text as is; numbers as numbers; ``true``/``false``; ``equals``,
-``one_of`` and ``email_domain`` as YAML flow text (``'10'`` is text, ``10`` a number,
-``[a, b]`` a list); an empty cell is "not set". See docs/rules.md.
+floor_action, decay (points, every, applies_to, min_total) and one row per tier) and
+*rules* (one row per rule, one column per :class:`Rule` field). Cells: text as is; numbers
+as numbers; ``true``/``false``; ``equals``, ``one_of`` and ``email_domain`` as YAML flow
+text (``'10'`` is text, ``10`` a number, ``[a, b]`` a list); an empty cell is "not set".
+See docs/rules.md.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ SETTINGS_COLUMNS = ("setting", "value", "from")
 SETTING_KINDS = {
     "version": INT, "name": TEXT, "description": TEXT, "range.min": INT, "range.max": INT,
     "warm_at": INT, "floor_action": TEXT, "decay.points": INT, "decay.every": TEXT,
-    "decay.min_total": INT, "decay": TEXT, "tier": TEXT,
+    "decay.applies_to": TEXT, "decay.min_total": INT, "decay": TEXT, "tier": TEXT,
 }
 RULES_SHEET, SETTINGS_SHEET = "rules", "settings"
 _EXCEL_DIGITS = 15  # Excel keeps 15 significant digits; longer numbers are written as text
@@ -95,7 +96,8 @@ def to_rows(model: RulesModel) -> tuple[list[list[Any]], list[list[Any]]]:
     else:
         settings += [["decay.points", model.decay.points, None],
                      ["decay.every", model.decay.every, None],
-                     ["decay.min_total", model.decay.min_total, None]]
+                     ["decay.applies_to", model.decay.applies_to, None],
+                     ["decay.min_total", model.decay.min_total, None]]  # empty: the default
     settings += [["tier", t.name, t.from_score] for t in model.tiers]
     rules: list[list[Any]] = [list(RULE_COLUMNS)]
     for rule in model.rules:
@@ -480,8 +482,9 @@ def _settings_data(table: _Table, cells: _Cells, ctx: _Context) -> dict[str, Any
                 decay_off = number
             elif word not in ("", "on", "yes", "true"):
                 raise cells.error(f"decay {value!r} is not 'off'",
-                                  "write off (no decay), or use the decay.points, decay.every "
-                                  "and decay.min_total rows", table.sheet, number, "value")
+                                  "write off (no decay), or use the decay.points, decay.every, "
+                                  "decay.applies_to and decay.min_total rows", table.sheet,
+                                  number, "value")
             continue
         if value is _UNSET:
             if setting not in ("name", "description"):

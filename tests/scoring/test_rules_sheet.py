@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from connector.cli import _load_commands, app
 from connector.errors import RulesError
 from connector.scoring import Rule, RulesModel, load_rules
+from connector.scoring.rules import Decay
 from connector.scoring.sheet import (
     RULE_COLUMNS,
     export_csv,
@@ -140,7 +141,7 @@ def test_deleting_unused_columns_and_blank_rows_is_fine(tmp_path, default_model)
     _write_csv(path, rows)
     model = import_sheet(path)
     assert model.warm_at == 40 and [r.id for r in model.rules] == ["a", "b"]
-    assert model.tiers == default_model.tiers and model.decay == default_model.decay
+    assert model.tiers == default_model.tiers and model.decay == Decay()
 
 
 # --------------------------------------------------------------------------- errors

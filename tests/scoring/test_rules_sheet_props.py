@@ -122,8 +122,10 @@ def models(draw: st.DrawFn) -> RulesModel:
         tiers[0]["from"] = low
     tiers += [{"name": n, "from": s} for n, s in zip(names[1:], starts, strict=True)]
     decay = draw(st.none() | st.builds(
-        lambda p, e, m: {"points": p, "every": e, "min_total": m},
-        st.integers(-50, -1), DURATION, st.integers(-30, 30)))
+        lambda p, e, a, m: {"points": p, "every": e, **a, **m},
+        st.integers(-50, -1), DURATION,
+        st.sampled_from([{}, {"applies_to": "behaviour"}, {"applies_to": "total"}]),
+        st.just({}) | st.builds(lambda m: {"min_total": m}, st.integers(-30, 30))))
     count_rules = draw(st.integers(1, 5))
     data = {
         "version": 1, "name": draw(TEXT), "description": draw(TEXT),
