@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from connector.cli.app import app
-from connector.cli.common import cli_errors, console
+from connector.cli.common import cli_errors, console, err_console
 from connector.errors import ConfigError
 from connector.models import ScoreResult, utc
 from connector.scoring import RulesModel, load_rules, score
@@ -33,10 +33,39 @@ def _now(value: str | None) -> datetime:
 
 
 @rules_app.command("check")
-def rules_check(file: Path = typer.Argument(..., help="The rules YAML file.")) -> None:
-    """Validate a rules file; errors name the file, line, rule, field and the fix."""
+def rules_check(
+    file: Path = typer.Argument(..., help="The rules YAML file."),
+    config_dir: Path | None = typer.Option(None, "--config-dir", help="Client config folder "
+                                           "whose crm.field_map fields count as known "
+                                           "(default: CONNECTOR_CONFIG_DIR or config/clients)."),
+) -> None:
+    """Validate a rules file; errors name the file, line, rule, field and the fix.
+
+    Rules naming an event type or field that no CRM adapter produces are warned about (one
+    line each, with the nearest known name); they do not fail the check."""
+    from connector.scoring.lint import known_fields, unknown_names
+
     with cli_errors():
-        console.print(summary(file, load_rules(file)), highlight=False)
+        model = load_rules(file)
+        console.print(summary(file, model), highlight=False, soft_wrap=True)
+        text = file.read_text(encoding="utf-8")
+        fields = known_fields(_client_fields(config_dir))
+        for warning in unknown_names(model, file, text, fields=fields):
+            err_console.print(f"[yellow]warning:[/] {warning}", highlight=False,
+                              soft_wrap=True)
+
+
+def _client_fields(config_dir: Path | None) -> set[str]:
+    """Fields the clients' ``crm.field_map`` adds (best effort: a broken or missing client
+    folder adds none; `rules check` is about the rules file)."""
+    from connector.config import load_clients, load_settings
+
+    try:
+        folder = config_dir or load_settings().config_dir
+        clients = load_clients(folder)
+    except (ConfigError, ValueError, OSError):
+        return set()
+    return {name for client in clients.values() for name in client.crm.field_map}
 
 
 def summary(source: str | Path, model: RulesModel) -> str:
