@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -165,3 +166,60 @@ def _result_dict(r: ScoreResult) -> dict:
         "explanation": [{"rule": h.rule_id, "points": h.points, "topic": h.topic,
                          "evidence": list(h.evidence)} for h in r.explanation],
     }
+
+
+@rules_app.command("preview")
+def rules_preview(
+    new_rules: Path = typer.Argument(..., help="The new rules YAML file."),
+    client: str = typer.Option(..., "--client", help="Client name (its contacts in state)."),
+    html: Path | None = typer.Option(None, "--html", help="Also write the preview as one "
+                                     "offline HTML page."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+    top: int = typer.Option(50, "--top", min=1, help="Contacts to list per table."),
+    now: str | None = NowOption,
+    config_dir: Path | None = typer.Option(None, "--config-dir", help="Client config folder."),
+) -> None:
+    """What a new model would do to the client's stored contacts, before it goes live:
+    score and tier shifts, who would be invited, unsubscribed or stop being warm.
+    Reads the state only: no CRM call, nothing written."""
+    from connector.cli.common import pick, settings_and_clients, store_for
+    from connector.preview.compare import owners_from_state, people_from_store, preview
+    from connector.scoring.lint import known_fields, unknown_names
+
+    with cli_errors():
+        settings, clients = settings_and_clients(config_dir)
+        conf = pick(clients, client)
+        current = load_rules(conf.rules)
+        new = load_rules(new_rules)
+        fields = known_fields(conf.crm.field_map)
+        text = new_rules.read_text(encoding="utf-8")
+        for warning in unknown_names(new, new_rules, text, fields=fields):
+            err_console.print(f"[yellow]warning:[/] {warning}", highlight=False,
+                              soft_wrap=True)
+        store = store_for(settings)
+        at = _now(now)
+        busy = (contextlib.nullcontext() if as_json
+                else console.status(f"{client}: scoring the stored contacts with both models"))
+        with busy:
+            result = preview(people_from_store(store, client), current, new, at, conf,
+                             owners=owners_from_state(store, client),
+                             current_source=str(conf.rules), new_source=str(new_rules))
+        if result.contacts == 0:
+            raise ConfigError(f"no contacts in state for client {client!r}", field="--client",
+                              fix=f"run `connector sync --client {client}` first")
+        if html is not None:
+            from connector.preview.html import write_preview
+
+            write_preview(result, html)
+        if as_json:
+            typer.echo(json.dumps(result.as_dict(), indent=2))
+            return
+        from connector.preview.text import renderables
+
+        for part in renderables(result, top):
+            if isinstance(part, str):
+                console.print(part, highlight=False, soft_wrap=True)
+            else:
+                console.print(part)
+        if html is not None:
+            console.print(f"preview written to {html}", highlight=False, soft_wrap=True)

@@ -1,0 +1,82 @@
+"""The preview for a terminal: one summary line, the score-shift histogram, the tier-shift
+table and the three lists (rich renderables, printed by `connector rules preview`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rich.console import RenderableType
+from rich.table import Table
+
+from connector.preview.compare import Change, Preview
+
+BAR_WIDTH = 40
+
+
+def renderables(p: Preview, top: int = 50) -> Iterator[RenderableType | str]:
+    """Everything the command prints, in order (strings are single lines of prose)."""
+    yield (f"[bold]{p.client}[/]: {p.contacts:,} stored contacts scored as of "
+           f"{p.now:%Y-%m-%d %H:%M} UTC with the current model ({p.current.name}, "
+           f"{p.current.source}) and the new one ({p.new.name}, {p.new.source}); "
+           "no CRM call, nothing written")
+    yield (f"score shift: {p.raised:,} raised, {p.lowered:,} lowered, {p.unchanged:,} "
+           f"unchanged (mean {p.mean_shift:+.1f}); warm {p.warm_before:,} -> "
+           f"{p.warm_after:,} (warm at {p.current.warm_at} -> {p.new.warm_at}); at the floor "
+           f"{p.floor_before:,} -> {p.floor_after:,}")
+    yield histogram_table(p)
+    yield tier_table(p)
+    yield (f"[bold]would turn warm: {len(p.turn_warm):,}[/] ({len(p.invites):,} invites in "
+           "the salesperson's name)")
+    if p.turn_warm:
+        yield change_table(p.turn_warm, top, "would turn warm")
+    yield (f"[bold]would hit the floor: {len(p.hit_floor):,}[/] "
+           f"({len(p.unsubscribes):,} unsubscribed)")
+    if p.hit_floor:
+        yield change_table(p.hit_floor, top, "would hit the floor")
+    yield f"[bold]would stop being warm: {len(p.leave_warm):,}[/]"
+    if p.leave_warm:
+        yield change_table(p.leave_warm, top, "would stop being warm")
+    if any(c.by_time for c in (*p.turn_warm, *p.hit_floor, *p.leave_warm)):
+        yield ("* the current model does the same at this moment (time passed since the "
+               "last sync): the next sync acts on it with either model")
+
+
+def histogram_table(p: Preview) -> Table:
+    table = Table(title="score shift (new - current)", title_justify="left")
+    table.add_column("shift", justify="right")
+    table.add_column("contacts", justify="right")
+    table.add_column("", no_wrap=True)
+    rows = p.histogram()
+    top = max((n for _, n in rows), default=0) or 1
+    for label, n in rows:
+        bar = "█" * max(1 if n else 0, round(BAR_WIDTH * n / top))
+        table.add_row(label, f"{n:,}", bar)
+    return table
+
+
+def tier_table(p: Preview) -> Table:
+    table = Table(title="tier shift (rows: current model, columns: new model)",
+                  title_justify="left")
+    table.add_column("current \\ new")
+    for name in p.new_tiers:
+        table.add_column(name, justify="right")
+    for old, counts in p.tier_rows():
+        table.add_row(old, *[f"{n:,}" if n else "-" for n in counts])
+    return table
+
+
+def change_table(changes: list[Change], top: int, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("contact", "owner", "score", "rules that moved it", "actions"):
+        table.add_column(column, justify="right" if column == "score" else "left")
+    for c in changes[:top]:
+        reasons = c.reasons()
+        moved = "; ".join(reasons[:4]) or "-"
+        if len(reasons) > 4:
+            moved += f"; {len(reasons) - 4} more"
+        table.add_row(f"{c.name} ({c.contact_id})", c.owner,
+                      f"{c.before} -> {c.after}" + ("*" if c.by_time else ""), moved,
+                      ", ".join(c.actions) or "-")
+    if len(changes) > top:
+        table.caption = f"and {len(changes) - top:,} more (--top, --json or --html for all)"
+    return table
