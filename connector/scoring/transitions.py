@@ -12,7 +12,9 @@ def transitions(previous: ContactState | None, result: ScoreResult,
 
     Each became-warm starts a new warm-up episode (1, 2, …); actions are keyed by it, so a
     lead that cools and warms again gets a new invite, and a repeat of the same sync never
-    does. A contact first seen already warm counts as turning warm.
+    does. A contact first seen already warm counts as turning warm. Reaching the floor is a
+    transition only when the model acts on it (``floor_action: unsubscribe``); with
+    ``floor_action: none`` the contact just stays at the floor.
     """
     was_warm = previous.warm if previous else False
     was_floor = previous.at_floor if previous else False
@@ -32,7 +34,7 @@ def transitions(previous: ContactState | None, result: ScoreResult,
         add(TransitionKind.LEFT_WARM)
     if previous is not None and previous.tier != result.tier:
         add(TransitionKind.TIER_CHANGED)
-    if result.at_floor and not was_floor:
+    if result.at_floor and not was_floor and model.floor_action == "unsubscribe":
         add(TransitionKind.HIT_FLOOR)
     state = ContactState(score=result.total, tier=result.tier, warm=result.warm,
                          at_floor=result.at_floor, warm_episode=episode)

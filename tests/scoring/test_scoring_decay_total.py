@@ -103,3 +103,14 @@ def test_applies_to_round_trips_through_the_spreadsheet(tmp_path, total_model, e
     path = export(total_model, tmp_path / f"m.{suffix}")
     back = import_sheet(path)
     assert back == total_model and back.decay.stops_at(back.range.min) == -30
+
+
+def test_floor_action_none_reaches_the_floor_without_an_unsubscribe(default_model):
+    data = with_decay(default_model, applies_to="total").model_dump(by_alias=True)
+    model = RulesModel.model_validate({**data, "floor_action": "none"})
+    events = story_000("c1", T0)
+    _, state = transitions(None, score(QUIET, events, model, T0), model)
+    floor = score(QUIET, events, model, T0 + timedelta(days=84))
+    changes, after = transitions(state, floor, model)
+    assert floor.at_floor and after.at_floor
+    assert TransitionKind.HIT_FLOOR not in [t.kind for t in changes]
