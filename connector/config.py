@@ -167,6 +167,21 @@ class SmtpConfig(_Strict):
     starttls: bool = False
     ssl: bool = False
     timeout: float = Field(20, gt=0)
+    # an action that was NOT sent (refused, timeout before DATA, 4xx, CRM 429/5xx) is
+    # retried with back-off for this long after its first attempt, then marked "failed"
+    retry_for_hours: float = Field(24, gt=0)
+    # credentials over an unencrypted connection only when the file says so
+    allow_plain_auth: bool = False
+
+    @model_validator(mode="after")
+    def _no_plain_credentials(self) -> SmtpConfig:
+        if self.username and not (self.ssl or self.starttls or self.allow_plain_auth):
+            raise ValueError(
+                "smtp.username is set but the connection is not encrypted, so the password "
+                "would cross the network in clear text; fix: set smtp.starttls: true (port "
+                "587) or smtp.ssl: true (port 465), or smtp.allow_plain_auth: true for a "
+                "trusted local relay")
+        return self
 
     @field_validator("password_env")
     @classmethod

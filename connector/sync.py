@@ -30,7 +30,7 @@ from typing import Any
 
 from connector import logs
 from connector.actions.base import ActionContext, plan_actions
-from connector.actions.deliver import deliver_pending
+from connector.actions.deliver import deliver_pending, settle_hint
 from connector.crm.base import CRM, ScoreProperty
 from connector.errors import ConnectorError
 from connector.models import Contact, ContactState, Event, ScoreResult, Transition
@@ -122,7 +122,7 @@ def _run(job: SyncJob, report: SyncReport, *, full: bool, dry_run: bool, progres
         for entry in job.store.recover_interrupted(job.client, started):
             report.unknown_actions.append(
                 f"{entry.kind} for contact {entry.contact_id} ({entry.dedupe_key}): outcome "
-                "unknown after an interrupted run; check and settle it with `connector status`"
+                "unknown after an interrupted run; " + settle_hint(job.client, entry)
             )
         job.crm.ensure_score_property(job.score_property)
     else:
@@ -359,10 +359,14 @@ def _since_for(contacts: Sequence[Contact], previous: dict[str, StoredContact],
 def _deliver(job: SyncJob, report: SyncReport, *, dry_run: bool) -> None:
     if dry_run:
         return
-    delivery = deliver_pending(job.store, job.client, job.actions, job.clock(), limit=None)
+    delivery = deliver_pending(job.store, job.client, job.actions, job.clock(), stop=job.stop)
     report.counts["actions_sent"] += delivery.sent
+    report.counts["actions_retrying"] += delivery.retrying
     report.counts["actions_failed"] += delivery.failed
+    report.counts["actions_unknown"] += delivery.uncertain
     report.errors.extend(delivery.errors)
+    if delivery.stopped:  # the message in flight was finished; the rest stay pending
+        report.interrupted = True
 
 
 def _finish_run(job: SyncJob, report: SyncReport) -> None:

@@ -1,27 +1,50 @@
-"""Render and send the invite and the sales notification by SMTP."""
+"""Render and send the invite and the sales notification by SMTP.
+
+What an SMTP failure means for the message decides what delivery does next:
+
+=====================================================  ===============  ==================
+what happened                                          raised           outbox entry
+=====================================================  ===============  ==================
+connection refused, timeout or drop before DATA         NotSent          pending, retried
+4xx reply at any step (greeting, MAIL, RCPT, DATA)      NotSent          pending, retried
+5xx reply at any step                                   Rejected         failed (reason)
+connection lost after the message was handed over      SendUncertain    unknown (a person)
+=====================================================  ===============  ==================
+"""
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
+from collections.abc import Callable
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr, formatdate
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from connector.config import ClientConfig
+from connector.config import ClientConfig, SmtpConfig
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 
+class NotSent(Exception):
+    """The server did not take the message (refused, timeout before DATA, 4xx): retry."""
+
+
+class Rejected(Exception):
+    """The server refused the message for good (5xx); the text is the server's reason."""
+
+
 class SendUncertain(Exception):
-    """The SMTP conversation broke after the message may have been accepted."""
+    """The SMTP conversation broke after the message was handed over: it may have gone."""
 
 
 def _env(folder: Path) -> Environment:
-    return Environment(loader=FileSystemLoader(str(folder)), autoescape=select_autoescape([]),
+    # plain-text mail: never HTML-escape (a name like O'Brien stays O'Brien)
+    return Environment(loader=FileSystemLoader(str(folder)), autoescape=False,
                        undefined=StrictUndefined, keep_trailing_newline=True)
 
 
@@ -44,9 +67,8 @@ def invite_message(client: ClientConfig, payload: dict[str, Any], dedupe_key: st
     msg["From"] = formataddr((payload["owner_name"], sender))
     msg["Reply-To"] = formataddr((payload["owner_name"], payload["owner_email"]))
     msg["To"] = payload["email"]
-    msg["Subject"] = subject
-    msg["Message-ID"] = make_msgid(idstring=dedupe_key.replace(":", "."), domain="connector")
-    msg["X-Connector-Key"] = f"{client.name}:{dedupe_key}"
+    msg["Subject"] = " ".join(subject.split())
+    _stamp(msg, client, dedupe_key, sender)
     msg.set_content(body)
     return msg
 
@@ -57,33 +79,131 @@ def notify_message(client: ClientConfig, payload: dict[str, Any], dedupe_key: st
     body = render(None, "notify.txt.j2", payload, invite_enabled=client.invite.enabled)
     name = " ".join(p for p in (payload.get("first_name"), payload.get("last_name")) if p)
     msg = EmailMessage()
-    msg["From"] = formataddr(("connector", client.invite.from_address or
-                              payload["owner_email"]))
+    sender = client.invite.from_address or payload["owner_email"]
+    msg["From"] = formataddr(("connector", sender))
     msg["To"] = ", ".join(client.notify.to or [payload["owner_email"]])
     msg["Subject"] = (f"Warm lead: {name or payload.get('email')} "
                       f"({payload['score']} points, {payload['tier']})")
-    msg["X-Connector-Key"] = f"{client.name}:{dedupe_key}"
+    _stamp(msg, client, dedupe_key, sender)
     msg.set_content(body)
     return msg
 
 
-def send(client: ClientConfig, message: EmailMessage, password: str | None) -> None:
-    """Send by SMTP. Failing to connect or log in raises ``OSError``/``SMTPException``
-    (safe to retry); a failure after the message was handed over raises SendUncertain."""
+def _stamp(msg: EmailMessage, client: ClientConfig, dedupe_key: str, sender: str) -> None:
+    """Date, and a Message-ID that is the same on every attempt of one action (so a person
+    settling an "unknown" entry can search the mailbox for it)."""
+    domain = sender.rpartition("@")[2] or "connector.invalid"
+    local = re.sub(r"[^A-Za-z0-9.-]", ".", f"{dedupe_key}.{client.name}")
+    msg["Date"] = formatdate(usegmt=True)
+    msg["Message-ID"] = f"<{local}@{domain}>"
+    msg["X-Connector-Key"] = f"{client.name}:{dedupe_key}"
+
+
+def send(client: ClientConfig, message: EmailMessage, password: str | None,
+         on_accepted: Callable[[], None] | None = None) -> None:
+    """Send one message. Raises NotSent (retry), Rejected (5xx) or SendUncertain (the
+    connection broke after the message was handed over). ``on_accepted`` runs right after
+    the server's final 250, before the courtesy QUIT, so the outcome is recorded at once."""
     cfg = client.smtp
-    context = ssl.create_default_context()
-    smtp_cls = smtplib.SMTP_SSL if cfg.ssl else smtplib.SMTP
-    kwargs: dict[str, Any] = {"timeout": cfg.timeout}
-    if cfg.ssl:
-        kwargs["context"] = context
-    with smtp_cls(cfg.host, cfg.port, **kwargs) as smtp:
+    smtp: _Tracking | None = None
+    step = "connect"
+    try:
+        smtp = _open(cfg)
         if cfg.starttls:
-            smtp.starttls(context=context)
+            step = "STARTTLS"
+            smtp.starttls(context=ssl.create_default_context())
         if cfg.username:
+            if not (cfg.ssl or cfg.starttls or cfg.allow_plain_auth):  # config forbids it too
+                raise Rejected("refusing to send SMTP credentials without TLS; fix: set "
+                               "smtp.starttls or smtp.ssl, or smtp.allow_plain_auth: true")
+            step = "AUTH"
             smtp.login(cfg.username, password or "")
+        step = "MAIL/RCPT/DATA"
+        smtp.send_message(message)
+    except BaseException as exc:
+        handed_over = bool(smtp and smtp.handed_over)
+        if smtp is not None:
+            smtp.close()
+        if isinstance(exc, Exception):
+            raise _classify(exc, cfg, step, handed_over) from None
+        raise
+    if on_accepted is not None:
+        on_accepted()
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):  # the message was accepted; QUIT is courtesy
+        smtp.close()
+
+
+def _classify(exc: Exception, cfg: SmtpConfig, step: str, handed_over: bool) -> Exception:
+    where = f"SMTP {cfg.host}:{cfg.port}"
+    if isinstance(exc, (NotSent, Rejected)):
+        return exc
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        replies = list(exc.recipients.values())
+        code = max((c for c, _ in replies), default=550)
+        text = "; ".join(f"{c} {_text(m)}" for c, m in replies)
+        return _by_code(code, f"{where} refused the recipient at RCPT TO: {text}")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        stage = "DATA" if isinstance(exc, smtplib.SMTPDataError) else (
+            "MAIL FROM" if isinstance(exc, smtplib.SMTPSenderRefused) else step)
+        return _by_code(exc.smtp_code,
+                        f"{where} answered {exc.smtp_code} {_text(exc.smtp_error)} at {stage}")
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return Rejected(f"{where} does not support {step} ({exc}); fix: check smtp.starttls, "
+                        "smtp.ssl and smtp.username in the client file")
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return Rejected(f"{where}: TLS certificate check failed ({exc.verify_message}); fix: "
+                        "check smtp.host (it must match the server's certificate)")
+    if handed_over:
+        return SendUncertain(f"{where}: connection lost after the message was handed over "
+                             f"({type(exc).__name__}: {exc}); it may have been delivered")
+    reason = ("connection refused" if isinstance(exc, ConnectionRefusedError) else
+              f"timed out after {cfg.timeout:g} s" if isinstance(exc, TimeoutError) else
+              f"{type(exc).__name__}: {exc}")
+    return NotSent(f"{where}: {reason} at {step}; the message was not handed over")
+
+
+def _by_code(code: int, text: str) -> Exception:
+    return NotSent(text) if 400 <= code < 500 else Rejected(text)
+
+
+def _text(raw: bytes | str) -> str:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    return " ".join(text.split())
+
+
+class _Tracking:
+    """Knows whether the server said 354 to DATA: from then on the message is handed over,
+    and a lost connection leaves its fate unknown."""
+
+    handed_over = False
+    _in_data = False
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        self._in_data = True
         try:
-            smtp.send_message(message)
-        except smtplib.SMTPRecipientsRefused:
-            raise
-        except (smtplib.SMTPServerDisconnected, TimeoutError, OSError) as exc:
-            raise SendUncertain(f"{type(exc).__name__}: {exc}") from None
+            return super().data(msg)  # type: ignore[misc]
+        finally:
+            self._in_data = False
+
+    def getreply(self) -> tuple[int, bytes]:
+        code, text = super().getreply()  # type: ignore[misc]
+        if self._in_data and code == 354:
+            self.handed_over = True
+        return code, text
+
+
+class _SMTP(_Tracking, smtplib.SMTP):
+    pass
+
+
+class _SMTPS(_Tracking, smtplib.SMTP_SSL):
+    pass
+
+
+def _open(cfg: SmtpConfig) -> _SMTP | _SMTPS:
+    if cfg.ssl:
+        return _SMTPS(cfg.host, cfg.port, timeout=cfg.timeout,
+                      context=ssl.create_default_context())
+    return _SMTP(cfg.host, cfg.port, timeout=cfg.timeout)

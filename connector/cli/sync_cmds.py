@@ -199,6 +199,11 @@ def _print_status(summary: dict, clients: dict) -> None:
                           highlight=False)
         for row in info.get("unknown", []):
             console.print(f"  [red]{name}: needs a person:[/] {row}", highlight=False)
+        from connector.cli.actions_cmds import outbox_line
+
+        line = outbox_line(name, info.get("actions", {}))
+        if line:
+            console.print(f"  {line}", highlight=False, soft_wrap=True, markup=False)
         for err in (info.get("last_run") or {}).get("errors", [])[:5]:
             console.print(f"  [red]{name}:[/] {err}", highlight=False)
 

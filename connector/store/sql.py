@@ -15,7 +15,18 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, and_, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import (
+    Engine,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -26,7 +37,6 @@ from connector.store import tables as t
 from connector.store.base import OutboxEntry, StoredContact, iter_chunks
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-MAX_ATTEMPTS = 5
 
 
 def masked(url: str) -> str:
@@ -222,35 +232,49 @@ class SqlStore:
             yield _Tx(conn, self.upsert)
 
     # -- outbox --------------------------------------------------------------------------
-    def claim_outbox(self, client: str, limit: int | None, now: datetime) -> list[OutboxEntry]:
-        """Move pending entries to "sending" and commit before anyone delivers them."""
-        claimed: list[OutboxEntry] = []
-        with self._conn() as conn:
-            query = select(t.outbox).where(and_(t.outbox.c.client == client,
-                                                t.outbox.c.status == "pending")
-                                           ).order_by(t.outbox.c.id)
-            if limit:
-                query = query.limit(limit)
-            for row in conn.execute(query).all():
+    def claim_next(self, client: str, now: datetime, after_id: int = 0) -> OutboxEntry | None:
+        """Commit ONE due pending entry (id above ``after_id``) as "sending" and return it.
+
+        One entry at a time, just before its send: a crash or stop leaves only the entry
+        in flight "sending" (later "unknown"); the rest stay "pending"."""
+        due = or_(t.outbox.c.next_attempt_at.is_(None), t.outbox.c.next_attempt_at <= now)
+        while True:
+            with self._conn() as conn:
+                row = conn.execute(select(t.outbox).where(and_(
+                    t.outbox.c.client == client, t.outbox.c.status == "pending",
+                    t.outbox.c.id > after_id, due)).order_by(t.outbox.c.id).limit(1)).first()
+                if row is None:
+                    return None
+                first = row.first_attempt_at or now
                 result = conn.execute(update(t.outbox).where(and_(
                     t.outbox.c.id == row.id, t.outbox.c.status == "pending")).values(
-                    status="sending", attempts=row.attempts + 1, updated_at=now))
+                    status="sending", attempts=row.attempts + 1, first_attempt_at=first,
+                    updated_at=now))
                 if result.rowcount == 1:
-                    claimed.append(_entry(row, status="sending", attempts=row.attempts + 1))
-        return claimed
+                    return _entry(row, status="sending", attempts=row.attempts + 1,
+                                  first_attempt_at=first)
+            after_id = row.id  # another process took it: go on with the next one
 
     def mark_sent(self, entry_id: int, now: datetime, detail: str) -> None:
         with self._conn() as conn:
             conn.execute(update(t.outbox).where(t.outbox.c.id == entry_id).values(
-                status="sent", detail=detail[:1000], last_error=None, updated_at=now))
+                status="sent", detail=detail[:1000], last_error=None, next_attempt_at=None,
+                updated_at=now))
 
-    def mark_failed(self, entry_id: int, error: str, retry: bool, now: datetime) -> None:
+    def defer(self, entry_id: int, error: str, next_attempt_at: datetime,
+              now: datetime) -> None:
+        """Not sent, worth retrying: back to "pending", not tried before ``next_attempt_at``."""
         with self._conn() as conn:
-            attempts = conn.execute(select(t.outbox.c.attempts).where(
-                t.outbox.c.id == entry_id)).scalar_one()
-            status = "pending" if retry and attempts < MAX_ATTEMPTS else "failed"
             conn.execute(update(t.outbox).where(t.outbox.c.id == entry_id).values(
-                status=status, last_error=error[:1000], updated_at=now))
+                status="pending", last_error=error[:1000], next_attempt_at=next_attempt_at,
+                updated_at=now))
+
+    def mark_failed(self, entry_id: int, error: str, now: datetime) -> None:
+        """Not sent and not retried again (until a person requeues it)."""
+        with self._conn() as conn:
+            conn.execute(update(t.outbox).where(t.outbox.c.id == entry_id).values(
+                status="failed", last_error=error[:1000], next_attempt_at=None,
+                updated_at=now))
 
     def mark_unknown(self, entry_id: int, error: str, now: datetime) -> None:
         with self._conn() as conn:
@@ -270,11 +294,24 @@ class SqlStore:
         return [_entry(r, status="unknown") for r in rows]
 
     def resolve_unknown(self, client: str, entry_id: int, sent: bool, now: datetime) -> bool:
+        """A person settles an "unknown" entry: it did go out (sent) or it did not (pending,
+        sent by the next sync). False when the entry is not "unknown" (or not this client's)."""
+        values: dict[str, Any] = (
+            {"status": "sent", "detail": "settled as sent by a person"} if sent else
+            {"status": "pending", "next_attempt_at": None, "first_attempt_at": None})
+        return self._move(client, entry_id, "unknown", now, values)
+
+    def requeue_failed(self, client: str, entry_id: int, now: datetime) -> bool:
+        """A person requeues a "failed" entry: pending again, with a fresh retry window."""
+        return self._move(client, entry_id, "failed", now, {
+            "status": "pending", "next_attempt_at": None, "first_attempt_at": None})
+
+    def _move(self, client: str, entry_id: int, status: str, now: datetime,
+              values: dict[str, Any]) -> bool:
         with self._conn() as conn:
             result = conn.execute(update(t.outbox).where(and_(
                 t.outbox.c.id == entry_id, t.outbox.c.client == client,
-                t.outbox.c.status == "unknown")).values(
-                status="sent" if sent else "pending", updated_at=now))
+                t.outbox.c.status == status)).values(updated_at=now, **values))
             return result.rowcount == 1
 
     def outbox(self, client: str, statuses: Sequence[str] | None = None) -> list[OutboxEntry]:
@@ -314,7 +351,7 @@ class SqlStore:
             out["clients"][client] = {
                 "last_run": _run_summary(runs[0]) if runs else None,
                 "actions": actions,
-                "unknown": [f"{e.kind} for contact {e.contact_id} ({e.dedupe_key})"
+                "unknown": [f"{e.kind} for contact {e.contact_id} (id {e.id}, {e.dedupe_key})"
                             for e in self.outbox(client, ["unknown"])],
                 "failed_writes": len(self.failed_writes(client)),
                 "skipped": [{"contact_id": r["contact_id"], "reason": r["reason"]}

@@ -137,7 +137,7 @@ def test_crash_during_delivery_is_reported_not_resent(world):
 
     with store.transaction() as tx:
         tx.enqueue(OutboxEntry("memo", "story", "invite", "invite:story:99", {}))
-    store.claim_outbox("memo", None, clock.now())
+    store.claim_next("memo", clock.now())
     report = run_sync(job)
     assert any("outcome unknown" in line for line in report.unknown_actions)
     assert len(sink.messages) == sent

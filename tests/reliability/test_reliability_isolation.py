@@ -148,7 +148,8 @@ def test_secrets_never_appear_in_logs_errors_state_or_reports(tmp_path):
 crm: {{kind: hubspot, base_url: "{server.url}", token_env: T_ACME, plan: enterprise}}
 rules: {RULES}
 owner_fallback: {{name: A B, email: a@b.co}}
-smtp: {{host: 127.0.0.1, port: 1, username: mailer, password_env: SMTP_PW}}
+smtp: {{host: 127.0.0.1, port: 1, username: mailer, password_env: SMTP_PW,
+       allow_plain_auth: true}}
 """)
         env = {**os.environ, "T_ACME": token, "SMTP_PW": password,
                "CONNECTOR_CONFIG_DIR": str(clients), "CONNECTOR_STATE_URL": state,

@@ -64,22 +64,29 @@ def test_outbox_dedupes_by_warm_up(store):
 def test_claim_commits_sending_and_a_crash_leaves_unknown(store):
     with store.transaction() as tx:
         tx.enqueue(OutboxEntry("a", "1", "invite", "invite:1:1", {}))
-    [claimed] = store.claim_outbox("a", None, NOW)
+    claimed = store.claim_next("a", NOW)
     assert claimed.status == "sending"
-    assert store.claim_outbox("a", None, NOW) == []
+    assert store.claim_next("a", NOW) is None
     [unknown] = store.recover_interrupted("a", NOW)
     assert unknown.dedupe_key == "invite:1:1"
     assert [e.status for e in store.outbox("a")] == ["unknown"]
     assert store.status()["clients"]["a"]["unknown"]
 
 
-def test_failed_delivery_is_retried_then_given_up(store):
+def test_deferred_entry_waits_for_its_next_attempt_then_can_fail(store):
     with store.transaction() as tx:
         tx.enqueue(OutboxEntry("a", "1", "notify", "notify:1:1", {}))
-    for _ in range(5):
-        [entry] = store.claim_outbox("a", None, NOW)
-        store.mark_failed(entry.id, "smtp down", True, NOW)
-    assert [e.status for e in store.outbox("a")] == ["failed"]
+    entry = store.claim_next("a", NOW)
+    store.defer(entry.id, "451 try later", NOW + timedelta(minutes=2), NOW)
+    assert store.claim_next("a", NOW + timedelta(minutes=1)) is None
+    again = store.claim_next("a", NOW + timedelta(minutes=2))
+    assert again.attempts == 2 and again.first_attempt_at == NOW
+    store.mark_failed(again.id, "550 no such user", NOW)
+    [row] = store.outbox("a")
+    assert (row.status, row.last_error, row.next_attempt_at) == ("failed", "550 no such user",
+                                                                 None)
+    assert store.requeue_failed("a", row.id, NOW) and not store.requeue_failed("b", row.id, NOW)
+    assert store.claim_next("a", NOW).first_attempt_at == NOW
 
 
 def test_transaction_rolls_back_on_error(store):
