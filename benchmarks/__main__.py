@@ -56,6 +56,7 @@ class Run:
     bound: float
     written: int
     extra: str = ""
+    throttled: int = 0  # requests answered 429 (our own pace must earn none)
 
 
 def _client(name: str, kind: str, url: str) -> ClientConfig:
@@ -137,7 +138,8 @@ def full_resync(kind: str, n: int, scale: float) -> Run:
     calls = portal.calls()
     minimum, engagement = _minimum(kind, n, report.counts["written"], calls)
     run = Run(f"{kind} full resync {n:,}", calls, minimum, engagement, wall,
-              _bound(kind, calls, scale), report.counts["written"])
+              _bound(kind, calls, scale), report.counts["written"],
+              throttled=portal.sandbox.throttled(portal.name))
     portal.close()
     return run
 
@@ -281,8 +283,8 @@ def main() -> None:
             run = full_resync(kind, n, scale_for(n))
             total = sum(run.calls.values())
             line(f"{run.label}: API calls", f"{total:,} (engagement {run.engagement:,}, "
-                 f"writes {run.written:,} scores)", f"<= 1.05 x {run.minimum:,}",
-                 f"{total / run.minimum:.3f}x")
+                 f"writes {run.written:,} scores, {run.throttled} answered 429)",
+                 f"<= 1.05 x {run.minimum:,}, 0 x 429", f"{total / run.minimum:.3f}x")
             line(f"{run.label}: wall / rate-limit bound",
                  f"{run.wall:.1f} s / {run.bound:.1f} s ({scale_for(n):.0f}x limits)",
                  "<= 1.15x", f"{run.wall / run.bound:.2f}x")

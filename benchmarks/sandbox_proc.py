@@ -4,8 +4,9 @@ share its CPU (and GIL) with the server it talks to, as with a real CRM.
 ``python -m benchmarks.sandbox_proc KIND SCALE NAME:SIZE:SEED [...] [--latency S]`` prints
 its URL and serves until its standard input closes; every CRM request takes ``S`` seconds
 more (a real CRM's round trip, divided by the limits' scale like everything else).
-Besides the CRM routes it answers three control routes for the benchmark (never recorded
-in the ledger): ``GET /__bench/calls?account=``, ``POST /__bench/clear`` and
+Besides the CRM routes it answers control routes for the benchmark (never recorded
+in the ledger): ``GET /__bench/calls?account=``, ``GET /__bench/throttled?account=`` (429s
+answered), ``POST /__bench/clear`` and
 ``POST /__bench/event`` (a contact did something now).
 """
 
@@ -67,6 +68,10 @@ def with_controls(app: Any, latency: float = 0.0) -> Any:
             calls = Counter(f"{e.method} {shape(e.path)}" for e in app.ledger.entries
                             if e.account == name)
             response = Response(json.dumps(calls), mimetype="application/json")
+        elif request.path == "/__bench/throttled":  # 429s answered to the account
+            name = request.args.get("account")
+            count = sum(1 for e in app.ledger.entries if e.account == name and e.status == 429)
+            response = Response(json.dumps({"429": count}), mimetype="application/json")
         elif request.path == "/__bench/clear":
             app.ledger.clear()
             response = Response("{}", mimetype="application/json")
@@ -105,6 +110,10 @@ class RemoteSandbox:
 
     def calls(self, account: str) -> Counter:
         return Counter(self._call(f"/__bench/calls?account={account}"))
+
+    def throttled(self, account: str) -> int:
+        """How many of the account's requests were answered 429 (they are in ``calls``)."""
+        return int(self._call(f"/__bench/throttled?account={account}")["429"])
 
     def clear(self) -> None:
         self._call("/__bench/clear")

@@ -18,7 +18,10 @@ is greater than 29", or sort the contact list by the column (see docs/activecamp
 
 from __future__ import annotations
 
+import json
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,7 +38,46 @@ DEFAULT_FIELDS = {"job_title": "JOB_TITLE", "company_size": "COMPANY_SIZE",
                   "industry": "INDUSTRY", "country": "COUNTRY"}
 PAGE = 100
 BULK = 250
+# "The suggested minimum number of contacts is 10. If less than that, then contact/sync api
+# request should be used." (bulk import, ../shared/specs/activecampaign-v3.openapi.json,
+# POST /import/bulk_import, requestBody contacts.description)
+BULK_WRITE_MIN = 10
+# AC's v3 lists answer 20 rows when no limit is asked for; a server that ignores ``limit``
+# on the tracking logs still pages by 20
+DEFAULT_PAGE = 20
+# "5 requests per second per account": we aim at 90 % of it (5 per 1.11 s), and a request
+# holds its place from when it is sent until a window after its answer (see
+# connector/http/ratelimit.py RollingWindow ``in_flight``), so our own pace never earns a 429
+RATE_MARGIN = 0.9
 ZERO_DATES = ("", "0000-00-00", "0000-00-00 00:00:00")
+
+# ``GET /activities``: what each ``reference_type`` is. It names the *model* of the activity
+# (the vendor's reference, https://developers.activecampaign.com/reference/list-contact-
+# activities, "Response details": SubscriberEmail, DealTask, SubscriberList,
+# SubscriberSeries, Log, Update, DealActivity, Forward, Reply, Note, LinkData, MppLinkData,
+# SmsLog, SmsReply, SmsUnsub, TrackingLog, SeriesBlock, SubscriberLog, SubscriberConversion,
+# FbAudienceContactLog, EcomOrderActivity, "but are not limited to"); the spec's example
+# (../shared/specs/activecampaign-v3.openapi.json, GET /activities 200) carries
+# ``referenceModelName`` beside it in kebab case ("contact-email"), and a public integration
+# that reads real accounts keys on it ("log", "link-data", "mpp-link-data"). ``jsonData`` is
+# null in the spec's example and a JSON *string* on servers built from the spec, or an
+# object: both are read. Its keys are not documented: campaign (campaignid), message
+# (messageid), url (link) and form (name) are read where present. Names are compared
+# without case, "-" or "_"; the verbs "open" / "link" / "form" of older sandboxes still
+# parse. Caveats found: that integration saw "Log" rows that were sends, and opens as
+# link data on the campaign's "Read Tracker" link (``GET /campaigns/{id}/links``:
+# ``"link": "open"``), so link data whose link is "open" is an open, and "Log" is an open
+# as the activity servers built from the spec send it. MppLinkData is Apple Mail Privacy
+# Protection fetching the pixel, a machine and not a reader: not scored.
+OPEN_TYPES = frozenset({"log", "open"})
+CLICK_TYPES = frozenset({"linkdata", "link"})
+FORM_TYPES = frozenset({"form", "formsubmission", "subscriberform"})
+NOT_ENGAGEMENT = frozenset({
+    "subscriberemail", "contactemail", "dealtask", "subscriberlist", "subscriberseries",
+    "update", "dealactivity", "forward", "reply", "note", "mpplinkdata", "smslog",
+    "smsreply", "smsunsub", "trackinglog", "seriesblock", "subscriberlog",
+    "subscriberconversion", "fbaudiencecontactlog", "ecomorderactivity"})
+UNKNOWN_NOTE = "activities of unknown type"
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -67,7 +109,8 @@ class ActiveCampaignCRM:
                  monotonic: Callable[[], float] = time.monotonic,
                  overlap_seconds: int = 300, bulk_threshold: int = 20,
                  max_attempts: int = 6, engagement_workers: int = DEFAULT_WORKERS,
-                 import_poll_seconds: float = 0.25) -> None:
+                 import_poll_seconds: float = 0.25, bulk_write_min: int | None = None,
+                 ) -> None:
         base = base_url.rstrip("/")
         if not base.endswith("/api/3"):
             base += "/api/3"
@@ -78,15 +121,22 @@ class ActiveCampaignCRM:
         self.fields = {**DEFAULT_FIELDS, **{k: v.upper() for k, v in (field_map or {}).items()}}
         self.score_tag = perstag_for(score_field)
         self.overlap = timedelta(seconds=overlap_seconds)
-        self.bulk_threshold = bulk_threshold
+        self.bulk_threshold = bulk_threshold  # contacts from which one account-wide stream
+        self.bulk_write_min = min(bulk_threshold, BULK_WRITE_MIN) if bulk_write_min is None \
+            else bulk_write_min
         self.engagement_workers = engagement_workers
         self.import_poll_seconds = import_poll_seconds  # first pause; doubles up to 10 s
         self.notes = PullNotes()
-        # "5 requests per second": a rolling one-second window never sends more in any
-        # second, and catches up within the second the time spent scoring and storing (a
-        # one-token bucket would lose it); a fractional rate gets a bucket of one token
+        self._unknown: Counter[str] = Counter()
+        self._unknown_lock = threading.Lock()
+        self._account_stream = True
+        # "5 requests per second": a rolling window of 5 per 1/0.9 s counted from send to
+        # answer never puts more than 5 into any second of AC's, however the requests in
+        # flight arrive, and catches up the time spent scoring and storing (a one-token
+        # bucket would lose it); a fractional rate gets a bucket of one token
         whole = requests_per_second >= 1 and float(requests_per_second).is_integer()
-        limit = Limit(requests_per_second, 1.0, burst=None if whole else 1)
+        limit = (Limit(int(requests_per_second), 1.0 / RATE_MARGIN, in_flight=True) if whole
+                 else Limit(requests_per_second * RATE_MARGIN, 1.0, burst=1))
         limiter = RateLimiter({"default": limit}, monotonic, sleep)
         self.layer = HttpLayer("activecampaign", client_name, limiter, clock=monotonic,
                                sleep=sleep, max_attempts=max_attempts, secrets=[token])
@@ -109,6 +159,9 @@ class ActiveCampaignCRM:
     # -- contacts ---------------------------------------------------------------------
     def iter_contacts(self, since: datetime | None, until: datetime) -> Iterator[Contact]:
         self._activity_cache.clear()
+        with self._unknown_lock:  # a new run: its own count of unknown activity types
+            self._unknown.clear()
+            self.notes.degraded[:] = [n for n in self.notes.degraded if UNKNOWN_NOTE not in n]
         params: dict[str, Any] = {"orders[id]": "ASC", "limit": PAGE,
                                   "include": "fieldValues,contactTags"}
         floor = None
@@ -198,6 +251,8 @@ class ActiveCampaignCRM:
                 body = self.http.get("/deals", limit=PAGE, offset=offset)
                 rows = body.get("deals") or []
                 for deal in rows:
+                    if not deal.get("contact"):  # a deal of no contact (the spec's example)
+                        continue
                     info = self._deals.setdefault(str(deal.get("contact")), {})
                     if deal.get("owner"):
                         info.setdefault("owner", str(deal["owner"]))
@@ -213,9 +268,8 @@ class ActiveCampaignCRM:
     def fetch_events(self, contacts: Sequence[Contact],
                      since: datetime | None) -> Mapping[str, list[Event]]:
         ids = [c.id for c in contacts]
-        if len(ids) >= self.bulk_threshold:
-            stream = self._account_activities(since)
-
+        stream = self._account_activities(since) if len(ids) >= self.bulk_threshold else None
+        if stream is not None:
             def activities(cid: str) -> list[Event]:
                 return list(stream.get(cid, []))
         else:
@@ -226,9 +280,18 @@ class ActiveCampaignCRM:
                       self.engagement_workers)
         return dict(zip(ids, got, strict=True))
 
-    def _account_activities(self, since: datetime | None) -> dict[str, list[Event]]:
+    def _account_activities(self, since: datetime | None) -> dict[str, list[Event]] | None:
+        """One paged stream of the whole account's activities, or None where the account
+        refuses ``/activities`` without ``contact`` (the reference now says "A contact ID
+        is required"): then each contact is asked for its own."""
+        if not self._account_stream:
+            return None
         if since not in self._activity_cache:
-            self._activity_cache[since] = self._activities({}, since)
+            try:
+                self._activity_cache[since] = self._activities({}, since)
+            except SkipRecord:
+                self._account_stream = False
+                return None
         return self._activity_cache[since]
 
     def _activities(self, params: dict[str, Any], since: datetime | None,
@@ -250,39 +313,59 @@ class ActiveCampaignCRM:
 
     def _activity_event(self, row: Mapping[str, Any]) -> Event | None:
         when = parse_time(row.get("tstamp"))
-        cid = str(row.get("subscriberid") or "")
+        cid = str(row.get("subscriberid") or row.get("contact") or "")
         if when is None or not cid:
             return None
-        data = row.get("jsonData") or {}
-        kind = row.get("reference_type")
+        data = _json_data(row.get("jsonData"))
+        kind = activity_kind(row, data)
         eid = f"ac-act-{row.get('id')}"
+        campaign = _first(data, "campaign", "campaignid", "campaign_id")
         if kind == "open":
             return Event(eid, cid, EventType.EMAIL_OPEN, when,
-                         email_id=data.get("campaign") or row.get("reference_id"))
-        if kind == "link":
-            return Event(eid, cid, EventType.EMAIL_CLICK, when, url=data.get("url"),
-                         email_id=data.get("campaign"))
+                         email_id=campaign or _str(row.get("reference_id")))
+        if kind == "click":
+            return Event(eid, cid, EventType.EMAIL_CLICK, when,
+                         url=_first(data, "url", "link"), email_id=campaign)
         if kind == "form":
-            name = data.get("form") or row.get("reference_id")
+            name = _first(data, "form", "name", "formname") or _str(row.get("reference_id"))
             return Event(eid, cid, form_event_type(name), when, name=name,
-                         url=data.get("url") or None)
+                         url=_first(data, "url"))
+        if kind is not None:  # a known activity that is not engagement (a send, a note)
+            return None
+        label = str(row.get("reference_type") or row.get("referenceModelName") or "(none)")
+        with self._unknown_lock:
+            self._unknown[label] += 1
+            lines = [f"{n} {UNKNOWN_NOTE} {t!r} ignored (not scored)"
+                     for t, n in sorted(self._unknown.items())]
+            self.notes.degraded[:] = [n for n in self.notes.degraded
+                                      if UNKNOWN_NOTE not in n] + lines
         return None
 
     def _page_visits(self, cid: str, since: datetime | None) -> list[Event]:
-        try:
-            body = self.http.get(f"/contacts/{cid}/trackingLogs")
-        except NotFoundError:
-            return []
-        out = []
-        for row in body.get("trackingLogs") or []:
-            when = parse_time(row.get("tstamp"))
-            if row.get("type") != "__pagevisit" or when is None:
-                continue
-            if since is not None and when < since:
-                continue
-            out.append(Event(f"ac-trk-{row.get('id')}", cid, EventType.PAGE_VIEW, when,
-                             url=row.get("value")))
-        return out
+        """Every page of the contact's tracking logs (AC answers 20 a page by default)."""
+        out: list[Event] = []
+        offset = 0
+        while True:
+            try:
+                body = self.http.get(f"/contacts/{cid}/trackingLogs", limit=PAGE,
+                                     offset=offset)
+            except NotFoundError:
+                return out
+            rows = body.get("trackingLogs") or []
+            for row in rows:
+                when = parse_time(row.get("tstamp"))
+                if row.get("type") != "__pagevisit" or when is None:
+                    continue
+                if since is not None and when < since:
+                    continue
+                out.append(Event(f"ac-trk-{row.get('id')}", cid, EventType.PAGE_VIEW, when,
+                                 url=row.get("value")))
+            offset += len(rows)
+            total = _int((body.get("meta") or {}).get("total"))
+            if not rows or (total is not None and offset >= total):
+                return out
+            if total is None and len(rows) < PAGE and len(rows) != DEFAULT_PAGE:
+                return out
 
     # -- score field and writes ------------------------------------------------------------
     def ensure_score_property(self, prop: ScoreProperty) -> None:
@@ -316,7 +399,7 @@ class ActiveCampaignCRM:
                 report.failed[str(cid)] = "contact does not exist (no email known)"
             else:
                 known[str(cid)] = (email, int(value))
-        if len(known) >= self.bulk_threshold:
+        if len(known) >= self.bulk_write_min:  # one bulk import per 250, else one call each
             items = list(known.items())
             batches = [items[i:i + BULK] for i in range(0, len(items), BULK)]
             queued = {self._queue(batch, fid, report): batch for batch in batches}
@@ -425,6 +508,56 @@ class ActiveCampaignCRM:
 
     def close(self) -> None:
         self.http.close()
+
+
+def _norm(name: Any) -> str:
+    return str(name or "").lower().replace("-", "").replace("_", "").replace(" ", "")
+
+
+def activity_kind(row: Mapping[str, Any], data: Mapping[str, Any]) -> str | None:
+    """"open", "click", "form", "other" (known, not engagement) or None (unknown)."""
+    for name in (_norm(row.get("reference_type")), _norm(row.get("referenceModelName"))):
+        if not name:
+            continue
+        if name in CLICK_TYPES:
+            # the campaign's "Read Tracker" is a link whose link is "open": an open
+            return "open" if _norm(_first(data, "link", "url")) == "open" else "click"
+        if name in OPEN_TYPES:
+            return "open"
+        if name in FORM_TYPES:
+            return "form"
+        if name in NOT_ENGAGEMENT:
+            return "other"
+    return None
+
+
+def _json_data(value: Any) -> dict[str, Any]:
+    """``jsonData``: an object, a JSON string of one, or null."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else None
+        except ValueError:
+            return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value: Any) -> str | None:
+    return str(value) if value not in (None, "", 0, "0") else None
+
+
+def _first(data: Mapping[str, Any], *keys: str) -> str | None:
+    for key in keys:
+        value = _str(data.get(key))
+        if value is not None:
+            return value
+    return None
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return None
 
 
 def _group(rows: list[dict[str, Any]], key: str) -> dict[str, list[dict[str, Any]]]:

@@ -52,9 +52,16 @@ class TokenBucket:
 
 
 class RollingWindow:
-    """At most ``limit`` requests in any ``window`` seconds (HubSpot's ten-second limit)."""
+    """At most ``limit`` requests in any ``window`` seconds (HubSpot's ten-second limit).
 
-    def __init__(self, limit: int, window: float, clock: Clock, sleep: Sleep) -> None:
+    With ``in_flight`` a request holds its place from the moment it is sent until
+    ``window`` seconds after its answer came back (``release``), not after it was sent: the
+    CRM counts a request when it arrives, somewhere between the two, so requests in flight
+    on slow or uneven connections can never bunch into one of the CRM's windows.
+    """
+
+    def __init__(self, limit: int, window: float, clock: Clock, sleep: Sleep, *,
+                 in_flight: bool = False) -> None:
         self.limit = limit
         self.window = window
         self.clock = clock
@@ -62,6 +69,8 @@ class RollingWindow:
         self.sent: deque[float] = deque()
         self.blocked_until = 0.0
         self.lock = threading.Lock()
+        self.track_in_flight = in_flight
+        self.in_flight = 0
 
     def acquire(self) -> float:
         waited = 0.0
@@ -71,14 +80,27 @@ class RollingWindow:
                 while self.sent and self.sent[0] <= now - self.window:
                     self.sent.popleft()
                 wait = self.blocked_until - now
-                if wait <= 0 and len(self.sent) < self.limit:
-                    self.sent.append(now)
+                if wait <= 0 and len(self.sent) + self.in_flight < self.limit:
+                    if self.track_in_flight:
+                        self.in_flight += 1
+                    else:
+                        self.sent.append(now)
                     return waited
                 if wait <= 0:
-                    wait = self.sent[0] + self.window - now
+                    # a place frees when the oldest answer leaves the window; while every
+                    # place is held by a request in flight, look again shortly
+                    wait = (self.sent[0] + self.window - now) if self.sent else 0.005
             wait = max(wait, 0.001)
             self.sleep(wait)
             waited += wait
+
+    def release(self) -> None:
+        """The answer to a request came back: its place frees ``window`` seconds from now."""
+        if not self.track_in_flight:
+            return
+        with self.lock:
+            self.in_flight = max(0, self.in_flight - 1)
+            self.sent.append(self.clock())
 
     def penalise(self, seconds: float) -> None:
         with self.lock:
@@ -93,6 +115,7 @@ class Limit:
     requests: float
     per_seconds: float = 1.0
     burst: float | None = None
+    in_flight: bool = False  # rolling windows: count a request from send to answer + window
 
     @property
     def window_seconds(self) -> float:
@@ -110,7 +133,7 @@ class RateLimiter:
         for name, limit in self.limits.items():
             if limit.burst is None:
                 self._limiters[name] = RollingWindow(int(limit.requests), limit.per_seconds,
-                                                     clock, sleep)
+                                                     clock, sleep, in_flight=limit.in_flight)
             else:
                 self._limiters[name] = TokenBucket(limit.requests / limit.per_seconds,
                                                    limit.burst, clock, sleep)
@@ -126,6 +149,12 @@ class RateLimiter:
         limiter = self._for(endpoint_class)
         if limiter:
             limiter.penalise(seconds)
+
+    def release(self, endpoint_class: str) -> None:
+        """A request's answer came back (or it failed): see ``RollingWindow.release``."""
+        limiter = self._for(endpoint_class)
+        if isinstance(limiter, RollingWindow):
+            limiter.release()
 
     def window(self, endpoint_class: str) -> float:
         """How long to back off after a 429 that names no Retry-After."""

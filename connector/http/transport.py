@@ -95,6 +95,8 @@ class HttpLayer:
         except Exception as exc:  # timeouts, resets, refused connections
             raise network_error(exc, crm=self.crm, client=self.client, endpoint=endpoint,
                                 secrets=self.secrets) from None
+        finally:  # the answer is back: limiters that count requests in flight free a place
+            self.limiter.release(endpoint_class)
         error = error_for(response, crm=self.crm, client=self.client, endpoint=endpoint,
                           secrets=self.secrets)
         if error is not None:

@@ -7,7 +7,9 @@ unless ``orders[id]`` is given, ``filters[updated_after]`` compared at date gran
 429 and ``Retry-After``, custom fields without a number type (422), bulk imports that are
 queued and finish on a later poll, non-uniform error bodies. Shapes follow the shipped
 OpenAPI spec (tests validate them); where the spec is wrong (list-shaped 201 on POST
-/fields) we follow the recorded real answers and say so.
+/fields) we follow the recorded real answers and say so. Activities name their model in
+``reference_type`` ("Log", "LinkData", ...) with ``jsonData`` a JSON string; tracking logs
+page by 20 like AC's other lists (see the comments at ``_record`` and ``tracking``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -51,19 +54,26 @@ def _errors(status: int, title: str, detail: str, code: str) -> Response:
 
 
 class _Bucket:
+    """AC's "5 requests per second per account", read strictly: at most ``rate`` requests
+    arrive in any one second of the server's clock (a sliding window; a fractional rate
+    is one request per ``1/rate`` s). A client that counts requests when it sends them at
+    exactly the limit, with a few in flight on uneven connections, gets 429s here as it
+    does from servers built from the vendor's words."""
+
     def __init__(self, rate: float) -> None:
         self.rate = rate
-        self.tokens = rate
-        self.updated = time.monotonic()
+        self.limit = max(1, int(rate))
+        self.window = self.limit / rate
+        self.arrived: deque[float] = deque()
         self.lock = threading.Lock()
 
     def allow(self) -> bool:
         with self.lock:
             now = time.monotonic()
-            self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
-            self.updated = now
-            if self.tokens >= 1:
-                self.tokens -= 1
+            while self.arrived and self.arrived[0] <= now - self.window:
+                self.arrived.popleft()
+            if len(self.arrived) < self.limit:
+                self.arrived.append(now)
                 return True
             return False
 
@@ -141,23 +151,39 @@ class ACAccount:
     def _record(self, event: Event) -> None:
         cid = int(event.contact_id)
         if event.type == EventType.PAGE_VIEW:
-            self.tracking[cid].append({"id": str(uuid.uuid5(uuid.NAMESPACE_URL, event.id)),
-                                       "subscriberid": str(cid), "type": "__pagevisit",
-                                       "value": event.url or "", "tstamp": local(event.occurred_at),
-                                       "hash": event.id})
+            # GET /contacts/{contactId}/trackingLogs item (the spec's 200 example)
+            tid = str(uuid.uuid5(uuid.NAMESPACE_URL, event.id))
+            self.tracking[cid].append({"subscriberid": str(cid), "type": "__pagevisit",
+                                       "value": event.url or "",
+                                       "tstamp": local(event.occurred_at), "hash": event.id,
+                                       "links": {"contact": f"/api/3/trackingLogs/{tid}/contact"},
+                                       "id": tid, "contact": str(cid)})
             return
-        kind = {EventType.EMAIL_OPEN: "open", EventType.EMAIL_CLICK: "link",
-                EventType.FORM_SUBMISSION: "form", EventType.DOWNLOAD: "form"}.get(
+        # The activity row as GET /activities answers it (../shared/specs/activecampaign-v3
+        # .openapi.json, GET /activities 200 example; https://developers.activecampaign.com/
+        # reference/list-contact-activities "Response details"): ``reference_type`` names
+        # the model (an open is a "Log", a click "LinkData"; forms have no documented name
+        # and are "Form", as servers built from the spec send them), ``referenceModelName``
+        # its kebab-case name, ``jsonData`` a JSON *string* (null in the spec's example);
+        # its keys are not documented and follow the model's fields (campaignid, link).
+        kind = {EventType.EMAIL_OPEN: ("Log", "log"),
+                EventType.EMAIL_CLICK: ("LinkData", "link-data"),
+                EventType.FORM_SUBMISSION: ("Form", "form"),
+                EventType.DOWNLOAD: ("Form", "form")}.get(
             event.type)  # type: ignore[call-overload]
         if kind is None:
             return
         self._activities_sorted = None
+        aid = str(len(self.activities) + 1)
+        data = {"campaignid": event.email_id, "link": event.url} if kind[0] != "Form" else \
+            {"form": event.name, "url": event.url}
         self.activities.append({
-            "id": str(len(self.activities) + 1), "subscriberid": str(cid),
-            "tstamp": local(event.occurred_at), "reference_type": kind,
-            "reference_id": event.email_id or event.name or "",
-            "jsonData": {"url": event.url, "campaign": event.email_id, "form": event.name},
-            "_ts": event.occurred_at, "_key": event.id})
+            "tstamp": local(event.occurred_at), "subscriberid": str(cid),
+            "reference_type": kind[0], "reference_id": aid, "reference_action": "",
+            "jsonData": json.dumps({k: v for k, v in data.items() if v is not None}),
+            "userid": "0", "permission": "", "referenceModelName": kind[1], "notes": [],
+            "recipients": [], "reference": {"type": kind[1], "id": aid}, "user": "0",
+            "id": aid, "_ts": event.occurred_at, "_key": event.id})
 
     def touch(self, cid: int) -> None:
         self.contacts[cid]["udate"] = self.clock()
@@ -210,6 +236,8 @@ class ACSandbox:
             ("/fields", "fields", ["GET"]),
             ("/fields", "create_field", ["POST"]),
             ("/fieldRels", "field_rel", ["POST"]),
+            ("/fieldValues", "create_field_value", ["POST"]),
+            ("/contacts/<int:cid>/fieldValues", "contact_field_values", ["GET"]),
             ("/contact/sync", "contact_sync", ["POST"]),
             ("/import/bulk_import", "bulk_import", ["POST"]),
             ("/import/info", "import_info", ["GET"]),
@@ -308,7 +336,14 @@ class ACSandbox:
     def tracking(self, request: Request, account: ACAccount, cid: int) -> Response:
         if cid not in account.contacts:
             return _json({"message": f"No Result found for Subscriber with id {cid}"}, 404)
-        return _json({"trackingLogs": account.tracking.get(cid, [])})
+        # the spec documents no paging here; AC's v3 lists page with limit (default 20,
+        # at most 100) and offset and count in meta.total (a string), and so does this
+        a = request.args
+        limit = min(int(a.get("limit", 20)), 100)
+        offset = int(a.get("offset", 0))
+        rows = account.tracking.get(cid, [])
+        return _json({"trackingLogs": rows[offset:offset + limit],
+                      "meta": {"total": str(len(rows))}})
 
     def activities(self, request: Request, account: ACAccount) -> Response:
         a = request.args
@@ -324,7 +359,11 @@ class ACSandbox:
             rows = rows[bisect.bisect_left(rows, after, key=lambda r: r["_ts"]):]
         page = [{k: v for k, v in r.items() if not k.startswith("_")}
                 for r in rows[offset:offset + limit]]
-        return _json({"activities": page, "meta": {"total": str(len(rows))}})
+        # the spec's example answers the page's contacts and recipients beside it
+        ids = sorted({int(r["subscriberid"]) for r in page})
+        return _json({"contacts": [account.view(i) for i in ids if i in account.contacts],
+                      "activityRecipients": [], "activities": page,
+                      "meta": {"total": str(len(rows))}})
 
     # -- fields and writes ------------------------------------------------------------
     def fields(self, request: Request, account: ACAccount) -> Response:
@@ -357,6 +396,36 @@ class ACSandbox:
                 "id": str(len(account.field_rels) + 1)}
         account.field_rels.append(item)
         return _json({"fieldRel": item}, 201)
+
+    # POST /fieldValues ("Create a Custom Field Value": contact, field, value; the spec's
+    # 200 answer carries the contact and the fieldValue) sets the contact's value of the
+    # field, replacing an earlier one; GET /contacts/{id}/fieldValues lists them.
+    def create_field_value(self, request: Request, account: ACAccount) -> Response:
+        item = (request.get_json(silent=True) or {}).get("fieldValue") or {}
+        missing = [k for k in ("contact", "field", "value") if item.get(k) is None]
+        if missing:
+            return _errors(422, "Missing required fields", ", ".join(missing), "field_missing")
+        cid = self._contact_or_404(account, item["contact"])
+        if isinstance(cid, Response):
+            return cid
+        fid = str(item["field"])
+        if fid not in account.fields:
+            return _errors(422, "Field not found", f"field {fid}", "invalid")
+        self._set_value(account, cid, fid, item["value"])
+        now = local(account.clock())
+        return _json({"contacts": [account.view(cid)], "fieldValue": {
+            "contact": cid, "field": int(fid), "value": str(item["value"]), "cdate": now,
+            "udate": now, "owner": cid, "id": f"{cid}-{fid}"}})
+
+    def contact_field_values(self, request: Request, account: ACAccount,
+                             cid: int) -> Response:
+        if cid not in account.contacts:
+            return _json({"message": "No Result found for Subscriber with id " + str(cid)},
+                         404)
+        rows = [{"contact": str(cid), "field": fid, "value": value, "id": f"{cid}-{fid}",
+                 "owner": str(cid)}
+                for (c, fid), value in account.field_values.items() if c == cid]
+        return _json({"fieldValues": rows})
 
     def _set_value(self, account: ACAccount, cid: int, fid: str, value: Any) -> None:
         account.field_values[(cid, fid)] = str(value)
