@@ -204,14 +204,17 @@ def test_a_sync_with_the_new_model_does_exactly_what_the_preview_said(world, pre
 def test_no_contacts_or_a_broken_new_model_is_one_clear_line(world, tmp_path):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CONNECTOR_STATE_URL", world["url"])
+        typo = tmp_path / "typo.yaml"
+        typo.write_text(NEW_RULES + "  - {id: views, event: pageview, points: 1}\n")
         empty = runner.invoke(app, ["rules", "preview", "--client", "empty", "--config-dir",
-                                    str(world["offline"]), str(world["new_rules"])])
+                                    str(world["offline"]), str(typo)])
         broken = tmp_path / "broken.yaml"
         broken.write_text("version: 1\nrules:\n  - {id: x, event: page_view, points: zero}\n")
         bad = runner.invoke(app, ["rules", "preview", "--client", "acme", "--config-dir",
                                   str(world["offline"]), str(broken)])
     assert empty.exit_code == 2
     assert "run `connector sync --client empty` first" in empty.output
+    assert "rule 'views': no CRM adapter produces event type 'pageview'" in empty.output
     assert bad.exit_code == 2 and "broken.yaml" in bad.output and "line 3" in bad.output
     assert "Traceback" not in empty.output + bad.output
 
