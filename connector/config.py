@@ -16,6 +16,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -23,6 +24,32 @@ from connector.errors import ClientConfigError
 
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 SECRET_KEYS = ("token", "api_key", "apikey", "password", "secret")
+# what tokens and keys look like: vendor prefixes, long hex, long runs of token characters
+TOKEN_LIKE = re.compile(r"(?i)^(pat-|sk[-_]|ghp_|gho_|xox[abp]-|bearer\s)|^[0-9a-f]{32,}$"
+                        r"|^[A-Za-z0-9+/=._-]{40,}$")
+DOTENV = Path(".env")
+
+
+def looks_like_secret(value: str) -> bool:
+    """True when ``value`` looks like a token or key rather than a variable name: such a
+    value is never echoed in an error."""
+    text = value.strip()
+    if TOKEN_LIKE.search(text):
+        return True
+    mixed = any(c.isdigit() for c in text) and any(c.isalpha() for c in text)
+    return mixed and len(text) >= 16 and not ENV_NAME.match(text)
+
+
+def _env_var_name(value: str, field: str, example: str) -> str:
+    """Validate the NAME of an environment variable (never echo a pasted secret)."""
+    if looks_like_secret(value):
+        raise ValueError(f"the value of {field} looks like a token itself; fix: put the "
+                         f"token in .env or an environment variable and name that variable "
+                         f"here, e.g. {field.split('.')[-1]}: {example}")
+    if not ENV_NAME.match(value):
+        raise ValueError(f"{value!r} is not an environment variable name; fix: use "
+                         f"capitals, digits and underscores, e.g. {example}")
+    return value
 
 
 class Settings(BaseSettings):
@@ -60,10 +87,7 @@ class CRMConfig(_Strict):
     @field_validator("token_env")
     @classmethod
     def _env_name(cls, value: str) -> str:
-        if not ENV_NAME.match(value):
-            raise ValueError(f"{value!r} is not an environment variable name; fix: use "
-                             "capitals, digits and underscores, e.g. HUBSPOT_TOKEN_ACME")
-        return value
+        return _env_var_name(value, "crm.token_env", "HUBSPOT_TOKEN_ACME")
 
     @field_validator("base_url")
     @classmethod
@@ -186,10 +210,9 @@ class SmtpConfig(_Strict):
     @field_validator("password_env")
     @classmethod
     def _env_name(cls, value: str | None) -> str | None:
-        if value is not None and not ENV_NAME.match(value):
-            raise ValueError(f"{value!r} is not an environment variable name; fix: e.g. "
-                             "SMTP_PASSWORD_ACME")
-        return value
+        if value is None:
+            return None
+        return _env_var_name(value, "smtp.password_env", "SMTP_PASSWORD_ACME")
 
 
 class ClientConfig(_Strict):
@@ -222,12 +245,26 @@ class ClientConfig(_Strict):
 
 
 def _secret(client: ClientConfig, var: str, field: str, env: Mapping[str, str] | None) -> str:
-    value = (env if env is not None else os.environ).get(var)
+    """The secret named ``var``: the environment first, then the ``.env`` file in the
+    working directory (where ``.env.example`` and the error below send users)."""
+    value = (env if env is not None else os.environ).get(var) or dotenv_secret(var)
     if not value:
         raise ClientConfigError(f"environment variable {var} is not set", file=str(
             client.source or client.name), field=field,
-            fix=f"export {var}=<secret> or put it in .env (never in the YAML file)")
+            fix=f"export {var}=<secret> or put {var}=<secret> in {DOTENV.resolve()} "
+                "(never in the YAML file)")
     return value
+
+
+def dotenv_secret(var: str, path: Path | None = None) -> str | None:
+    """``var`` from the ``.env`` file (python-dotenv's parser), or None."""
+    file = path or DOTENV
+    if not file.is_file():
+        return None
+    try:
+        return dotenv_values(file).get(var) or None
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 # --------------------------------------------------------------------------- loading
@@ -283,20 +320,52 @@ def load_client(path: str | Path) -> ClientConfig:
     return client.model_copy(update=updates)
 
 
-def load_clients(config_dir: str | Path) -> dict[str, ClientConfig]:
-    """Every ``*.yaml`` client in ``config_dir``, by name; names must be unique."""
+class ClientSet(dict[str, ClientConfig]):
+    """The clients that loaded, by name, and the files that did not (``broken``: path to
+    error), so one broken file never stops the commands of every other client."""
+
+    def __init__(self, clients: Mapping[str, ClientConfig] | None = None,
+                 broken: Mapping[str, ClientConfigError] | None = None) -> None:
+        super().__init__(clients or {})
+        self.broken: dict[str, ClientConfigError] = dict(broken or {})
+
+    def broken_for(self, name: str) -> ClientConfigError | None:
+        """The error of the broken file that would have defined client ``name``."""
+        for path, error in self.broken.items():
+            if Path(path).stem == name or getattr(error, "client_name", None) == name:
+                return error
+        return None
+
+
+def load_clients(config_dir: str | Path) -> ClientSet:
+    """Every ``*.yaml`` client in ``config_dir``, by name. A file that does not load (or
+    whose name another file also uses) is kept in ``broken`` with its error, and the
+    other clients load all the same."""
     folder = Path(config_dir)
     if not folder.is_dir():
         raise ClientConfigError("the client config folder does not exist", file=str(folder),
                                 fix="create it or set CONNECTOR_CONFIG_DIR / --config-dir")
-    clients: dict[str, ClientConfig] = {}
+    result = ClientSet()
+    sources: dict[str, Path] = {}
     for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
-        client = load_client(path)
-        if client.name in clients:
-            raise ClientConfigError(f"client name {client.name!r} is used twice", file=str(path),
-                                    field="name", fix="give each client a unique name")
-        clients[client.name] = client
-    return clients
+        try:
+            client = load_client(path)
+        except ClientConfigError as exc:
+            result.broken[str(path)] = exc
+            continue
+        if client.name in sources:
+            first = sources[client.name]
+            for dup, other in ((path, first), (first, path)):
+                error = ClientConfigError(
+                    f"client name {client.name!r} is used twice (also in {other.name})",
+                    file=str(dup), field="name", fix="give each client a unique name")
+                error.client_name = client.name  # type: ignore[attr-defined]
+                result.broken[str(dup)] = error
+            result.pop(client.name, None)
+            continue
+        sources[client.name] = path
+        result[client.name] = client
+    return result
 
 
 def _resolve(path: Path, client_file: Path) -> Path:

@@ -76,6 +76,9 @@ class Contact:
     (None when unset), so the sync can tell its own writes from real changes.
     ``activity_signature`` summarises the CRM's engagement counters; when it is unchanged
     since the last sync the contact's events need not be fetched again.
+    ``invited_at`` is the CRM's warm-up marker (``connector_invited_at``): when the
+    connector last acted on a warm-up of this contact, kept in the CRM so a lost state
+    database never invites twice.
     """
 
     id: str
@@ -88,6 +91,7 @@ class Contact:
     activity_signature: str | None = None
     is_customer: bool = False
     customer_at: datetime | None = None
+    invited_at: datetime | None = None
 
 
 class RuleHit(NamedTuple):

@@ -249,7 +249,8 @@ def _record(job: SyncJob, report: SyncReport, scored: list[_Scored], to_write: d
         events.extend(s.new_events)
         for change in changes:
             report.counts[change.kind.value] += 1
-            outbox.extend(plan_actions(change, s.result, s.contact, s.events, job.actions))
+            outbox.extend(plan_actions(change, s.result, s.contact, s.events, job.actions,
+                                       s.previous))
     report.counts["skipped"] += len(skipped)
     if dry_run:
         for entry in outbox:

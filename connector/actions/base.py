@@ -7,14 +7,18 @@ CRM-side actions themselves).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from connector.actions.marker import acted_in_crm
 from connector.config import ClientConfig
 from connector.crm.base import CRM
 from connector.models import Contact, Event, Owner, ScoreResult, Transition, TransitionKind
-from connector.store.base import OutboxEntry
+from connector.store.base import OutboxEntry, StoredContact
+
+log = logging.getLogger("connector.actions")
 
 JOURNEY_STEPS = 15
 
@@ -28,11 +32,20 @@ class ActionContext:
 
 
 def plan_actions(change: Transition, result: ScoreResult, contact: Contact,
-                 events: Sequence[Event], ctx: ActionContext) -> list[OutboxEntry]:
-    """The outbox entries a transition calls for, keyed so a repeat is never enqueued."""
+                 events: Sequence[Event], ctx: ActionContext,
+                 previous: StoredContact | None = None) -> list[OutboxEntry]:
+    """The outbox entries a transition calls for, keyed so a repeat is never enqueued.
+
+    ``previous`` is the contact's state before this score (None: the state never saw it);
+    with the CRM's warm-up marker it tells a warm-up already acted on (by this or an
+    earlier deployment) from a new one (see ``connector.actions.marker``)."""
     cfg = ctx.client
     out: list[OutboxEntry] = []
-    if change.kind is TransitionKind.BECAME_WARM:
+    if change.kind is TransitionKind.BECAME_WARM and acted_in_crm(
+            contact, previous.last_scored_at if previous is not None else None):
+        log.info("contact %s is warm; no invite or note planned: %s (%s)", contact.id,
+                 "already invited per CRM marker", contact.invited_at)
+    elif change.kind is TransitionKind.BECAME_WARM:
         payload = _payload(change, result, contact, events, _owner(contact, ctx))
         episode = change.warm_episode
         if cfg.invite.enabled:
@@ -72,6 +85,7 @@ def _payload(change: Transition, result: ScoreResult, contact: Contact,
         "score": result.total,
         "tier": result.tier,
         "warm_episode": change.warm_episode,
+        "planned_at": result.scored_at.isoformat(),
         "interests": interests,
         "top_interest": next(iter(interests), None),
         "explanation": [{"description": h.description, "points": h.points,

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from connector import logs
+from connector.actions import marker
 from connector.actions.base import ActionContext
 from connector.actions.mail import (
     NotSent,
@@ -94,7 +95,7 @@ def _deliver_one(store: Store, client: str, ctx: ActionContext, entry: OutboxEnt
             done.append(detail)
 
     try:
-        deliver(entry, ctx, record)
+        marker.deliver_once(entry, ctx, record, deliver)  # the CRM's marker: never twice
     except StateError:
         raise  # the state database is down: nothing can be recorded; the sync fails
     except Exception as exc:

@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from connector import logs
 from connector.errors import ConfigError, ConnectorError, CRMError, LeaseHeld, StateError
 
 if TYPE_CHECKING:
-    from connector.config import ClientConfig, Settings
+    from connector.config import ClientConfig, ClientSet, Settings
     from connector.store.base import Store
 
 console = Console()
@@ -31,20 +32,22 @@ def cli_errors() -> Iterator[None]:
     try:
         yield
     except ConfigError as exc:
-        err_console.print(f"[red]error:[/] {logs.mask(str(exc))}", highlight=False,
+        err_console.print(f"[red]error:[/] {escape(logs.mask(str(exc)))}", highlight=False,
                           soft_wrap=True)
         raise typer.Exit(EXIT_CONFIG) from None
     except LeaseHeld as exc:
-        err_console.print(f"[yellow]busy:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]busy:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_BUSY) from None
     except (CRMError, StateError, ConnectorError) as exc:
-        err_console.print(f"[red]error:[/] {logs.mask(str(exc))}", highlight=False,
+        err_console.print(f"[red]error:[/] {escape(logs.mask(str(exc)))}", highlight=False,
                           soft_wrap=True)
         raise typer.Exit(EXIT_FAILED) from None
 
 
 def settings_and_clients(config_dir: Path | None, log_format: str | None = None,
-                         ) -> tuple[Settings, dict[str, ClientConfig]]:
+                         ) -> tuple[Settings, ClientSet]:
+    """Settings and every client that loads; each broken client file is named in a
+    warning (and in ``clients.broken``), and the other clients go on."""
     from connector.config import load_clients, load_settings
 
     settings = load_settings()
@@ -52,15 +55,36 @@ def settings_and_clients(config_dir: Path | None, log_format: str | None = None,
         settings = settings.model_copy(update={"config_dir": config_dir})
     logs.setup(settings.log_level, log_format or settings.log_format)
     clients = load_clients(Path(settings.config_dir))
+    warn_broken(clients)
     return settings, clients
+
+
+def warn_broken(clients: dict[str, ClientConfig]) -> None:
+    """One line per client file that could not be loaded (its clients are left out)."""
+    for error in getattr(clients, "broken", {}).values():
+        err_console.print(f"[yellow]warning:[/] skipped a broken client file: "
+                          f"{escape(logs.mask(str(error)))}", highlight=False, soft_wrap=True)
 
 
 def pick(clients: dict[str, ClientConfig], name: str) -> ClientConfig:
     if name not in clients:
+        broken = clients.broken_for(name) if hasattr(clients, "broken_for") else None
+        if broken is not None:
+            raise broken
         known = ", ".join(sorted(clients)) or "none"
         raise ConfigError(f"no client named {name!r} (known: {known})", field="--client",
                           fix="use one of the names above, or add config/clients/<name>.yaml")
     return clients[name]
+
+
+def output_path(path: Path, option: str) -> Path:
+    """Check before any work that ``path`` can be written: its folder exists."""
+    folder = path.expanduser().resolve().parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise ConfigError(f"the folder {folder} {what}", file=str(path), field=option,
+                          fix=f"create it first (mkdir -p {folder}) or give another path")
+    return path
 
 
 def store_for(settings: Settings) -> Store:

@@ -10,7 +10,14 @@ import typer
 from rich.table import Table
 
 from connector.cli.app import app
-from connector.cli.common import cli_errors, console, pick, settings_and_clients, store_for
+from connector.cli.common import (
+    cli_errors,
+    console,
+    output_path,
+    pick,
+    settings_and_clients,
+    store_for,
+)
 from connector.cli.rules_cmds import _now
 from connector.cli.sync_cmds import ConfigDir
 from connector.errors import ConfigError
@@ -58,6 +65,9 @@ def evaluate_cmd(
         except ValueError as exc:
             raise ConfigError(str(exc).split("; fix: ")[0], field="--horizon",
                               fix="write it like 30d or 8w") from None
+        for target, option in ((html, "--html"), (export_learned, "--export-learned")):
+            if target is not None:
+                output_path(target, option)
         settings, clients = settings_and_clients(config_dir)
         conf = pick(clients, client)
         model = load_rules(conf.rules)

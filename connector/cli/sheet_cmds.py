@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from connector.cli.common import cli_errors, console
+from connector.cli.common import cli_errors, console, output_path
 from connector.cli.rules_cmds import rules_app, summary
 from connector.errors import ConfigError
 from connector.scoring import load_rules
@@ -41,6 +41,7 @@ def rules_export(
         if target.suffix.lower() != f".{kind}":
             raise ConfigError(f"--out {target} does not end in .{kind}", field="--out",
                               fix=f"name the file *.{kind}, or change --format")
+        output_path(target, "--out")
         (export_csv if kind == "csv" else export_xlsx)(model, target)
         console.print(f"wrote {target} ({len(model.rules)} rules"
                       + (", sheets 'rules' and 'settings')" if kind == "xlsx" else ")"),
@@ -59,6 +60,8 @@ def rules_import(
             raise ConfigError("give --out RULES.yaml (or --check to only validate)",
                               field="rules import", fix="connector rules import SHEET --out "
                                                         "RULES.yaml")
+        if out is not None and not check:
+            output_path(out, "--out")
         model = import_sheet(sheet)
         console.print(summary(sheet, model), highlight=False, soft_wrap=True)
         if out is not None and not check:

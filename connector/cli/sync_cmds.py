@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -131,6 +132,11 @@ def run(
         settings, clients = settings_and_clients(config_dir, log_format)
         if client:
             clients = {name: pick(clients, name) for name in client}
+        if not clients:
+            from connector.errors import ConfigError
+
+            raise ConfigError("no client file could be loaded", file=str(settings.config_dir),
+                              fix="correct the files named above, or add one")
         store = store_for(settings)
         from connector.runtime import make_job
 
@@ -164,11 +170,16 @@ def status(
         settings, clients = settings_and_clients(config_dir)
         store = store_for(settings)
         summary = store.status()
+        summary["broken_client_files"] = {p: str(e) for p, e in clients.broken.items()}
         if as_json:
             console.print_json(json.dumps(summary, default=str))
             return
         console.print(f"state: {where_state_lives(settings)}")
         _print_status(summary, clients)
+        for error in summary["broken_client_files"].values():
+            console.print(f"[red]broken client file (not synced):[/] "
+                          f"{escape(logs.mask(error))}",
+                          highlight=False, soft_wrap=True)
 
 
 def _print_status(summary: dict, clients: dict) -> None:

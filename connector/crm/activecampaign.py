@@ -26,7 +26,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connector.crm.base import PullNotes, ScoreProperty, WriteReport
+from connector.crm.base import (
+    MARKER_DESCRIPTION,
+    MARKER_LABEL,
+    MARKER_NAME,
+    PullNotes,
+    ScoreProperty,
+    WriteReport,
+)
 from connector.crm.fanout import DEFAULT_WORKERS, fan_out
 from connector.crm.mapping import form_event_type
 from connector.errors import FixConfiguration, NetworkError, NotFoundError, SkipRecord
@@ -50,6 +57,7 @@ DEFAULT_PAGE = 20
 # connector/http/ratelimit.py RollingWindow ``in_flight``), so our own pace never earns a 429
 RATE_MARGIN = 0.9
 ZERO_DATES = ("", "0000-00-00", "0000-00-00 00:00:00")
+MARKER_TAG = MARKER_NAME.upper()  # the warm-up marker field's personalisation tag
 
 # ``GET /activities``: what each ``reference_type`` is. It names the *model* of the activity
 # (the vendor's reference, https://developers.activecampaign.com/reference/list-contact-
@@ -228,7 +236,8 @@ class ActiveCampaignCRM:
         return Contact(id=cid, email=email, fields=fields, owner_id=deal.get("owner"),
                        updated_at=updated, created_at=parse_time(row.get("cdate")),
                        score_in_crm=score, activity_signature=None,
-                       is_customer=bool(deal.get("won")), customer_at=deal.get("won_at"))
+                       is_customer=bool(deal.get("won")), customer_at=deal.get("won_at"),
+                       invited_at=parse_time(by_field.get(ids.get(MARKER_TAG, ""))))
 
     def _field_map(self) -> dict[str, str]:
         if self._field_ids is None:
@@ -464,6 +473,47 @@ class ActiveCampaignCRM:
         for batch, items in pending.items():
             for cid, _ in items:
                 report.failed[cid] = f"bulk import {batch} did not finish; retried next sync"
+
+    # -- warm-up marker ---------------------------------------------------------------------
+    # A text custom field like the score (a "datetime" field's stored format and time zone
+    # are not documented; a text field keeps our ISO 8601 UTC value verbatim), created with
+    # POST /fields + /fieldRels, written by contact id with POST /fieldValues and read with
+    # GET /contacts/{id}/fieldValues (../shared/specs/activecampaign-v3.openapi.json).
+    def get_invited_at(self, contact: Contact) -> datetime | None:
+        fid = self._field_map().get(MARKER_TAG)
+        if fid is None or not contact.id.isdigit():
+            return None  # the field does not exist yet: nobody was marked
+        try:
+            body = self.http.get(f"/contacts/{contact.id}/fieldValues")
+        except NotFoundError:
+            return None
+        for row in body.get("fieldValues") or []:
+            if str(row.get("field")) == fid:
+                return parse_time(row.get("value"))
+        return None
+
+    def set_invited_at(self, contact: Contact, at: datetime) -> None:
+        fid = self._marker_field()
+        value = at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        self.http.post("/fieldValues", {"fieldValue": {
+            "contact": contact.id, "field": fid, "value": value}})
+
+    def _marker_field(self) -> str:
+        fid = self._field_map().get(MARKER_TAG)
+        if fid is not None:
+            return fid
+        body = self.http.get("/fields", **{"filters[perstag]": MARKER_TAG})
+        if not body.get("fields"):
+            created = self.http.post("/fields", {"field": {
+                "title": MARKER_LABEL, "type": "text", "perstag": MARKER_TAG,
+                "descript": MARKER_DESCRIPTION, "visible": 1}})
+            field = created.get("field") or (created.get("fields") or [{}])[0]
+            self.http.post("/fieldRels", {"fieldRel": {"field": field["id"], "relid": 0}})
+            fid = str(field["id"])
+        else:
+            fid = str(body["fields"][0]["id"])
+        self._field_map()[MARKER_TAG] = fid
+        return fid
 
     # -- people and actions -----------------------------------------------------------
     def get_owner(self, contact: Contact) -> Owner | None:

@@ -27,6 +27,17 @@ class ScoreProperty:
     )
 
 
+# The warm-up marker: a contact property / custom field holding the moment the connector
+# planned the invite and notification it delivered for the contact's current warm-up. It
+# lives in the CRM, so a lost or fresh state database never invites the same warm-up twice.
+MARKER_NAME = "connector_invited_at"
+MARKER_LABEL = "Invited at (connector)"
+MARKER_DESCRIPTION = (
+    "When connector acted on this lead's current warm-up (invite, note to sales). "
+    "connector reads it before inviting: clear it to allow a new invite."
+)
+
+
 @dataclass(slots=True)
 class WriteReport:
     """Outcome of one ``write_scores`` call. Every requested id ends up in exactly one of
@@ -83,6 +94,15 @@ class CRM(Protocol):
 
     def get_owner(self, contact: Contact) -> Owner | None:
         """The contact's owner (salesperson), or None when it has none."""
+        ...
+
+    def get_invited_at(self, contact: Contact) -> datetime | None:
+        """The warm-up marker as the CRM has it now (``Contact.invited_at`` is the value at
+        the pull); None when unset."""
+        ...
+
+    def set_invited_at(self, contact: Contact, at: datetime) -> None:
+        """Write the warm-up marker (creating the property / field on first use)."""
         ...
 
     def create_task(self, contact: Contact, owner: Owner | None, subject: str, body: str) -> str:

@@ -25,12 +25,20 @@ from hubspot.crm.contacts import (
     BatchInputSimplePublicObjectBatchInput,
     PublicObjectSearchRequest,
     SimplePublicObjectBatchInput,
+    SimplePublicObjectInput,
 )
 from hubspot.crm.objects.tasks import SimplePublicObjectInputForCreate
 from hubspot.crm.properties import PropertyCreate, PropertyGroupCreate
 from hubspot.discovery.discovery_base import DiscoveryBase
 
-from connector.crm.base import PullNotes, ScoreProperty, WriteReport
+from connector.crm.base import (
+    MARKER_DESCRIPTION,
+    MARKER_LABEL,
+    MARKER_NAME,
+    PullNotes,
+    ScoreProperty,
+    WriteReport,
+)
 from connector.crm.fanout import DEFAULT_WORKERS, fan_out
 from connector.crm.mapping import form_event_type
 from connector.errors import (
@@ -127,6 +135,7 @@ class HubSpotCRM:
         self._events_api_ok = plan == "enterprise"
         self._props_cache: dict[str, dict[str, Any]] = {}
         self._ensured: set[str] = set()
+        self._group = "connector"  # the score property's group; the marker joins it
 
     @property
     def http_stats(self) -> Any:
@@ -147,7 +156,8 @@ class HubSpotCRM:
 
     # -- contacts -------------------------------------------------------------------
     def _properties(self) -> list[str]:
-        return sorted({*self.fields.values(), *COUNTERS, *EXTRA, self.score_property})
+        return sorted({*self.fields.values(), *COUNTERS, *EXTRA, self.score_property,
+                       MARKER_NAME})
 
     def iter_contacts(self, since: datetime | None, until: datetime) -> Iterator[Contact]:
         if since is None:
@@ -249,6 +259,7 @@ class HubSpotCRM:
             activity_signature="|".join(str(props.get(c) or "") for c in COUNTERS),
             is_customer=(props.get("lifecyclestage") == "customer"),
             customer_at=customer_at,
+            invited_at=_parse_time_or_none(props.get(MARKER_NAME)),
         )
 
     # -- engagement -------------------------------------------------------------------
@@ -353,6 +364,7 @@ class HubSpotCRM:
     def ensure_score_property(self, prop: ScoreProperty) -> None:
         api = self._api("properties", lambda: self.sdk.crm.properties.core_api)
         self.score_property = prop.name
+        self._group = prop.group
         if prop.name in self._ensured:
             return
         try:
@@ -421,6 +433,37 @@ class HubSpotCRM:
             missing = [(cid, v) for cid, v in missing if cid in gone]
         for cid, _ in missing:
             report.failed[cid] = failed.get(cid, "not confirmed by HubSpot")
+
+    # -- warm-up marker -------------------------------------------------------------------
+    # A datetime contact property (type datetime, fieldType date: "Property type and
+    # fieldType values", https://developers.hubspot.com/docs/api/crm/properties); written as
+    # ISO 8601 and read back as ISO 8601 in UTC.
+    def get_invited_at(self, contact: Contact) -> datetime | None:
+        api = self._api("contacts", lambda: self.sdk.crm.contacts.basic_api)
+        obj = api.get_by_id(contact.id, properties=[MARKER_NAME], archived=False)
+        return _parse_time_or_none((obj.properties or {}).get(MARKER_NAME))
+
+    def set_invited_at(self, contact: Contact, at: datetime) -> None:
+        self._ensure_marker()
+        api = self._api("contacts", lambda: self.sdk.crm.contacts.basic_api)
+        value = at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        api.update(contact.id, SimplePublicObjectInput(properties={MARKER_NAME: value}))
+
+    def _ensure_marker(self) -> None:
+        if MARKER_NAME in self._ensured:
+            return
+        api = self._api("properties", lambda: self.sdk.crm.properties.core_api)
+        try:
+            api.get_by_name("contacts", MARKER_NAME)
+        except NotFoundError:
+            try:
+                api.create("contacts", PropertyCreate(
+                    name=MARKER_NAME, label=MARKER_LABEL, type="datetime", field_type="date",
+                    group_name=self._group, description=MARKER_DESCRIPTION))
+            except SkipRecord as exc:
+                if exc.status != 409:
+                    raise
+        self._ensured.add(MARKER_NAME)
 
     # -- people and actions -----------------------------------------------------------
     def get_owner(self, contact: Contact) -> Owner | None:

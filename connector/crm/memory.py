@@ -39,6 +39,7 @@ class MemoryAccount:
     automations: list[tuple[str, str]] = field(default_factory=list)
     unsubscribed: dict[str, str | None] = field(default_factory=dict)
     tasks: list[MemoryTask] = field(default_factory=list)
+    invited_at: dict[str, datetime] = field(default_factory=dict)
 
 
 class MemoryCRM:
@@ -82,7 +83,8 @@ class MemoryCRM:
                          key=lambda c: (c.updated_at or datetime.min.replace(tzinfo=UTC), c.id))
         for contact in ordered:
             if since is None or (contact.updated_at and contact.updated_at >= since):
-                yield replace(contact, activity_signature=self._signature(contact.id))
+                yield replace(contact, activity_signature=self._signature(contact.id),
+                              invited_at=self.account.invited_at.get(contact.id))
 
     def _signature(self, contact_id: str) -> str:
         return str(len(self.account.events.get(contact_id, ())))
@@ -118,6 +120,16 @@ class MemoryCRM:
     def get_owner(self, contact: Contact) -> Owner | None:
         self.calls["owner"] += 1
         return self.account.owners.get(contact.owner_id) if contact.owner_id else None
+
+    def get_invited_at(self, contact: Contact) -> datetime | None:
+        self.calls["marker_read"] += 1
+        return self.account.invited_at.get(contact.id)
+
+    def set_invited_at(self, contact: Contact, at: datetime) -> None:
+        self.calls["marker_write"] += 1
+        self._require(contact)
+        self.account.invited_at[contact.id] = at
+        self._touch(contact.id)
 
     def create_task(self, contact: Contact, owner: Owner | None, subject: str, body: str) -> str:
         self.calls["task"] += 1

@@ -214,6 +214,10 @@ class HubSpotSandbox:
             Rule("/crm/v3/objects/contacts/search", endpoint="search", methods=["POST"]),
             Rule("/crm/v3/objects/contacts/batch/update", endpoint="batch_update",
                  methods=["POST"]),
+            Rule("/crm/v3/objects/contacts/<contact_id>", endpoint="get_contact",
+                 methods=["GET"]),
+            Rule("/crm/v3/objects/contacts/<contact_id>", endpoint="update_contact",
+                 methods=["PATCH"]),
             Rule("/crm/v3/properties/contacts/groups", endpoint="create_group",
                  methods=["POST"]),
             Rule("/crm/v3/properties/contacts/groups/<name>", endpoint="get_group",
@@ -370,7 +374,7 @@ class HubSpotSandbox:
                 flaky.append(cid)
                 continue
             account.contacts[cid]["props"].update(
-                {k: (None if v == "" else str(v)) for k, v in item["properties"].items()})
+                {k: _stored(account, k, v) for k, v in item["properties"].items()})
             account._touch(cid)
             results.append(account.public_object(cid, list(item["properties"])))
         body: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": started,
@@ -391,6 +395,31 @@ class HubSpotSandbox:
             body["errors"] = errors
             return _json(body, 207)
         return _json(body)
+
+    # Read / update one contact: GET and PATCH /crm/v3/objects/contacts/{contactId} (the
+    # SDK's crm.contacts.basic_api get_by_id / update; SimplePublicObject answers).
+    def get_contact(self, request: Request, account: HubSpotAccount,
+                    contact_id: str) -> Response:
+        if contact_id not in account.contacts:
+            return _error(404, "resource not found", "OBJECT_NOT_FOUND")
+        return _json(account.public_object(contact_id,
+                                           _wanted(request.args.getlist("properties"))))
+
+    def update_contact(self, request: Request, account: HubSpotAccount,
+                       contact_id: str) -> Response:
+        if contact_id not in account.contacts:
+            return _error(404, "resource not found", "OBJECT_NOT_FOUND")
+        props = (request.get_json(silent=True) or {}).get("properties") or {}
+        for name, value in props.items():
+            problem = _invalid(account, name, value)
+            if problem:
+                return _error(400, f"Property values were not valid: {problem}",
+                              "VALIDATION_ERROR", errors=[{"message": problem}],
+                              context={"propertyName": [name]})
+        account.contacts[contact_id]["props"].update(
+            {k: _stored(account, k, v) for k, v in props.items()})
+        account._touch(contact_id)
+        return _json(account.public_object(contact_id, list(props)))
 
     def get_group(self, request: Request, account: HubSpotAccount, name: str) -> Response:
         if name not in account.groups:
@@ -623,4 +652,30 @@ def _invalid(account: HubSpotAccount, name: str, value: Any) -> str | None:
             float(str(value))
         except ValueError:
             return f"{value!r} was not a valid number for {name}"
+    if prop["type"] == "datetime" and value not in ("", None) and _datetime(value) is None:
+        return f"{value!r} was not a valid datetime for {name}"
     return None
+
+
+def _datetime(value: Any) -> datetime | None:
+    """A datetime property's value: epoch milliseconds or ISO 8601 ("How should timestamps
+    be formatted for HubSpot's APIs?", developers.hubspot.com/docs/faq)."""
+    text = str(value).strip()
+    if text.isdigit():
+        return datetime.fromtimestamp(int(text) / 1000, UTC)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None
+
+
+def _stored(account: HubSpotAccount, name: str, value: Any) -> str | None:
+    """What a written value reads back as: "" clears; datetimes come back as ISO in UTC."""
+    if value in ("", None):
+        return None
+    prop = account.properties.get(name)
+    if prop is not None and prop["type"] == "datetime":
+        when = _datetime(value)
+        return iso(when) if when is not None else str(value)
+    return str(value)

@@ -86,5 +86,8 @@ def test_token_is_read_from_the_named_variable_only(tmp_path):
 def test_duplicate_client_names_are_refused(tmp_path):
     write(tmp_path, "a", GOOD + "name: same\n")
     write(tmp_path, "b", GOOD + "name: same\n")
-    with pytest.raises(ClientConfigError, match="used twice"):
-        load_clients(tmp_path)
+    write(tmp_path, "c", GOOD + "name: other\n")
+    clients = load_clients(tmp_path)
+    assert set(clients) == {"other"}  # neither of the two can be trusted; the rest goes on
+    assert {Path(p).name for p in clients.broken} == {"a.yaml", "b.yaml"}
+    assert all("used twice" in str(e) for e in clients.broken.values())
