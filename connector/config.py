@@ -62,7 +62,9 @@ class Settings(BaseSettings):
     state_url: str = "sqlite:///connector-state.db"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
-    lease_seconds: int = Field(900, ge=30)
+    # a run renews its lease every third of this; a holder that stops renewing (its
+    # machine died) frees the client after this long (a dead process on this host at once)
+    lease_seconds: int = Field(60, ge=30)
 
 
 class _Strict(BaseModel):

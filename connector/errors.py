@@ -122,6 +122,7 @@ class LeaseHeld(ConnectorError):
         self.client = client
         self.holder = holder
         super().__init__(
-            f"client {client!r} is being synced by {holder} (lease until {until}); "
-            "wait for it to finish or try again later"
+            f"client {client!r} is being synced by {holder}, which renews its lease while "
+            f"it runs; wait for it to finish (if that process is gone, the lease frees "
+            f"itself at {until})"
         )

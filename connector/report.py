@@ -25,6 +25,23 @@ class SyncReport:
     unknown_actions: list[str] = field(default_factory=list)
     run_id: str | None = None
     interrupted: bool = False
+    stopped_during: str | None = None  # "pull", "rescoring" or "delivery"
+    bookmark: datetime | None = None  # where the next incremental pull starts
+    bookmark_saved: bool = False  # this run moved it
+    actions_pending: int = 0  # left for the next run (counted when interrupted)
+    took_over: str | None = None  # the holder of a dead run whose lease this run took
+
+    def stop_note(self) -> str | None:
+        """What an interrupted run saved and what it left, in one line."""
+        if not self.interrupted:
+            return None
+        since = self.bookmark.isoformat() if self.bookmark else "the beginning"
+        saved = (f"bookmark saved ({since})" if self.bookmark_saved else
+                 f"bookmark not moved: the next sync pulls again from {since}")
+        pending = (f"{self.actions_pending} action(s) left pending; the next run delivers "
+                   "them" if self.actions_pending else "no action left pending")
+        during = f" during {self.stopped_during}" if self.stopped_during else ""
+        return f"stopped{during}: {saved}; {pending}"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -39,6 +56,11 @@ class SyncReport:
             "retried": dict(self.retried),
             "unknown_actions": list(self.unknown_actions),
             "interrupted": self.interrupted,
+            "stopped_during": self.stopped_during,
+            "bookmark": self.bookmark.isoformat() if self.bookmark else None,
+            "bookmark_saved": self.bookmark_saved,
+            "actions_pending": self.actions_pending,
+            "took_over": self.took_over,
         }
 
     def summary(self) -> str:

@@ -18,21 +18,19 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from hashlib import sha256
 from typing import Any
 
-from connector import logs
+from connector import lease, logs, stopping
 from connector.actions.base import ActionContext, plan_actions
 from connector.actions.deliver import deliver_pending, settle_hint
 from connector.crm.base import CRM, ScoreProperty
 from connector.errors import ConnectorError
+from connector.lease import holder_name
 from connector.models import Contact, ContactState, Event, ScoreResult, Transition
 from connector.report import SyncReport
 from connector.scoring import RulesModel, score, transitions
@@ -57,7 +55,7 @@ class SyncJob:
     score_property: ScoreProperty
     actions: ActionContext
     clock: Clock
-    lease_seconds: int = 900
+    lease_seconds: int = 60  # renewed every third of it while the run goes on
     batch_size: int = BATCH_SIZE
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -72,51 +70,75 @@ class _Scored:
     events: list[Event]
 
 
-def holder_name() -> str:
-    """Who holds a lease: host, process and a random suffix (two runs never collide)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
 def run_sync(job: SyncJob, *, full: bool = False, dry_run: bool = False,
              progress: Progress | None = None) -> SyncReport:
-    """Run one sync of ``job.client``. Raises LeaseHeld when another run holds the client."""
+    """Run one sync of ``job.client``. Raises LeaseHeld when a live run holds the client;
+    the lease of a run that is gone is taken over at once and that run marked interrupted.
+    ``job.stop`` ends the run early: what is complete is saved, the report says what is
+    left (its status is "interrupted")."""
     started = job.clock()
     kind = "resync" if full else "sync"
     report = SyncReport(client=job.client, kind=kind + (" (dry run)" if dry_run else ""),
                         started_at=started)
     holder = holder_name()
-    with job.store.lease(job.client, holder, job.lease_seconds, started):
-        if not dry_run:
-            report.run_id = job.store.start_run(job.client, kind, started)
-        run_token = logs.run_var.set(report.run_id or "dry-run")
-        client_token = logs.client_var.set(job.client)
-        log.info("%s started", report.kind)
-        try:
-            _run(job, report, full=full, dry_run=dry_run, progress=progress or _no_progress,
-                 holder=holder)
-            report.status = "partial" if report.counts["write_failed"] or report.errors else "ok"
-        except ConnectorError as exc:
-            report.status = "failed"
-            report.errors.append(str(exc))
-            raise
-        except Exception as exc:  # record the failure, then let it surface
-            report.status = "failed"
-            report.errors.append(f"{type(exc).__name__}: {exc}")
-            raise
-        finally:
-            report.finished_at = job.clock()
-            report.degraded = list(dict.fromkeys(job.crm.notes.degraded))
-            report.retried = _retried(job.crm)
-            if report.run_id is not None:
-                _finish_run(job, report)
-            log.info("%s", report.summary())
-            logs.run_var.reset(run_token)
-            logs.client_var.reset(client_token)
+    report.took_over = lease.acquire(job.store, job.client, holder, job.lease_seconds, started)
+    try:
+        job.store.interrupt_runs(job.client, started)
+        with lease.Heartbeat(job.store, job.client, holder, job.lease_seconds, job.clock,
+                             on_lost=job.stop.set) as heartbeat:
+            _sync_holding_lease(job, report, kind, heartbeat, full=full, dry_run=dry_run,
+                                progress=progress or _no_progress)
+    finally:
+        lease.release(job.store, job.client, holder)
     return report
 
 
-def _run(job: SyncJob, report: SyncReport, *, full: bool, dry_run: bool, progress: Progress,
-         holder: str) -> None:
+def _sync_holding_lease(job: SyncJob, report: SyncReport, kind: str,
+                        heartbeat: lease.Heartbeat, *, full: bool, dry_run: bool,
+                        progress: Progress) -> None:
+    started = report.started_at
+    if not dry_run:
+        report.run_id = job.store.start_run(job.client, kind, started)
+    run_token = logs.run_var.set(report.run_id or "dry-run")
+    client_token = logs.client_var.set(job.client)
+    log.info("%s started", report.kind)
+    try:
+        with stopping.stoppable(job.stop):
+            _run(job, report, full=full, dry_run=dry_run, progress=progress)
+        if heartbeat.lost:
+            report.errors.append("another run took the client over (this run's lease "
+                                 "had expired); this run stopped")
+        if report.interrupted:
+            report.status = "interrupted"
+            report.actions_pending = 0 if dry_run else _pending_actions(job)
+        else:
+            report.status = ("partial" if report.counts["write_failed"] or report.errors
+                             else "ok")
+    except KeyboardInterrupt:  # a second Ctrl-C: quit at once, but say so in the runs
+        report.status = "interrupted"
+        report.interrupted = True
+        raise
+    except ConnectorError as exc:
+        report.status = "failed"
+        report.errors.append(str(exc))
+        raise
+    except Exception as exc:  # record the failure, then let it surface
+        report.status = "failed"
+        report.errors.append(f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        report.finished_at = job.clock()
+        report.degraded = list(dict.fromkeys(job.crm.notes.degraded))
+        report.retried = _retried(job.crm)
+        if report.run_id is not None:
+            _finish_run(job, report)
+        log.info("%s", report.summary())
+        logs.run_var.reset(run_token)
+        logs.client_var.reset(client_token)
+
+
+def _run(job: SyncJob, report: SyncReport, *, full: bool, dry_run: bool,
+         progress: Progress) -> None:
     started = report.started_at
     if not dry_run:
         for entry in job.store.recover_interrupted(job.client, started):
@@ -129,34 +151,76 @@ def _run(job: SyncJob, report: SyncReport, *, full: bool, dry_run: bool, progres
         report.planned.append(f"ensure score property {job.score_property.name!r} exists")
 
     bookmark = None if full else job.store.get_bookmark(job.client, CONTACTS_STREAM)
+    report.bookmark = bookmark
     seen: set[str] = set()
     checkpoint: datetime | None = None
     ordered = bool(getattr(job.crm, "incremental_ordered", False)) and bookmark is not None
 
-    for batch in _chunks(job.crm.iter_contacts(bookmark, started), job.batch_size):
-        report.counts["pulled"] += len(batch)
-        _process(job, report, batch, bookmark=bookmark, full=full, dry_run=dry_run, seen=seen)
-        progress("pull", len(batch))
-        if ordered:
-            last = max((c.updated_at for c in batch if c.updated_at), default=None)
-            checkpoint = min(last, started) if last else checkpoint
-        if not dry_run:
-            job.store.renew_lease(job.client, holder, job.lease_seconds, job.clock())
-        if job.stop.is_set():
-            report.interrupted = True
-            if checkpoint is not None and not dry_run:
-                job.store.set_bookmark(job.client, CONTACTS_STREAM, checkpoint)
+    # A stop is honoured between contacts of the pull and between engagement requests
+    # (``stopping``): a batch cut short is dropped whole, so nothing half-processed is
+    # recorded and the bookmark never passes a contact that was not processed.
+    contacts = _until_stopped(job.crm.iter_contacts(bookmark, started), job.stop)
+    try:
+        for batch in _chunks(contacts, job.batch_size):
+            if job.stop.is_set():
+                break
+            report.counts["pulled"] += len(batch)
+            if not _process(job, report, batch, bookmark=bookmark, full=full,
+                            dry_run=dry_run, seen=seen):
+                break
+            progress("pull", len(batch))
+            if ordered:
+                last = max((c.updated_at for c in batch if c.updated_at), default=None)
+                checkpoint = min(last, started) if last else checkpoint
+    except stopping.Stopped:
+        pass
+    if job.stop.is_set():
+        _stopped(job, report, "pull", checkpoint, dry_run=dry_run)
+        return
+    # Every changed contact is recorded: the pull is done. Due contacts, failed writes and
+    # pending actions live in state, so what follows never needs the old bookmark.
+    if not dry_run:
+        job.store.set_bookmark(job.client, CONTACTS_STREAM, started)
+        report.bookmark, report.bookmark_saved = started, True
+
+    if not _rescore_stored(job, report, dry_run=dry_run, seen=seen, progress=progress):
+        _stopped(job, report, "rescoring", None, dry_run=dry_run)
+        return
+    _deliver(job, report, dry_run=dry_run)
+    if job.stop.is_set():
+        _stopped(job, report, "delivery", None, dry_run=dry_run)
+
+
+def _stopped(job: SyncJob, report: SyncReport, stage: str, checkpoint: datetime | None, *,
+             dry_run: bool) -> None:
+    """A stop was asked for during ``stage``: save the pull's checkpoint (the newest
+    modification time of the fully processed batches) and note where the run stopped."""
+    report.interrupted = True
+    report.stopped_during = stage
+    if checkpoint is not None and not dry_run:
+        job.store.set_bookmark(job.client, CONTACTS_STREAM, checkpoint)
+        report.bookmark, report.bookmark_saved = checkpoint, True
+
+
+def _until_stopped(contacts: Iterable[Contact], stop: threading.Event) -> Iterator[Contact]:
+    """The contacts until a stop is asked for (no further page is then fetched)."""
+    for contact in contacts:
+        yield contact
+        if stop.is_set():
             return
 
-    _rescore_stored(job, report, dry_run=dry_run, seen=seen, progress=progress)
-    _deliver(job, report, dry_run=dry_run)
-    if not dry_run and not job.stop.is_set():
-        job.store.set_bookmark(job.client, CONTACTS_STREAM, started)
+
+def _pending_actions(job: SyncJob) -> int:
+    try:
+        return len(job.store.outbox(job.client, ["pending"]))
+    except ConnectorError:
+        return 0
 
 
 def _rescore_stored(job: SyncJob, report: SyncReport, *, dry_run: bool, seen: set[str],
-                    progress: Progress) -> None:
-    """Contacts not pulled this run whose score changes by time now, and failed writes."""
+                    progress: Progress) -> bool:
+    """Contacts not pulled this run whose score changes by time now, and failed writes.
+    False when a stop cut it short (the rest stay due in state for the next run)."""
     now = report.started_at
     due = [cid for cid in job.store.due_contacts(job.client, now) if cid not in seen]
     retry = [cid for cid in job.store.failed_writes(job.client) if cid not in seen]
@@ -164,20 +228,22 @@ def _rescore_stored(job: SyncJob, report: SyncReport, *, dry_run: bool, seen: se
     report.counts["due"] += len(due)
     report.counts["write_retried"] += len(retry)
     for start in range(0, len(ids), job.batch_size):
+        if job.stop.is_set():
+            return False
         chunk = ids[start:start + job.batch_size]
         stored = job.store.get_contacts(job.client, chunk)
         contacts = [s.as_contact() for s in stored.values()]
         _process(job, report, contacts, bookmark=None, full=False, dry_run=dry_run, seen=seen,
                  from_state=True)
         progress("rescore", len(chunk))
-        if job.stop.is_set():
-            report.interrupted = True
-            return
+    return True
 
 
 def _process(job: SyncJob, report: SyncReport, contacts: Sequence[Contact], *,
              bookmark: datetime | None, full: bool, dry_run: bool, seen: set[str],
-             from_state: bool = False) -> None:
+             from_state: bool = False) -> bool:
+    """Score, write and record one batch; False when a stop came while its engagement was
+    being read (then nothing of the batch is written or recorded)."""
     now = report.started_at
     contacts = _dedupe(contacts)
     previous = job.store.get_contacts(job.client, [c.id for c in contacts])
@@ -191,10 +257,14 @@ def _process(job: SyncJob, report: SyncReport, contacts: Sequence[Contact], *,
         contacts = [c for c in contacts if (p := previous.get(c.id)) is None
                     or p.last_scored_at != now]
     if not contacts:
-        return
+        return True
     ids = [c.id for c in contacts]
     cached = job.store.get_events(job.client, ids)
-    fresh = {} if from_state else _fetch_events(job, report, contacts, previous, bookmark, full)
+    try:
+        fresh = ({} if from_state else
+                 _fetch_events(job, report, contacts, previous, bookmark, full))
+    except stopping.Stopped:
+        return False
 
     scored: list[_Scored] = []
     skipped: dict[str, str] = dict(job.crm.notes.skipped)
@@ -232,6 +302,7 @@ def _process(job: SyncJob, report: SyncReport, contacts: Sequence[Contact], *,
         seen.update(failed)
         seen.update(skipped)
     _record(job, report, scored, to_write, failed, skipped, dry_run=dry_run)
+    return True
 
 
 def _record(job: SyncJob, report: SyncReport, scored: list[_Scored], to_write: dict[str, int],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import threading
 from pathlib import Path
 
@@ -11,11 +12,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from connector import logs
+from connector import logs, stopping
 from connector.cli.app import app
 from connector.cli.common import (
     cli_errors,
     console,
+    err_console,
     pick,
     settings_and_clients,
     store_for,
@@ -60,6 +62,11 @@ def print_report(report: SyncReport, as_json: bool = False) -> None:
         console.print_json(json.dumps(report.as_dict()))
         return
     console.print(report.summary(), highlight=False)
+    if report.took_over:
+        console.print(f"  took over from a run that is gone ({report.took_over}); it is "
+                      "marked interrupted", highlight=False, soft_wrap=True)
+    if note := report.stop_note():
+        console.print(f"  [yellow]{note}[/]", highlight=False, soft_wrap=True)
     for line in report.degraded:
         console.print(f"  [yellow]degraded:[/] {line}", highlight=False)
     for endpoint, count in sorted(report.retried.items()):
@@ -80,9 +87,21 @@ def _one(client_name: str, *, full: bool, dry_run: bool, config_dir: Path | None
         settings, clients = settings_and_clients(config_dir, log_format)
         client = pick(clients, client_name)
         store = store_for(settings)
-        report = sync_client(settings, client, store, full=full, dry_run=dry_run,
-                             show_progress=not as_json)
+        stop = threading.Event()
+        signals: list[int] = []
+
+        def request_stop(signum: int) -> None:
+            signals.append(signum)
+            stop.set()
+            err_console.print(f"{signal.Signals(signum).name}: stopping after the requests "
+                              "in flight (again to quit at once)", highlight=False)
+
+        with stopping.on_signals(request_stop):
+            report = sync_client(settings, client, store, full=full, dry_run=dry_run,
+                                 stop=stop, show_progress=not as_json)
         print_report(report, as_json)
+        if report.status == "interrupted":
+            raise typer.Exit(128 + (signals[0] if signals else signal.SIGINT))
         if report.status == "failed":
             raise typer.Exit(1)
 
@@ -124,8 +143,13 @@ def run(
     config_dir: Path | None = ConfigDir,
     log_format: str | None = LogFormat,
     client: list[str] = typer.Option(None, "--client", help="Only these clients (repeatable)."),
+    now: bool = typer.Option(False, "--now", help="Sync every client once at start, then "
+                             "follow the schedules (default: the first run follows them)."),
 ) -> None:
-    """Run every client on its schedule until SIGTERM / SIGINT."""
+    """Run every client on its schedule until SIGTERM / SIGINT.
+
+    A stop ends each running sync between requests: what finished is saved, and each
+    client's line says what was saved and what is left for the next run."""
     from connector.scheduler import Runner
 
     with cli_errors():
@@ -143,21 +167,54 @@ def run(
         for cfg in clients.values():  # validate tokens and rules once, before any call
             make_job(cfg, settings, store)
 
+        last: dict[str, SyncReport] = {}
+
         def run_one(name: str, stop: threading.Event) -> None:
             from connector.errors import LeaseHeld
 
             try:
                 report = sync_client(settings, clients[name], store, full=False,
                                      dry_run=False, stop=stop, show_progress=False)
+                last[name] = report
                 print_report(report)
             except LeaseHeld as exc:
                 console.print(f"[yellow]skipped:[/] {exc}", highlight=False)
 
-        runner = Runner(clients, run_one)
+        runner = Runner(clients, run_one, first_run_now=now)
         console.print(f"running {len(clients)} client(s): {', '.join(clients)}; "
                       "stop with Ctrl-C or SIGTERM")
-        runner.serve_forever()
-        console.print("stopped cleanly; bookmarks saved")
+        runner.serve_forever(on_started=lambda: _print_next_runs(runner.next_runs()))
+        _print_stopped(list(clients), last, store)
+
+
+def _print_next_runs(next_runs: dict) -> None:
+    for name, when in sorted(next_runs.items()):
+        at = when.isoformat(sep=" ", timespec="minutes") if when else "not scheduled"
+        console.print(f"  {name}: next run {at}", highlight=False)
+
+
+def _print_stopped(names: list[str], last: dict[str, SyncReport], store) -> None:
+    """Per client, what the stop left: the truth, not a blanket "bookmarks saved"."""
+    console.print("stopped cleanly (no sync left running); per client:")
+    for name in names:
+        report = last.get(name)
+        if report is None:
+            console.print(f"  {name}: no run in this session", highlight=False,
+                          soft_wrap=True)
+            continue
+        if report.interrupted:
+            console.print(f"  {name}: interrupted; {report.stop_note()}", highlight=False,
+                          soft_wrap=True)
+            continue
+        try:
+            pending = len(store.outbox(name, ["pending"]))
+        except Exception:  # the summary never hides the stop itself
+            pending = 0
+        saved = (f"bookmark saved ({report.bookmark.isoformat()})"
+                 if report.bookmark_saved and report.bookmark else "bookmark not moved")
+        left = f"{pending} action(s) pending" if pending else "no action pending"
+        console.print(f"  {name}: last run {report.status}, finished before the stop; "
+                      f"{saved}; {left}", highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from connector import stopping
 from connector.crm.base import (
     MARKER_DESCRIPTION,
     MARKER_LABEL,
@@ -310,6 +311,7 @@ class ActiveCampaignCRM:
         if since is not None:
             params = {**params, "after": since.isoformat()}
         while True:
+            stopping.check()  # an account's stream can be long: stop between its pages
             body = self.http.get("/activities", **params, limit=PAGE, offset=offset)
             rows = body.get("activities") or []
             for row in rows:

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from connector import stopping
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -24,14 +26,20 @@ def fan_out(fn: Callable[[T], R], items: Iterable[T], workers: int) -> list[R]:
 
     The first error is raised once the calls already started have finished (none is left
     running behind the caller's back). Each call runs in a copy of the caller's context, so
-    log lines keep their client and run.
+    log lines keep their client and run. A requested stop (``connector.stopping``) starts
+    no further call: ``Stopped`` is raised once the calls in flight are back.
     """
     items = list(items)
+
+    def call(x: T) -> R:
+        stopping.check()
+        return fn(x)
+
     if workers <= 1 or len(items) <= 1:
-        return [fn(x) for x in items]
+        return [call(x) for x in items]
     with ThreadPoolExecutor(max_workers=min(workers, len(items)),
                             thread_name_prefix="engagement") as pool:
-        futures = [pool.submit(contextvars.copy_context().run, fn, x) for x in items]
+        futures = [pool.submit(contextvars.copy_context().run, call, x) for x in items]
         try:
             return [f.result() for f in futures]
         except BaseException:

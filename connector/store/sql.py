@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,8 @@ from connector.store import tables as t
 from connector.store.base import OutboxEntry, StoredContact, iter_chunks
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+INTERRUPTED_NOTE = ("the run stopped before finishing (its process was killed or stopped "
+                    "renewing its lease); the next run picks up its work")
 
 
 def masked(url: str) -> str:
@@ -116,11 +118,29 @@ class SqlStore:
                 row = conn.execute(select(t.leases).where(t.leases.c.client == client)).one()
                 raise LeaseHeld(client, row.holder, row.until.isoformat())
 
-    def renew_lease(self, client: str, holder: str, ttl_seconds: int, now: datetime) -> None:
+    def renew_lease(self, client: str, holder: str, ttl_seconds: int, now: datetime) -> bool:
+        """Extend the lease; False when ``holder`` no longer holds it (taken over)."""
         with self._conn() as conn:
-            conn.execute(update(t.leases).where(and_(
+            result = conn.execute(update(t.leases).where(and_(
                 t.leases.c.client == client, t.leases.c.holder == holder)).values(
                 until=now + timedelta(seconds=ttl_seconds)))
+            return result.rowcount == 1
+
+    def take_over_lease(self, client: str, dead_holder: str, holder: str, ttl_seconds: int,
+                        now: datetime) -> bool:
+        """Replace ``dead_holder`` (known to be gone) by ``holder``; False when the lease
+        changed hands meanwhile (another run took it over first)."""
+        with self._conn() as conn:
+            result = conn.execute(update(t.leases).where(and_(
+                t.leases.c.client == client, t.leases.c.holder == dead_holder)).values(
+                holder=holder, until=now + timedelta(seconds=ttl_seconds)))
+            return result.rowcount == 1
+
+    def lease_holder(self, client: str) -> tuple[str, datetime] | None:
+        """The client's lease (holder, until), or None when nobody holds it."""
+        with self._conn() as conn:
+            row = conn.execute(select(t.leases).where(t.leases.c.client == client)).first()
+        return (row.holder, row.until) if row else None
 
     def release_lease(self, client: str, holder: str) -> None:
         with self._conn() as conn:
@@ -144,6 +164,15 @@ class SqlStore:
             conn.execute(insert(t.runs).values(id=run_id, client=client, kind=kind,
                                                status="running", started_at=started_at))
         return run_id
+
+    def interrupt_runs(self, client: str, now: datetime) -> int:
+        """Mark the client's runs still "running" as interrupted. Called by the run that
+        has just taken the lease, so none of them can still be going."""
+        with self._conn() as conn:
+            result = conn.execute(update(t.runs).where(and_(
+                t.runs.c.client == client, t.runs.c.status == "running")).values(
+                status="interrupted", finished_at=now, errors=[INTERRUPTED_NOTE]))
+            return result.rowcount
 
     def finish_run(self, run_id: str, status: str, finished_at: datetime,
                    counts: Mapping[str, int], errors: Sequence[str],
@@ -348,8 +377,11 @@ class SqlStore:
             with self._conn() as conn:
                 actions = dict(conn.execute(select(t.outbox.c.status, func.count()).where(
                     t.outbox.c.client == client).group_by(t.outbox.c.status)).all())
+            last = _run_summary(runs[0]) if runs else None
+            if last and last["status"] == "running" and not self._run_alive(client):
+                last.update(status="interrupted", errors=[INTERRUPTED_NOTE])
             out["clients"][client] = {
-                "last_run": _run_summary(runs[0]) if runs else None,
+                "last_run": last,
                 "actions": actions,
                 "unknown": [f"{e.kind} for contact {e.contact_id} (id {e.id}, {e.dedupe_key})"
                             for e in self.outbox(client, ["unknown"])],
@@ -359,6 +391,16 @@ class SqlStore:
                 "contacts": self.contact_count(client),
             }
         return out
+
+    def _run_alive(self, client: str) -> bool:
+        """A run recorded as running is alive only while a live holder keeps its lease."""
+        from connector.lease import holder_is_dead
+
+        lease = self.lease_holder(client)
+        if lease is None:
+            return False
+        holder, until = lease
+        return until >= datetime.now(UTC) and not holder_is_dead(holder)
 
 
 class _Tx:

@@ -127,7 +127,7 @@ def test_run_syncs_both_clients_repeatedly_and_stops_cleanly_on_sigterm(portal):
     proc = subprocess.Popen([sys.executable, "-m", "connector.cli.__main__", "run"],
                             env={**os.environ, **env}, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
-    time.sleep(60)
+    time.sleep(20)
     proc.send_signal(signal.SIGTERM)
     output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, output
@@ -136,7 +136,9 @@ def test_run_syncs_both_clients_repeatedly_and_stops_cleanly_on_sigterm(portal):
     for name in ("acme", "beta"):
         runs = sorted(store.last_runs(name, 100), key=lambda r: r["started_at"])
         assert len(runs) >= 3, output
-        assert all(r["status"] == "ok" for r in runs)
+        # the SIGTERM may land inside the last run: it then says so
+        assert all(r["status"] == "ok" for r in runs[:-1])
+        assert runs[-1]["status"] in ("ok", "interrupted")
         for earlier, later in itertools.pairwise(runs):
             assert earlier["finished_at"] <= later["started_at"]  # never overlapping
         assert store.get_bookmark(name, "contacts") is not None

@@ -1,0 +1,332 @@
+"""Stopping, killing and scheduling the connector as an operator does: SIGTERM to
+`connector run` inside a container's grace period, Ctrl-C to `connector sync`, kill -9 and
+an immediate new sync, and a first run that follows the schedule."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from connector.config import Settings, load_client
+from connector.lease import Heartbeat, acquire, holder_is_dead, holder_name, release
+from connector.runtime import make_job
+from connector.sandbox.faults import FaultPlan
+from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
+from connector.sandbox.population import Population
+from connector.sandbox.server import Server
+from connector.scheduler import Runner
+from connector.store import open_store
+from connector.sync import run_sync
+
+from ..e2e.helpers import RULES
+
+GRACE = 10  # seconds a container runtime waits after SIGTERM before SIGKILL
+SLOW = 0.1  # seconds per sandbox request for the "slow" client: one batch takes > 25 s
+
+
+class SlowSmtp:
+    """An SMTP server that takes ``delay`` seconds to accept each message."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.messages: list[Any] = []
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(self.delay)
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+    def __enter__(self) -> SlowSmtp:
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.controller.stop()
+
+
+def _client_file(folder: Path, name: str, url: str, token_env: str, smtp_port: int,
+                 schedule: str = "{interval_minutes: 60}") -> None:
+    (folder / f"{name}.yaml").write_text(f"""\
+crm: {{kind: hubspot, base_url: "{url}", token_env: {token_env}, plan: enterprise,
+      rate_limit: {{requests_per_second: 100000}}}}
+rules: {RULES}
+schedule: {schedule}
+owner_fallback: {{name: Linnea Berg, email: linnea@example-agency.com}}
+invite: {{from_address: sales@example-agency.com}}
+notify: {{enabled: false}}
+smtp: {{host: 127.0.0.1, port: {smtp_port}}}
+""")
+
+
+def _account(name: str, size: int, seed: int) -> HubSpotAccount:
+    return HubSpotAccount(name, Population(size, seed=seed), plan="enterprise",
+                          ten_second_limit=10**6, search_per_second=10**6)
+
+
+def _connector(env: dict[str, str], *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "connector.cli.__main__", *args],
+                            env={**os.environ, **env}, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def _wait_for(condition, timeout: float = 60, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def _running(url: str, client: str) -> bool:
+    store = open_store(url)
+    try:
+        return any(r["status"] == "running" for r in store.last_runs(client, 5))
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def world(tmp_path):
+    """Two HubSpot portals: "slow" (600 contacts, every request takes 0.1 s, so its first
+    batch of 500 needs more than 25 s) and "quick" (60 contacts, no delay, warm leads whose
+    invites go through an SMTP server taking 0.5 s per message)."""
+    slow_app = HubSpotSandbox(FaultPlan(latency=1.0, latency_seconds=SLOW))
+    slow_app.add_account("tok-slow-1111", _account("slow", 600, 3))
+    quick_app = HubSpotSandbox()
+    quick_app.add_account("tok-quick-2222", _account("quick", 60, 1))
+    clients = tmp_path / "clients"
+    clients.mkdir()
+    with Server(slow_app) as slow, Server(quick_app) as quick, SlowSmtp(0.5) as smtp:
+        _client_file(clients, "slow", slow.url, "TOK_SLOW", smtp.port)
+        _client_file(clients, "quick", quick.url, "TOK_QUICK", smtp.port)
+        env = {"TOK_SLOW": "tok-slow-1111", "TOK_QUICK": "tok-quick-2222",
+               "CONNECTOR_CONFIG_DIR": str(clients), "CONNECTOR_LOG_LEVEL": "WARNING",
+               "CONNECTOR_STATE_URL": f"sqlite:///{tmp_path / 'state.db'}"}
+        yield {"env": env, "smtp": smtp, "slow_app": slow_app, "clients": clients,
+               "url": env["CONNECTOR_STATE_URL"]}
+
+
+# -- item 4: stop is truthful, saves what finished, fits the grace period ---------------------
+def test_sigterm_to_run_saves_what_finished_says_what_is_left_within_the_grace_period(world):
+    env, smtp, url = world["env"], world["smtp"], world["url"]
+    proc = _connector(env, "run", "--now")
+    try:
+        # "quick" has pulled, scored and written everything and is delivering its invites;
+        # "slow" is in the middle of its first batch's engagement calls
+        _wait_for(lambda: len(smtp.messages) >= 1, what="the first invite")
+        proc.send_signal(signal.SIGTERM)
+        stopped = time.monotonic()
+        output, _ = proc.communicate(timeout=GRACE + 20)
+        took = time.monotonic() - stopped
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, output
+    assert took < GRACE, f"stopping took {took:.1f} s (a container is killed after {GRACE})"
+
+    store = open_store(url)
+    # quick finished its pull: its bookmark is saved, every invite is sent or still pending
+    assert store.get_bookmark("quick", "contacts") is not None, output
+    invites = [e for e in store.outbox("quick") if e.kind == "invite"]
+    sent = [e for e in invites if e.status == "sent"]
+    pending = [e for e in invites if e.status == "pending"]
+    assert invites and len(sent) + len(pending) == len(invites), [e.status for e in invites]
+    keys = [m["X-Connector-Key"] for m in smtp.messages]
+    assert len(keys) == len(set(keys)) == len(sent)
+    # slow was stopped mid-batch: nothing half-done recorded, its bookmark not moved
+    assert store.get_bookmark("slow", "contacts") is None
+    assert store.contact_count("slow") == 0
+    [slow_run] = store.last_runs("slow", 5)
+    assert slow_run["status"] == "interrupted"
+    # and the output says exactly that, client by client
+    lines = {line.split(":")[0].strip(): line for line in output.splitlines()
+             if line.startswith("  ") and ("slow:" in line or "quick:" in line)}
+    assert "bookmark not moved" in lines["slow"], output
+    assert "bookmark saved" in lines["quick"], output
+    left = len(store.outbox("quick", ["pending"]))
+    said = f"{left} action(s)" if left else "no action"
+    assert said in lines["quick"], output
+    assert "bookmarks saved" not in output
+
+
+@pytest.mark.parametrize(("command", "signum"), [(("sync",), signal.SIGINT),
+                                                  (("resync", "--full"), signal.SIGTERM)])
+def test_sync_and_resync_stop_on_a_signal_and_say_they_were_interrupted(world, command,
+                                                                        signum):
+    env, url = world["env"], world["url"]
+    proc = _connector(env, *command, "--client", "slow")
+    try:
+        _wait_for(lambda: _running(url, "slow"), what="the run to start")
+        time.sleep(1.0)  # inside the first batch's engagement calls
+        proc.send_signal(signum)
+        output, _ = proc.communicate(timeout=GRACE)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signum, output
+    assert "slow: interrupted" in output and "bookmark not moved" in output, output
+    assert "Traceback" not in output
+    store = open_store(url)
+    [run] = store.last_runs("slow", 5)
+    assert run["status"] == "interrupted"
+    assert store.lease_holder("slow") is None  # released: the next run starts at once
+
+
+def test_a_stop_mid_pull_keeps_finished_batches_and_the_bookmark_behind_the_rest(tmp_path):
+    """Incremental HubSpot pulls are ordered: batches processed before the stop are kept,
+    the bookmark stops at the last of them, and the next sync completes the rest."""
+    app = HubSpotSandbox()
+    account = app.add_account("tok-x", _account("acme", 150, 4))
+    clients = tmp_path / "clients"
+    clients.mkdir()
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    with Server(app) as server, SlowSmtp(0) as smtp:
+        _client_file(clients, "acme", server.url, "TOK_X", smtp.port)
+        client = load_client(clients / "acme.yaml")
+        store = open_store(url)
+
+        def job():
+            j = make_job(client, Settings(state_url=url), store, env={"TOK_X": "tok-x"})
+            j.batch_size = 40
+            return j
+
+        assert run_sync(job()).status == "ok"
+        for person in list(account.contacts)[:130]:
+            account._touch(person)  # every contact changed since the bookmark
+        interrupted = job()
+        pull = interrupted.crm.iter_contacts
+
+        def pull_and_stop_inside_the_third_batch(since, until):
+            for i, contact in enumerate(pull(since, until)):
+                if i == 100:  # SIGTERM arrives
+                    interrupted.stop.set()
+                yield contact
+
+        interrupted.crm.iter_contacts = pull_and_stop_inside_the_third_batch
+        before = store.get_bookmark("acme", "contacts")
+        report = run_sync(interrupted)
+        assert report.status == "interrupted" and report.stopped_during == "pull"
+        done = [row for chunk in store.iter_contacts("acme") for row in chunk
+                if row.last_scored_at == report.started_at]
+        assert len(done) == 80  # two whole batches; the third was dropped whole
+        bookmark = store.get_bookmark("acme", "contacts")
+        assert report.bookmark_saved and bookmark == report.bookmark
+        assert before < bookmark <= max(row.updated_at_crm for row in done)
+        final = run_sync(job())
+        assert final.status == "ok"
+        for cid in account.contacts:
+            row = store.get_contacts("acme", [cid])[cid]
+            assert int(float(account.score_of(cid, "connector_lead_score"))) == row.total
+
+
+# -- item 5: a dead holder is detected at once and its run marked interrupted -------------------
+def test_kill_9_then_an_immediate_sync_takes_over_and_status_says_interrupted(world):
+    env, url = world["env"], world["url"]
+    proc = _connector(env, "sync", "--client", "slow")
+    _wait_for(lambda: _running(url, "slow"), what="the run to start")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+
+    status = subprocess.run([sys.executable, "-m", "connector.cli.__main__", "status",
+                             "--json"], env={**os.environ, **env}, capture_output=True,
+                            text=True, timeout=60)
+    assert '"status": "interrupted"' in status.stdout, status.stdout
+    assert '"status": "running"' not in status.stdout
+
+    world["slow_app"].faults.latency = 0.0  # the portal is fast again: the sync completes
+    again = subprocess.run([sys.executable, "-m", "connector.cli.__main__", "sync",
+                            "--client", "slow"], env={**os.environ, **env},
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "being synced" not in again.stdout + again.stderr
+    assert "took over from a run that is gone" in again.stdout
+    store = open_store(url)
+    runs = sorted(store.last_runs("slow", 5), key=lambda r: r["started_at"])
+    assert [r["status"] for r in runs] == ["interrupted", "ok"]
+
+
+def test_lease_of_a_live_holder_is_kept_and_renewed_and_a_lost_one_stops_the_run(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    now = datetime.now(UTC)
+    # another machine's live run: only its lease's expiry can free the client
+    store.acquire_lease("a", "elsewhere:1:abcd", 60, now)
+    assert not holder_is_dead("elsewhere:1:abcd")
+    mine = holder_name()
+    with pytest.raises(Exception, match="being synced by elsewhere"):
+        acquire(store, "a", mine, 60, now)
+    assert acquire(store, "a", mine, 60, now + timedelta(seconds=61)) is None  # expired
+    # this host: a process that is gone, or this process but not one of its live runs
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    assert holder_is_dead(f"{socket.gethostname()}:{gone}:0000")
+    assert holder_is_dead(f"{socket.gethostname()}:{os.getpid()}:restarted")
+    assert not holder_is_dead(mine)
+    # a heartbeat keeps the lease ahead of the clock, and notices when it was taken over
+    lost = threading.Event()
+    first = store.lease_holder("a")[1]
+    with Heartbeat(store, "a", mine, 60, lambda: datetime.now(UTC) + timedelta(seconds=61),
+                   on_lost=lost.set, every=0.05):
+        _wait_for(lambda: store.lease_holder("a")[1] > first, 5, "a renewal")
+        assert store.take_over_lease("a", mine, "elsewhere:2:ffff", 60, now)
+        _wait_for(lost.is_set, 5, "the lost lease to be noticed")
+    release(store, "a", mine)
+    assert store.lease_holder("a")[0] == "elsewhere:2:ffff"  # never released another's
+
+
+# -- item 10: the first run follows the schedule; --now runs at once ---------------------------
+def test_runner_first_run_follows_the_schedule_unless_asked_to_run_now(tmp_path, world):
+    clients = world["clients"]
+    _client_file(clients, "quick", "http://127.0.0.1:9", "TOK_QUICK", 25,
+                 schedule='{cron: "0 0 1 1 *", timezone: UTC}')
+    client = load_client(clients / "quick.yaml")
+    for now, expected in ((False, []), (True, ["quick"])):
+        ran: list[str] = []
+        runner = Runner({"quick": client}, lambda name, stop, ran=ran: ran.append(name),
+                        first_run_now=now)
+        runner.start()
+        try:
+            next_run = runner.next_runs()["quick"]
+            time.sleep(1.5)
+        finally:
+            runner.shutdown()
+        assert ran == expected
+        if not now:
+            assert (next_run.month, next_run.day, next_run.hour) == (1, 1, 0)
+
+
+def test_run_without_now_waits_for_the_cron(world):
+    env, url, clients = world["env"], world["url"], world["clients"]
+    for name in ("slow", "quick"):
+        text = (clients / f"{name}.yaml").read_text()
+        (clients / f"{name}.yaml").write_text(text.replace(
+            "schedule: {interval_minutes: 60}", 'schedule: {cron: "0 0 1 1 *"}'))
+    proc = _connector(env, "run")
+    try:
+        time.sleep(4)
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=GRACE)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, output
+    assert "quick: next run" in output and "-01-01 00:00" in output, output
+    assert "quick: no run in this session" in output
+    store = open_store(url)
+    assert store.last_runs("quick", 5) == [] and store.last_runs("slow", 5) == []
