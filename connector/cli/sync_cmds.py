@@ -162,10 +162,20 @@ def run(
             raise ConfigError("no client file could be loaded", file=str(settings.config_dir),
                               fix="correct the files named above, or add one")
         store = store_for(settings)
+        from connector.errors import ConfigError
         from connector.runtime import make_job
 
-        for cfg in clients.values():  # validate tokens and rules once, before any call
-            make_job(cfg, settings, store)
+        for cfg in list(clients.values()):  # validate tokens and rules once, before any call
+            try:
+                make_job(cfg, settings, store)
+            except ConfigError as exc:  # this client cannot run; the others go on
+                err_console.print(f"[yellow]warning:[/] client {cfg.name} is not run: "
+                                  f"{escape(logs.mask(str(exc)))}", highlight=False,
+                                  soft_wrap=True)
+                del clients[cfg.name]
+        if not clients:
+            raise ConfigError("no client can run", file=str(settings.config_dir),
+                              fix="correct the problems named above")
 
         last: dict[str, SyncReport] = {}
 

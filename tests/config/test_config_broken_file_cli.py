@@ -69,8 +69,11 @@ def test_the_broken_client_itself_gets_its_file_error_and_status_lists_it(folder
     assert "broken.yaml" in status.output
 
 
-def test_run_runs_the_good_clients_and_reports_the_broken_file(folder):
+def test_run_runs_the_good_clients_and_reports_the_broken_file(folder, monkeypatch):
     env, clients = folder
+    monkeypatch.delenv("TOK_UNSET", raising=False)
+    no_token = (clients / "good.yaml").read_text().replace("TOK_GOOD", "TOK_UNSET")
+    (clients / "no-token.yaml").write_text(no_token)  # loads, but cannot run
     proc = subprocess.Popen([sys.executable, "-m", "connector.cli.__main__", "run"],
                             env={**os.environ, **env}, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
@@ -86,4 +89,5 @@ def test_run_runs_the_good_clients_and_reports_the_broken_file(folder):
         output, _ = proc.communicate(timeout=60)
     assert store.get_bookmark("good", "contacts") is not None, output
     assert "broken client file" in output and "broken.yaml" in output
+    assert "client no-token is not run" in output and "TOK_UNSET is not set" in output
     assert "Traceback" not in output
