@@ -77,12 +77,18 @@ def pick(clients: dict[str, ClientConfig], name: str) -> ClientConfig:
     return clients[name]
 
 
-def output_path(path: Path, option: str) -> Path:
-    """Check before any work that ``path`` can be written: its folder exists."""
+def output_path(path: Path, option: str, *, create: bool = False) -> Path:
+    """Check before any work that ``path`` can be written: its folder exists (``create``:
+    is made when missing)."""
     folder = path.expanduser().resolve().parent
+    if create and not folder.exists():
+        with contextlib.suppress(OSError):
+            folder.mkdir(parents=True)
     if not folder.is_dir():
-        what = "is not a folder" if folder.exists() else "does not exist"
-        raise ConfigError(f"the folder {folder} {what}", file=str(path), field=option,
+        if folder.exists():
+            raise ConfigError(f"{folder} is a file, not a folder", file=str(path),
+                              field=option, fix="give a path inside a folder")
+        raise ConfigError(f"the folder {folder} does not exist", file=str(path), field=option,
                           fix=f"create it first (mkdir -p {folder}) or give another path")
     return path
 

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from connector.cli.app import app
-from connector.cli.common import cli_errors, console
+from connector.cli.common import cli_errors, console, output_path
 
 
 @app.command()
@@ -24,6 +24,7 @@ def demo(
     from connector.demo import run_demo
 
     with cli_errors():
+        output_path(state, "--state", create=True)
         console.rule("connector demo")
         console.print(f"starting the HubSpot and ActiveCampaign sandboxes with {contacts} "
                       "seeded contacts each and a local SMTP sink")

@@ -182,11 +182,13 @@ def rules_preview(
     """What a new model would do to the client's stored contacts, before it goes live:
     score and tier shifts, who would be invited, unsubscribed or stop being warm.
     Reads the state only: no CRM call, nothing written."""
-    from connector.cli.common import pick, settings_and_clients, store_for
+    from connector.cli.common import output_path, pick, settings_and_clients, store_for
     from connector.preview.compare import owners_from_state, people_from_store, preview
     from connector.scoring.lint import known_fields, unknown_names
 
     with cli_errors():
+        if html is not None:
+            output_path(html, "--html")
         settings, clients = settings_and_clients(config_dir)
         conf = pick(clients, client)
         current = load_rules(conf.rules)

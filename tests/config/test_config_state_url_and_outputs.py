@@ -71,6 +71,7 @@ def test_a_sqlite_folder_that_cannot_be_created_is_one_line(empty_config, monkey
     ["rules", "import", str(RULES.with_suffix(".xlsx")), "--out", "{missing}/rules.yaml"],
     ["evaluate", "--client", "acme", "--html", "{missing}/report.html"],
     ["evaluate", "--client", "acme", "--export-learned", "{missing}/learned.yaml"],
+    ["rules", "preview", str(RULES), "--client", "acme", "--html", "{missing}/preview.html"],
 ])
 def test_an_output_path_in_a_missing_folder_is_one_line_before_any_work(empty_config, args):
     missing = empty_config / "no" / "such" / "dir"
@@ -80,3 +81,13 @@ def test_an_output_path_in_a_missing_folder_is_one_line_before_any_work(empty_co
     assert f"the folder {missing} does not exist" in line
     assert f"mkdir -p {missing}" in line
     assert not missing.exists()
+
+
+def test_an_output_path_under_a_file_is_one_line(empty_config):
+    blocker = empty_config / "report.html"
+    blocker.write_text("a file, not a folder")
+    for args in (["demo", "--contacts", "10", "--state", f"{blocker}/demo.db"],
+                 ["rules", "export", str(RULES), "--out", f"{blocker}/model.csv"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2
+        assert f"{blocker} is a file, not a folder" in one_line(result)
