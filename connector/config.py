@@ -24,20 +24,22 @@ from connector.errors import ClientConfigError
 
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 SECRET_KEYS = ("token", "api_key", "apikey", "password", "secret")
-# what tokens and keys look like: vendor prefixes, long hex, long runs of token characters
-TOKEN_LIKE = re.compile(r"(?i)^(pat-|sk[-_]|ghp_|gho_|xox[abp]-|bearer\s)|^[0-9a-f]{32,}$"
-                        r"|^[A-Za-z0-9+/=._-]{40,}$")
+# what tokens and keys look like: vendor prefixes, long hex
+TOKEN_PREFIX = re.compile(r"(?i)^(pat-|sk[-_]|ghp_|gho_|xox[abp]-|bearer\s)|^[0-9a-f]{32,}$")
 DOTENV = Path(".env")
 
 
 def looks_like_secret(value: str) -> bool:
     """True when ``value`` looks like a token or key rather than a variable name: such a
-    value is never echoed in an error."""
+    value is never echoed in an error. Names (capitals, digits, underscores) stay names,
+    however long, unless they are one long run of letters and digits."""
     text = value.strip()
-    if TOKEN_LIKE.search(text):
+    if TOKEN_PREFIX.search(text):
         return True
     mixed = any(c.isdigit() for c in text) and any(c.isalpha() for c in text)
-    return mixed and len(text) >= 16 and not ENV_NAME.match(text)
+    if ENV_NAME.match(text):
+        return mixed and "_" not in text and len(text) >= 24
+    return len(text) >= 40 or (mixed and len(text) >= 16)
 
 
 def _env_var_name(value: str, field: str, example: str) -> str:

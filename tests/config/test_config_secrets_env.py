@@ -78,3 +78,10 @@ def test_a_token_pasted_as_the_variable_name_is_never_echoed(tmp_path, pasted, f
 def test_a_plain_wrong_name_is_still_shown_to_help_fix_it(tmp_path):
     with pytest.raises(ClientConfigError, match="'my-token' is not an environment variable"):
         load_client(client_file(tmp_path, "my-token"))
+
+
+@pytest.mark.parametrize("name", ["HUBSPOT_TOKEN_FOR_THE_ACME_CORPORATION_PRODUCTION",
+                                  "HUBSPOT_TOKEN_ACME_2024"])
+def test_long_variable_names_are_names_not_tokens(tmp_path, name):
+    client = load_client(client_file(tmp_path, name))
+    assert client.crm.token_env == name
