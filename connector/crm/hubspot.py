@@ -5,9 +5,11 @@ Pull: a full pull pages ``GET /crm/v3/objects/contacts``; an incremental pull se
 and the sync's start, ascending, and gets past the 10,000-result search cap by restarting
 the search at the last timestamp it saw. Engagement: per-URL page views and form
 submissions from the events API (Enterprise portals), opens and clicks from the email
-events API; lower plans degrade to the contact's analytics properties (said in the sync
-report). The engagement counters on the contact form its ``activity_signature``, so the
-sync fetches events only for contacts whose counters moved.
+events API (Professional and up); lower plans degrade to the contact's own engagement
+properties (``hubspot_engagement.py``; said in the sync report). The engagement counters
+and last-engagement dates on the contact form its ``activity_signature``, so the sync
+fetches events only for contacts whose engagement moved (a repeat open moves a date, not
+a counter).
 """
 
 from __future__ import annotations
@@ -40,6 +42,14 @@ from connector.crm.base import (
     WriteReport,
 )
 from connector.crm.fanout import DEFAULT_WORKERS, fan_out
+from connector.crm.hubspot_engagement import (
+    EMAIL_NOTE,
+    ENGAGEMENT_PROPERTIES,
+    EVENTS_NOTE,
+    SIGNATURE_PROPERTIES,
+    email_events,
+    visit_and_form_events,
+)
 from connector.crm.mapping import form_event_type
 from connector.errors import (
     AuthError,
@@ -57,12 +67,11 @@ DEFAULT_FIELDS = {
     "job_title": "jobtitle", "company": "company", "company_size": "numberofemployees",
     "industry": "industry", "country": "country", "lifecycle_stage": "lifecyclestage",
 }
-COUNTERS = ("hs_email_open", "hs_email_click", "hs_analytics_num_page_views",
-            "num_conversion_events", "hs_analytics_last_visit_timestamp")
-EXTRA = ("hubspot_owner_id", "hs_lifecyclestage_customer_date", "hs_analytics_last_url",
-         "recent_conversion_event_name", "lastmodifieddate", "createdate")
-DEGRADED_FROM = ("hs_analytics_last_url", "hs_analytics_last_visit_timestamp",
-                 "recent_conversion_event_name")
+EXTRA = ("hubspot_owner_id", "hs_lifecyclestage_customer_date", "lastmodifieddate",
+         "createdate")
+# plans whose portals have no email events API (scope ``content``); the events API is
+# Enterprise only (see connector/crm/hubspot_engagement.py)
+NO_EMAIL_EVENTS_PLANS = ("free", "starter")
 SEARCH_CAP = 10_000
 SEARCH_PAGE = 200
 BATCH = 100
@@ -133,7 +142,10 @@ class HubSpotCRM:
         self._apis: dict[str, Any] = {}
         self._owners: dict[str, Owner] | None = None
         self._events_api_ok = plan == "enterprise"
+        self._email_api_ok = plan not in NO_EMAIL_EVENTS_PLANS
+        # the engagement properties of contacts pulled and not yet asked for their events
         self._props_cache: dict[str, dict[str, Any]] = {}
+        self._subscription_ids: list[str] | None = None  # read once per adapter (run)
         self._ensured: set[str] = set()
         self._group = "connector"  # the score property's group; the marker joins it
 
@@ -156,10 +168,11 @@ class HubSpotCRM:
 
     # -- contacts -------------------------------------------------------------------
     def _properties(self) -> list[str]:
-        return sorted({*self.fields.values(), *COUNTERS, *EXTRA, self.score_property,
-                       MARKER_NAME})
+        return sorted({*self.fields.values(), *ENGAGEMENT_PROPERTIES, *EXTRA,
+                       self.score_property, MARKER_NAME})
 
     def iter_contacts(self, since: datetime | None, until: datetime) -> Iterator[Contact]:
+        self._props_cache.clear()  # a new pull: nothing of an earlier one is still wanted
         if since is None:
             yield from self._full_pull()
         else:
@@ -246,8 +259,9 @@ class HubSpotCRM:
         except ValueError:
             score = None
         customer_at = _parse_time(props.get("hs_lifecyclestage_customer_date"))
-        if not self._events_api_ok:  # what the degraded engagement is built from
-            self._props_cache[str(contact_id)] = {k: props.get(k) for k in DEGRADED_FROM}
+        if not (self._events_api_ok and self._email_api_ok):  # what degraded events use
+            self._props_cache[str(contact_id)] = {k: props.get(k)
+                                                  for k in ENGAGEMENT_PROPERTIES}
         return Contact(
             id=str(contact_id),
             email=props.get("email"),
@@ -256,7 +270,8 @@ class HubSpotCRM:
             updated_at=_parse_time(props.get("lastmodifieddate")),
             created_at=_parse_time(props.get("createdate")),
             score_in_crm=score,
-            activity_signature="|".join(str(props.get(c) or "") for c in COUNTERS),
+            activity_signature="|".join(str(props.get(c) or "")
+                                        for c in SIGNATURE_PROPERTIES),
             is_customer=(props.get("lifecyclestage") == "customer"),
             customer_at=customer_at,
             invited_at=_parse_time_or_none(props.get(MARKER_NAME)),
@@ -271,16 +286,41 @@ class HubSpotCRM:
 
     def _contact_events(self, contact: Contact, since: datetime | None) -> list[Event]:
         events: list[Event] = []
-        if contact.email:
-            events.extend(self._email_events(contact, since))
+        props = self._props_cache.pop(contact.id, None)
+        if contact.email and self._email_api_ok:
+            try:
+                events.extend(self._email_events(contact, since))
+            except (AuthError, NotFoundError):  # 403 MISSING_SCOPES: the plan lacks it
+                self._email_api_ok = False
+        if not self._email_api_ok:
+            props = props if props is not None else self._engagement_props(contact)
+            self._note(EMAIL_NOTE)
+            events.extend(email_events(contact.id, props))
         if self._events_api_ok:
             try:
                 events.extend(self._analytics_events(contact, since))
             except (AuthError, NotFoundError):
                 self._events_api_ok = False  # calls already in flight may see it too
         if not self._events_api_ok:
-            events.extend(self._degraded_events(contact))
+            props = props if props is not None else self._engagement_props(contact)
+            self._note(EVENTS_NOTE)
+            events.extend(visit_and_form_events(contact.id, props))
         return events
+
+    def _note(self, note: str) -> None:
+        if note not in self.notes.degraded:
+            self.notes.degraded.append(note)
+
+    def _engagement_props(self, contact: Contact) -> Mapping[str, Any]:
+        """A contact's engagement properties when the pull did not keep them (an API turned
+        out to be missing only now): one read of the contact."""
+        api = self._api("contacts", lambda: self.sdk.crm.contacts.basic_api)
+        try:
+            obj = api.get_by_id(contact.id, properties=list(ENGAGEMENT_PROPERTIES),
+                                archived=False)
+        except NotFoundError:
+            return {}
+        return obj.properties or {}
 
     def _analytics_events(self, contact: Contact, since: datetime | None) -> list[Event]:
         api = self._api("events", lambda: self.sdk.events.events_api)
@@ -338,27 +378,6 @@ class HubSpotCRM:
         url = f"{self.base_url}{path}?{urlencode(params)}"
         response = self.pool.request("GET", url, headers=dict(self._auth))
         return json.loads(response.data or b"{}")
-
-    def _degraded_events(self, contact: Contact) -> list[Event]:
-        """Without the events API: the last visited URL and the last conversion, from the
-        contact's properties (enough for page rules that need one visit)."""
-        note = ("HubSpot events API unavailable for this portal (needs Enterprise): page "
-                "views and forms come from the contact's last-visit and last-conversion "
-                "properties only")
-        if note not in self.notes.degraded:
-            self.notes.degraded.append(note)
-        props = self._props_cache.get(contact.id, {})
-        out: list[Event] = []
-        visit = _parse_time(props.get("hs_analytics_last_visit_timestamp"))
-        if visit and props.get("hs_analytics_last_url"):
-            out.append(Event(f"hs-last-visit-{_ms(visit)}", contact.id, EventType.PAGE_VIEW,
-                             visit, url=props["hs_analytics_last_url"]))
-        name = props.get("recent_conversion_event_name")
-        if name:
-            when = contact.updated_at or self.clock()
-            out.append(Event(f"hs-last-conversion-{name}", contact.id, form_event_type(name),
-                             when, name=name))
-        return out
 
     # -- writes ---------------------------------------------------------------------------
     def ensure_score_property(self, prop: ScoreProperty) -> None:
@@ -513,14 +532,7 @@ class HubSpotCRM:
                              client=self.client_name, endpoint="unsubscribe",
                              record_id=contact.id)
         status = self._api("status", lambda: self.sdk.communication_preferences.status_api)
-        if list_id:
-            ids = [list_id]
-        else:
-            definitions = self._api(
-                "definitions", lambda: self.sdk.communication_preferences.definition_api)
-            ids = [d.id for d in definitions.get_page().subscription_definitions
-                   if d.is_active and not d.is_internal]
-        for sub in ids:
+        for sub in [list_id] if list_id else self._marketing_subscriptions():
             request = PublicUpdateSubscriptionStatusRequest(
                 email_address=contact.email, subscription_id=str(sub),
                 legal_basis="LEGITIMATE_INTEREST_CLIENT",
@@ -530,6 +542,17 @@ class HubSpotCRM:
             except SkipRecord as exc:
                 if "already" not in exc.detail:
                     raise
+
+    def _marketing_subscriptions(self) -> list[str]:
+        """The portal's active, non-internal subscription types, read once per adapter (a
+        run): they do not change between two contacts of one run."""
+        if self._subscription_ids is None:
+            definitions = self._api(
+                "definitions", lambda: self.sdk.communication_preferences.definition_api)
+            self._subscription_ids = [
+                str(d.id) for d in definitions.get_page().subscription_definitions
+                if d.is_active and not d.is_internal]
+        return self._subscription_ids
 
     def close(self) -> None:
         self.pool.clear()

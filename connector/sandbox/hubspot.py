@@ -18,7 +18,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from werkzeug.exceptions import HTTPException
@@ -35,12 +35,22 @@ Clock = Callable[[], datetime]
 CONTACT_PROPERTIES = (
     "email", "firstname", "lastname", "jobtitle", "company", "numberofemployees", "industry",
     "country", "lifecyclestage", "hubspot_owner_id", "hs_lifecyclestage_customer_date",
-    "hs_email_open", "hs_email_click", "hs_email_last_open_date", "hs_analytics_num_page_views",
-    "hs_analytics_num_visits", "hs_analytics_last_visit_timestamp", "hs_analytics_last_url",
-    "num_conversion_events", "recent_conversion_event_name", "createdate", "lastmodifieddate",
-    "hs_object_id",
+    "hs_email_open", "hs_email_click", "hs_email_first_open_date", "hs_email_last_open_date",
+    "hs_email_first_click_date", "hs_email_last_click_date", "hs_analytics_num_page_views",
+    "hs_analytics_num_visits", "hs_analytics_first_url", "hs_analytics_first_timestamp",
+    "hs_analytics_first_visit_timestamp", "hs_analytics_last_url",
+    "hs_analytics_last_timestamp", "hs_analytics_last_visit_timestamp",
+    "num_conversion_events", "num_unique_conversion_events", "first_conversion_event_name",
+    "first_conversion_date", "recent_conversion_event_name", "recent_conversion_date",
+    "createdate", "lastmodifieddate", "hs_object_id",
 )
 DOWNLOAD_FORMS = ("guide", "ebook", "download")
+SESSION_GAP = timedelta(minutes=30)
+# Plans whose portals have no email events API: GET /email/public/v1/events needs the
+# "content" scope (developers.hubspot.com/docs/api-reference/legacy/reporting/
+# email-analytics/events/get-email-public-v1-events, "Scope requirements"), which Free and
+# Starter portals lack; HubSpot answers a call without the scope with 403 MISSING_SCOPES.
+NO_EMAIL_EVENTS_PLANS = ("free", "starter")
 
 
 def iso(dt: datetime) -> str:
@@ -129,44 +139,21 @@ class HubSpotAccount:
         with self.lock:
             self.contacts[contact.id] = {"props": props, "created": created,
                                          "updated": updated}
-            self.events[contact.id] = []
-            for event in events:
-                self._record_event(event)
-            self.contacts[contact.id]["updated"] = updated
+            self.events[contact.id] = list(events)
+            props.update(engagement_properties(self.events[contact.id]))
             if contact.email:
                 self.by_email[contact.email.lower()] = contact.id
             self._sorted = None
             self._ids = None
 
     def add_event(self, event: Event) -> None:
-        """The contact did something now: engagement counters move, the contact is modified."""
+        """The contact did something now: engagement properties move, the contact is
+        modified."""
         with self.lock:
-            self._record_event(event)
+            events = self.events[event.contact_id]
+            events.append(event)
+            self.contacts[event.contact_id]["props"].update(engagement_properties(events))
             self._touch(event.contact_id)
-
-    def _record_event(self, event: Event) -> None:
-        record = self.contacts[event.contact_id]
-        props = record["props"]
-        self.events[event.contact_id].append(event)
-
-        def bump(name: str) -> None:
-            props[name] = str(int(props.get(name) or 0) + 1)
-
-        if event.type == EventType.PAGE_VIEW:
-            bump("hs_analytics_num_page_views")
-            bump("hs_analytics_num_visits")
-            last = props.get("hs_analytics_last_visit_timestamp")
-            if last is None or last < iso(event.occurred_at):
-                props["hs_analytics_last_visit_timestamp"] = iso(event.occurred_at)
-                props["hs_analytics_last_url"] = event.url
-        elif event.type == EventType.EMAIL_OPEN:
-            bump("hs_email_open")
-            props["hs_email_last_open_date"] = iso(event.occurred_at)
-        elif event.type == EventType.EMAIL_CLICK:
-            bump("hs_email_click")
-        elif event.type in (EventType.FORM_SUBMISSION, EventType.DOWNLOAD):
-            bump("num_conversion_events")
-            props["recent_conversion_event_name"] = event.name
 
     def _touch(self, contact_id: str) -> None:
         self.contacts[contact_id]["updated"] = self.clock()
@@ -279,9 +266,7 @@ class HubSpotSandbox:
         search = endpoint == "search"
         allowed, remaining = (account.search_window if search else account.window).allow()
         if not allowed:
-            policy = "SECONDLY" if search else "TEN_SECONDLY_ROLLING"
-            return _error(429, f"You have reached your {policy.lower()} limit.", "RATE_LIMITS",
-                          errorType="RATE_LIMIT", policyName=policy)
+            return _rate_limited("SECONDLY" if search else "TEN_SECONDLY_ROLLING")
         with account.lock:
             response = getattr(self, endpoint)(request, account, **args)
         if not search:
@@ -294,9 +279,7 @@ class HubSpotSandbox:
 
     def _fault(self, fault: str) -> Response | None:
         if fault == "rate_limit":
-            response = _error(429, "You have reached your ten_secondly_rolling limit.",
-                              "RATE_LIMITS", errorType="RATE_LIMIT",
-                              policyName="TEN_SECONDLY_ROLLING")
+            response = _rate_limited("TEN_SECONDLY_ROLLING")
             if self.faults.retry_after is not None:
                 response.headers["Retry-After"] = str(self.faults.retry_after)
             return response
@@ -476,7 +459,9 @@ class HubSpotSandbox:
             first, _, last = owner.name.partition(" ")
             results.append({"id": owner.id, "email": owner.email, "type": "PERSON",
                             "firstName": first, "lastName": last, "userId": int(owner.id),
-                            "createdAt": now, "updatedAt": now, "archived": False})
+                            "userIdIncludingInactive": int(owner.id),
+                            "createdAt": now, "updatedAt": now, "archived": False,
+                            "teams": [{"id": "3401", "name": "Sales", "primary": True}]})
         return _json({"results": results})
 
     def create_task(self, request: Request, account: HubSpotAccount) -> Response:
@@ -509,10 +494,20 @@ class HubSpotSandbox:
         page = items[after:after + limit]
         body: dict[str, Any] = {"results": page}
         if after + limit < len(items):
-            body["paging"] = {"next": {"after": str(after + limit)}}
+            nxt = str(after + limit)
+            body["paging"] = {"next": {"after": nxt, "link": f"{request.base_url}?"
+                                       f"objectType=contact&objectId={cid}&after={nxt}"}}
         return _json(body)
 
     def email_events(self, request: Request, account: HubSpotAccount) -> Response:
+        if account.plan in NO_EMAIL_EVENTS_PLANS:
+            return _error(403, "This app hasn't been granted all required scopes to make this "
+                          "call. Read more about required scopes here: "
+                          "https://developers.hubspot.com/scopes.", "MISSING_SCOPES",
+                          errors=[{"message": "One or more of the following scopes are "
+                                              "required.",
+                                   "context": {"requiredGranularScopes": ["content"]}}],
+                          links={"scopes": "https://developers.hubspot.com/scopes"})
         recipient = (request.args.get("recipient") or "").lower()
         wanted = request.args.get("eventType")
         offset = int(request.args.get("offset") or 0)
@@ -528,10 +523,13 @@ class HubSpotSandbox:
                     continue
                 if start and ms(event.occurred_at) < int(start):
                     continue
+                # fields as the email analytics v1 reference lists them (events/{created}/{id})
                 item = {"id": event.id, "type": kind, "recipient": recipient,
-                        "created": ms(event.occurred_at),
+                        "created": ms(event.occurred_at), "portalId": 62515,
+                        "appId": 113, "appName": "BatchEmail",
                         "emailCampaignId": _campaign_id(event.email_id),
-                        "sentBy": {"id": f"sent-{event.email_id}"}}
+                        "sentBy": {"id": f"sent-{event.email_id}",
+                                   "created": ms(event.occurred_at) - 3_600_000}}
                 if kind == "CLICK":
                     item["url"] = event.url
                 items.append(item)
@@ -543,6 +541,7 @@ class HubSpotSandbox:
         now = iso(account.clock())
         return _json({"subscriptionDefinitions": [{
             "id": "7001", "name": "Marketing newsletter", "description": "Monthly news",
+            "purpose": "Marketing", "communicationMethod": "Email",
             "isActive": True, "isDefault": True, "isInternal": False, "createdAt": now,
             "updatedAt": now}]})
 
@@ -576,9 +575,63 @@ class HubSpotSandbox:
 
 
 # -- helpers ---------------------------------------------------------------------------
+def engagement_properties(events: Iterable[Event]) -> dict[str, str | None]:
+    """The contact's engagement properties as HubSpot keeps them, from everything the
+    contact did (HubSpot's default contact properties, knowledge.hubspot.com/properties/
+    hubspots-default-contact-properties; names and types as GET /crm/v3/properties/contacts
+    lists them, tests/corpus/hubspot/properties_contacts_engagement.json):
+
+    - "Marketing emails opened / clicked" (hs_email_open / hs_email_click) count EMAILS:
+      a repeat open of the same email moves only hs_email_last_open_date;
+    - "Number of Pageviews", "Number of Sessions" (a session ends after 30 minutes without
+      activity: knowledge.hubspot.com/reports/how-does-hubspot-track-sessions), "First /
+      Last Page Seen" with "Time First / Last Seen", "Time of First / Last Session" (the
+      session's start);
+    - "Number of Form Submissions", "Number of Unique Forms Submitted", "First / Recent
+      Conversion" with their dates.
+    Unset properties are null; values are strings, dates ISO 8601 in UTC."""
+    views, opens, clicks, forms = [], [], [], []
+    for event in sorted(events, key=lambda e: (e.occurred_at, e.id)):
+        {EventType.PAGE_VIEW: views, EventType.EMAIL_OPEN: opens,
+         EventType.EMAIL_CLICK: clicks, EventType.FORM_SUBMISSION: forms,
+         EventType.DOWNLOAD: forms}.get(event.type, []).append(event)  # type: ignore[call-overload]
+    out: dict[str, str | None] = {}
+    sessions = [v for i, v in enumerate(views)
+                if i == 0 or v.occurred_at - views[i - 1].occurred_at > SESSION_GAP]
+    out["hs_analytics_num_page_views"] = str(len(views)) if views else None
+    out["hs_analytics_num_visits"] = str(len(sessions)) if views else None
+    for end, view, session in (("first", views[:1], sessions[:1]),
+                               ("last", views[-1:], sessions[-1:])):
+        out[f"hs_analytics_{end}_url"] = view[0].url if view else None
+        out[f"hs_analytics_{end}_timestamp"] = iso(view[0].occurred_at) if view else None
+        out[f"hs_analytics_{end}_visit_timestamp"] = \
+            iso(session[0].occurred_at) if session else None
+    for word, items in (("open", opens), ("click", clicks)):
+        emails = {e.email_id or e.id for e in items}
+        out[f"hs_email_{word}"] = str(len(emails)) if items else None
+        out[f"hs_email_first_{word}_date"] = iso(items[0].occurred_at) if items else None
+        out[f"hs_email_last_{word}_date"] = iso(items[-1].occurred_at) if items else None
+    out["num_conversion_events"] = str(len(forms)) if forms else None
+    out["num_unique_conversion_events"] = \
+        str(len({f.name for f in forms})) if forms else None
+    for end, form in (("first", forms[:1]), ("recent", forms[-1:])):
+        out[f"{end}_conversion_event_name"] = form[0].name if form else None
+        out[f"{end}_conversion_date"] = iso(form[0].occurred_at) if form else None
+    return out
+
+
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("Authorization", "")
     return header[7:].strip() if header.lower().startswith("bearer ") else None
+
+
+def _rate_limited(policy: str) -> Response:
+    """HubSpot's 429: errorType RATE_LIMIT and the policy, no category and no Retry-After
+    (developers.hubspot.com/docs/guides/apps/api-usage/usage-details; the recorded body is
+    tests/corpus/hubspot/error_429_ten_secondly.json)."""
+    body = {"status": "error", "message": f"You have reached your {policy.lower()} limit.",
+            "errorType": "RATE_LIMIT", "correlationId": str(uuid.uuid4()), "policyName": policy}
+    return Response(json.dumps(body), status=429, mimetype="application/json")
 
 
 def _json(body: Any, status: int = 200) -> Response:

@@ -10,7 +10,7 @@ from connector.clock import FakeClock
 from connector.crm.base import ScoreProperty
 from connector.crm.hubspot import HubSpotCRM
 from connector.errors import AuthError
-from connector.models import Contact
+from connector.models import Contact, Event, EventType
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server
@@ -145,7 +145,8 @@ def test_degrades_without_the_enterprise_events_api(portal):
         account.add_contact(p.contact, p.events)
     contacts = list(crm.iter_contacts(None, clock.now()))
     events = crm.fetch_events(contacts, None)
-    assert crm.notes.degraded and "Enterprise" in crm.notes.degraded[0]
+    notes = " ".join(crm.notes.degraded)
+    assert "needs Enterprise" in notes and "Professional or higher" in notes
     assert any(e.type == "email_open" for evs in events.values() for e in evs)
 
 
@@ -162,3 +163,138 @@ def test_contacts_modified_while_the_pull_runs_never_shift_the_pages(portal):
         account._touch(contact.id)  # our own write lands while the pull goes on
     assert len(seen) == 1500 and len(set(seen)) == 1500
     assert app.ledger.count("/crm/v3/objects/contacts/search") <= 1500 // 199 + 2
+
+
+# -- engagement as HubSpot keeps it (issue 14) ---------------------------------------------
+SITE = "https://www.example-agency.com"
+
+
+def _portal_on(plan: str, clock: FakeClock):
+    app = HubSpotSandbox()
+    account = app.add_account(TOKEN, HubSpotAccount(
+        "acme", None, plan=plan, clock=clock.now, ten_second_limit=100_000,
+        search_per_second=100_000))
+    server = Server(app)
+    crm = HubSpotCRM("acme", TOKEN, server.url, plan=plan, clock=clock.now, sleep=clock.sleep,
+                     monotonic=clock.monotonic, requests_per_10s=100_000,
+                     search_per_second=100_000)
+    return app, account, crm, server
+
+
+@pytest.fixture(params=["free", "starter", "professional", "enterprise"])
+def any_plan(request):
+    clock = FakeClock(START)
+    app, account, crm, server = _portal_on(request.param, clock)
+    yield request.param, app, account, crm, clock
+    crm.close()
+    server.stop()
+
+
+def _pull(crm, clock, cid):
+    [contact] = [c for c in crm.iter_contacts(None, clock.now()) if c.id == cid]
+    return contact
+
+
+def test_a_repeat_open_or_click_moves_the_activity_signature(any_plan):
+    """HubSpot counts emails opened, not opens: a repeat open moves only the last-open
+    date, which the signature must include or the open waits for the next full resync."""
+    _plan, _app, account, crm, clock = any_plan
+    account.add_contact(Contact(id="1", email="a@x.com", fields={},
+                                created_at=START - timedelta(days=3)))
+    account.add_event(Event("o1", "1", EventType.EMAIL_OPEN, clock.now(), email_id="nl-1"))
+    account.add_event(Event("c1", "1", EventType.EMAIL_CLICK, clock.now(), email_id="nl-1",
+                            url=f"{SITE}/pricing"))
+    before = _pull(crm, clock, "1").activity_signature
+    clock.advance(hours=2)
+    account.add_event(Event("o2", "1", EventType.EMAIL_OPEN, clock.now(), email_id="nl-1"))
+    assert account.contacts["1"]["props"]["hs_email_open"] == "1"  # still one email
+    after_open = _pull(crm, clock, "1").activity_signature
+    assert after_open != before
+    clock.advance(hours=2)
+    account.add_event(Event("c2", "1", EventType.EMAIL_CLICK, clock.now(), email_id="nl-1",
+                            url=f"{SITE}/pricing"))
+    assert _pull(crm, clock, "1").activity_signature != after_open
+
+
+def test_without_the_events_apis_events_are_per_contact_and_dated_by_the_contact(any_plan):
+    """Two contacts who sent the same form get an event each, dated when they sent it;
+    our own score write (it moves lastmodifieddate) changes no event."""
+    plan, _app, account, crm, clock = any_plan
+    sent = {"1": START - timedelta(days=20), "2": START - timedelta(days=9)}
+    for cid, when in sent.items():
+        account.add_contact(Contact(id=cid, email=f"p{cid}@x.com", fields={},
+                                    created_at=START - timedelta(days=40)), [
+            Event(f"v{cid}", cid, EventType.PAGE_VIEW, when - timedelta(hours=1),
+                  url=f"{SITE}/contact"),
+            Event(f"f{cid}", cid, EventType.FORM_SUBMISSION, when, name="Contact us: contact-form"),
+            Event(f"o{cid}", cid, EventType.EMAIL_OPEN, when, email_id="nl-3")])
+    contacts = list(crm.iter_contacts(None, clock.now()))
+    first = crm.fetch_events(contacts, None)
+    crm.ensure_score_property(ScoreProperty())
+    clock.advance(hours=1)
+    crm.write_scores({"1": 25, "2": 25})
+    again = crm.fetch_events(list(crm.iter_contacts(None, clock.now())), None)
+    assert again == first
+    for cid, when in sent.items():
+        forms = [e for e in first[cid] if e.type == EventType.FORM_SUBMISSION]
+        assert [(e.occurred_at, e.name) for e in forms] == [(when, "Contact us: contact-form")]
+        if plan != "enterprise":  # built from properties: the contact's id in each
+            assert all(e.id.startswith(f"hs-{cid}-") for e in first[cid]
+                       if e.type != EventType.EMAIL_OPEN or plan in ("free", "starter"))
+        views = [e for e in first[cid] if e.type == EventType.PAGE_VIEW]
+        assert [(e.url, e.occurred_at) for e in views] == [(f"{SITE}/contact",
+                                                            when - timedelta(hours=1))]
+    ids = [e.id for evs in first.values() for e in evs]
+    assert len(ids) == len(set(ids)), f"event ids shared between contacts on {plan}"
+
+
+def test_starter_counts_one_open_and_one_click_per_email(any_plan):
+    plan, app, account, crm, clock = any_plan
+    account.add_contact(Contact(id="1", email="a@x.com", fields={},
+                                created_at=START - timedelta(days=3)))
+    for i, email in enumerate(("nl-1", "nl-1", "nl-2", "nl-3", "nl-3")):
+        account.add_event(Event(f"o{i}", "1", EventType.EMAIL_OPEN,
+                                START - timedelta(hours=10 - i), email_id=email))
+        account.add_event(Event(f"c{i}", "1", EventType.EMAIL_CLICK,
+                                START - timedelta(hours=10 - i), email_id=email,
+                                url=f"{SITE}/services/seo"))
+    events = crm.fetch_events([_pull(crm, clock, "1")], None)["1"]
+    opens = [e for e in events if e.type == EventType.EMAIL_OPEN]
+    clicks = [e for e in events if e.type == EventType.EMAIL_CLICK]
+    if plan in ("free", "starter"):  # no email events API: one per email, no repeats
+        assert len(opens) == 3 and len({e.email_id for e in clicks}) == 3
+        assert max(e.occurred_at for e in opens) == START - timedelta(hours=6)
+        assert app.ledger.count("/email/public/v1/events") == 0
+    else:
+        assert len(opens) == 5 and len({e.email_id for e in clicks}) == 3
+
+
+def test_email_events_api_refused_degrades_to_the_counters(portal):
+    """A portal configured as Professional whose token lacks the scope: 403 MISSING_SCOPES
+    once, then the counters, said in the report."""
+    app, account, _crm, clock = portal  # the account is a Starter portal
+    crm = HubSpotCRM("acme", TOKEN, _crm.base_url, plan="professional", clock=clock.now,
+                     sleep=clock.sleep, monotonic=clock.monotonic, requests_per_10s=100_000,
+                     search_per_second=100_000)
+    for cid in ("1", "2", "3"):
+        account.add_contact(Contact(id=cid, email=f"p{cid}@x.com", fields={},
+                                    created_at=START - timedelta(days=3)),
+                            [Event(f"o{cid}", cid, EventType.EMAIL_OPEN, START, email_id="a")])
+    crm.engagement_workers = 1
+    events = crm.fetch_events(list(crm.iter_contacts(None, clock.now())), None)
+    assert all(len([e for e in evs if e.type == EventType.EMAIL_OPEN]) == 1
+               for evs in events.values())
+    assert app.ledger.count("/email/public/v1/events", status=403) == 1
+    assert any("email events API unavailable" in n for n in crm.notes.degraded)
+
+
+def test_unsubscribe_reads_the_subscription_definitions_once(portal):
+    app, account, crm, clock = portal
+    _seed(account, 3, START - timedelta(days=1))
+    contacts = list(crm.iter_contacts(None, clock.now()))
+    app.ledger.clear()
+    for contact in contacts:
+        crm.unsubscribe(contact)
+    assert app.ledger.count("/communication-preferences/v3/definitions") == 1
+    assert app.ledger.count("/communication-preferences/v3/unsubscribe") == 3
+    assert all(account.unsubscribed.get(f"p{i}@x.com") for i in (1, 2, 3))
