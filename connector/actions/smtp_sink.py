@@ -96,6 +96,7 @@ class SmtpSink:
         self.on_data: Callable[[int], None] | None = None
         self.on_quit: Callable[[int], None] | None = None
         self.controller: Controller | None = None
+        self._listening = False
 
     def failure(self, stage: str) -> str | None:
         """The error answer for ``stage`` in the current mode, or None to go on."""
@@ -111,22 +112,28 @@ class SmtpSink:
         self.delay = self.delay if delay is None else delay
         self.drop_delivers = self.drop_delivers if drop_delivers is None else drop_delivers
         self.mode = mode
-        listening = self.controller is not None
-        if mode == "refused" and listening:
+        if mode == "refused" and self._listening:
+            # stop listening (new connections are refused) but let open sessions finish;
+            # safe from a hook's thread, where a full stop would wait for that very hook
+            controller = self.controller
+            controller.loop.call_soon_threadsafe(controller.server.close)  # type: ignore[union-attr]
+            self._listening = False
+        elif mode != "refused" and not self._listening:
             self.stop()
-        elif mode != "refused" and not listening:
             self.start()
 
     def start(self) -> SmtpSink:
         if self.controller is None:
             self.controller = Controller(_Handler(self), hostname=self.host, port=self.port)
             self.controller.start()
+            self._listening = True
         return self
 
     def stop(self) -> None:
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
+        self._listening = False
 
     def __enter__(self) -> SmtpSink:
         return self.start()
