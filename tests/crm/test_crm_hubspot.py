@@ -298,3 +298,34 @@ def test_unsubscribe_reads_the_subscription_definitions_once(portal):
     assert app.ledger.count("/communication-preferences/v3/definitions") == 1
     assert app.ledger.count("/communication-preferences/v3/unsubscribe") == 3
     assert all(account.unsubscribed.get(f"p{i}@x.com") for i in (1, 2, 3))
+
+
+def test_upgrade_drops_the_events_the_old_property_reading_made(tmp_path):
+    """Rows keyed by the form name alone and dated at lastmodifieddate (shared by the whole
+    portal) are removed by migration 0004; other events stay."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+
+    from connector.store import open_store
+    from connector.store.sql import MIGRATIONS
+
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    engine = create_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0003")
+        for event_id in ("hs-last-conversion-contact-form", "hs-last-visit-1761893881000",
+                         "hs-ev-a3f1", "hs-7-form-1761893881000"):
+            conn.execute(text("INSERT INTO events (client, event_id, contact_id, type, "
+                              "occurred_at) VALUES ('acme', :e, '7', 'page_view', "
+                              "'2026-10-30 16:00:00')"), {"e": event_id})
+    engine.dispose()
+    store = open_store(url)
+    try:
+        kept = sorted(e.id for e in store.get_events("acme", ["7"])["7"])
+    finally:
+        store.close()
+    assert kept == ["hs-7-form-1761893881000", "hs-ev-a3f1"]

@@ -212,8 +212,11 @@ def test_engagement_stories_score_as_the_rules_say(world_of, kind):
     w.add(opener_phase_1(w.clock.now()) + reader_phase_1(w.clock.now())
           + downloader_phase_1(w.clock.now()))
     w.clock.advance(minutes=15)
-    run_sync(w.job)
+    report = run_sync(w.job)
     assert {cid: w.score(cid) for cid in expected["phase 1"]} == expected["phase 1"]
+    said = " ".join(report.degraded)  # the report says what the plan keeps from view
+    assert ("events API unavailable" in said and "email events API unavailable" in said) \
+        == (kind == "starter")
 
     w.clock.advance(hours=3)
     w.add(opener_phase_2(w.clock.now()) + reader_phase_2(w.clock.now()))
