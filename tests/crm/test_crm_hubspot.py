@@ -329,3 +329,24 @@ def test_upgrade_drops_the_events_the_old_property_reading_made(tmp_path):
     finally:
         store.close()
     assert kept == ["hs-7-form-1761893881000", "hs-ev-a3f1"]
+
+
+def test_a_portal_configured_enterprise_that_is_not_degrades_per_contact(portal):
+    """The events APIs answer 403 (a Starter portal configured as Enterprise): the
+    contacts' engagement properties are read once each and the report says so."""
+    app, account, _crm, clock = portal
+    crm = HubSpotCRM("acme", TOKEN, _crm.base_url, plan="enterprise", clock=clock.now,
+                     sleep=clock.sleep, monotonic=clock.monotonic, requests_per_10s=100_000,
+                     search_per_second=100_000, engagement_workers=1)
+    for cid in ("1", "2"):
+        account.add_contact(Contact(id=cid, email=f"p{cid}@x.com", fields={},
+                                    created_at=START - timedelta(days=3)), [
+            Event(f"v{cid}", cid, EventType.PAGE_VIEW, START, url=f"{SITE}/pricing"),
+            Event(f"o{cid}", cid, EventType.EMAIL_OPEN, START, email_id="nl-1")])
+    contacts = list(crm.iter_contacts(None, clock.now()))
+    app.ledger.clear()
+    events = crm.fetch_events(contacts, None)
+    assert {cid: sorted(e.type for e in evs) for cid, evs in events.items()} == {
+        cid: [EventType.EMAIL_OPEN, EventType.PAGE_VIEW] for cid in ("1", "2")}
+    assert app.ledger.count("/crm/v3/objects/contacts/1") == 1
+    assert len(crm.notes.degraded) == 2
