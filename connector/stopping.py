@@ -28,10 +28,15 @@ class Stopped(Exception):
         super().__init__("stop requested")
 
 
+def requested() -> bool:
+    """True when the current sync was asked to stop."""
+    event = _current.get()
+    return event is not None and event.is_set()
+
+
 def check() -> None:
     """Raise Stopped when the current sync was asked to stop."""
-    event = _current.get()
-    if event is not None and event.is_set():
+    if requested():
         raise Stopped
 
 

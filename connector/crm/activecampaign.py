@@ -470,6 +470,8 @@ class ActiveCampaignCRM:
                 del pending[batch]
             if not pending:
                 return
+            if stopping.requested():  # a stop does not wait out AC's queue: what is not
+                break  # confirmed yet is a failed write, retried (idempotent) next sync
             self.sleep(pause)
             pause = min(pause * 2, 10.0)
         for batch, items in pending.items():

@@ -23,6 +23,7 @@ from aiosmtpd.controller import Controller
 from connector.config import Settings, load_client
 from connector.lease import Heartbeat, acquire, holder_is_dead, holder_name, release
 from connector.runtime import make_job
+from connector.sandbox.activecampaign import ACAccount, ACSandbox
 from connector.sandbox.faults import FaultPlan
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.population import Population
@@ -31,7 +32,7 @@ from connector.scheduler import Runner
 from connector.store import open_store
 from connector.sync import run_sync
 
-from ..e2e.helpers import RULES
+from ..e2e.helpers import RULES, client_config
 
 GRACE = 10  # seconds a container runtime waits after SIGTERM before SIGKILL
 SLOW = 0.1  # seconds per sandbox request for the "slow" client: one batch takes > 25 s
@@ -330,3 +331,38 @@ def test_run_without_now_waits_for_the_cron(world):
     assert "quick: no run in this session" in output
     store = open_store(url)
     assert store.last_runs("quick", 5) == [] and store.last_runs("slow", 5) == []
+
+
+def test_a_stop_does_not_wait_out_an_activecampaign_import_queue(tmp_path):
+    """AC confirms bulk imports when its queue gets to them; a stop records the batch with
+    its unconfirmed scores as failed writes (retried next sync) instead of polling on."""
+    app = ACSandbox()
+    account = app.add_account("ac-tok", ACAccount("nordic", Population(40, seed=6),
+                                                  requests_per_second=10**4,
+                                                  import_polls=10**6))
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    with Server(app) as server:
+        client = client_config("nordic", "activecampaign", server.url, 25,
+                               crm={"rate_limit": {"requests_per_second": 10**4}},
+                               invite={"enabled": False}, notify={"enabled": False})
+        job = make_job(client, Settings(state_url=store.url), store,
+                       env={"TEST_TOKEN": "ac-tok"})
+        write = job.crm.write_scores
+
+        def write_then_sigterm(scores):
+            job.stop.set()  # SIGTERM while the import waits in AC's queue
+            return write(scores)
+
+        job.crm.write_scores = write_then_sigterm
+        outcome: list = []
+        worker = threading.Thread(target=lambda: outcome.append(run_sync(job)), daemon=True)
+        worker.start()
+        worker.join(GRACE)
+        assert outcome, f"the sync was still polling the import {GRACE} s after the stop"
+        [report] = outcome
+        assert report.status == "interrupted"
+        assert len(store.failed_writes("nordic")) == 40  # recorded, retried next sync
+        account.import_polls = 1
+        again = run_sync(make_job(client, Settings(state_url=store.url), store,
+                                  env={"TEST_TOKEN": "ac-tok"}))
+        assert again.status == "ok" and not store.failed_writes("nordic")
