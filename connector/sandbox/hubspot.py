@@ -48,8 +48,10 @@ DOWNLOAD_FORMS = ("guide", "ebook", "download")
 SESSION_GAP = timedelta(minutes=30)
 # Plans whose portals have no email events API: GET /email/public/v1/events needs the
 # "content" scope (developers.hubspot.com/docs/api-reference/legacy/reporting/
-# email-analytics/events/get-email-public-v1-events, "Scope requirements"), which Free and
-# Starter portals lack; HubSpot answers a call without the scope with 403 MISSING_SCOPES.
+# email-analytics/events/get-email-public-v1-events, "Scope requirements"). That Free and
+# Starter portals lack it is how the independent servers of issue 14 behave (no per-email
+# events on Starter); the stored docs do not list scopes per plan. A call without the
+# scope is HubSpot's 403 MISSING_SCOPES (tests/corpus/hubspot/error_403_missing_scopes.json).
 NO_EMAIL_EVENTS_PLANS = ("free", "starter")
 
 
@@ -583,8 +585,9 @@ def engagement_properties(events: Iterable[Event]) -> dict[str, str | None]:
 
     - "Marketing emails opened / clicked" (hs_email_open / hs_email_click) count EMAILS:
       a repeat open of the same email moves only hs_email_last_open_date;
-    - "Number of Pageviews", "Number of Sessions" (a session ends after 30 minutes without
-      activity: knowledge.hubspot.com/reports/how-does-hubspot-track-sessions), "First /
+    - "Number of Pageviews", "Number of Sessions" ("Sessions expire after 30 minutes of
+      visitor inactivity": knowledge.hubspot.com/articles/kcs_article/reports/
+      what-is-the-difference-between-sessions-visitors-visits-and-page-views), "First /
       Last Page Seen" with "Time First / Last Seen", "Time of First / Last Session" (the
       session's start);
     - "Number of Form Submissions", "Number of Unique Forms Submitted", "First / Recent
