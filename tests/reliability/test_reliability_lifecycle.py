@@ -263,8 +263,8 @@ def test_kill_9_then_an_immediate_sync_takes_over_and_status_says_interrupted(wo
     assert [r["status"] for r in runs] == ["interrupted", "ok"]
 
 
-def test_lease_of_a_live_holder_is_kept_and_renewed_and_a_lost_one_stops_the_run(tmp_path):
-    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+def test_lease_of_a_live_holder_is_kept_and_renewed_and_a_lost_one_stops_the_run(store_url):
+    store = open_store(store_url)  # SQLite and PostgreSQL
     now = datetime.now(UTC)
     # another machine's live run: only its lease's expiry can free the client
     store.acquire_lease("a", "elsewhere:1:abcd", 60, now)
@@ -289,6 +289,16 @@ def test_lease_of_a_live_holder_is_kept_and_renewed_and_a_lost_one_stops_the_run
         _wait_for(lost.is_set, 5, "the lost lease to be noticed")
     release(store, "a", mine)
     assert store.lease_holder("a")[0] == "elsewhere:2:ffff"  # never released another's
+    # a run recorded as running whose holder is gone: status says interrupted, and the
+    # run that takes the lease next records it so
+    dead = f"{socket.gethostname()}:{gone}:0000"
+    store.acquire_lease("b", dead, 60, now)
+    store.start_run("b", "sync", now)
+    assert store.status()["clients"]["b"]["last_run"]["status"] == "interrupted"
+    assert acquire(store, "b", holder_name(), 60, now) == dead
+    assert store.interrupt_runs("b", now) == 1
+    assert [r["status"] for r in store.last_runs("b")] == ["interrupted"]
+    store.close()
 
 
 # -- item 10: the first run follows the schedule; --now runs at once ---------------------------
