@@ -424,8 +424,14 @@ class _Tx:
         if not events:
             return
         unique = {e.id: e for e in events}
-        stmt = self.upsert(t.events).on_conflict_do_nothing(
-            index_elements=["client", "event_id"])
+        # the newest reading of an event wins, as in the sync's merge: an event an adapter
+        # builds from the contact's properties (HubSpot Starter: the last open) may be
+        # dated anew by a later engagement, and the next run must see what this one scored
+        stmt = self.upsert(t.events)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["client", "event_id"],
+            set_={c: stmt.excluded[c] for c in ("contact_id", "type", "occurred_at", "url",
+                                                "email_id", "name")})
         self.conn.execute(stmt, [
             {"client": client, "event_id": e.id, "contact_id": e.contact_id, "type": str(e.type),
              "occurred_at": e.occurred_at, "url": e.url, "email_id": e.email_id,

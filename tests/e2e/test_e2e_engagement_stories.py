@@ -248,3 +248,28 @@ def test_write_back_then_sync_and_resync_change_nothing(world_of, kind):
     w.clock.advance(minutes=15)
     assert _quiet(run_sync(w.job, full=True)) == {}
     assert len(w.sink.messages) == sent
+
+
+@pytest.mark.parametrize("kind", ["enterprise", "starter"])
+def test_a_repeat_open_keeps_a_quiet_lead_active_and_stays_counted(world_of, kind):
+    """Two newsletters opened three weeks ago (2 points, decayed away: -10 per 14 quiet
+    days stops at 0), then a repeat open today: activity again, 2 points (Enterprise also
+    counts the open itself: 3). The next syncs keep it: the repeat open is remembered
+    with its date, not the date it had when first seen."""
+    w = world_of(kind)
+    weeks_ago = w.clock.now() - timedelta(days=21)
+    w.add([Event(f"old{i}", OPENER, EventType.EMAIL_OPEN, weeks_ago + timedelta(hours=i),
+                 email_id=f"nl-{i + 1}") for i in range(2)])
+    w.clock.advance(minutes=15)
+    run_sync(w.job)
+    assert w.score(OPENER) == 0
+    w.clock.advance(hours=1)
+    w.add([Event("again", OPENER, EventType.EMAIL_OPEN, w.clock.now(), email_id="nl-1")])
+    w.clock.advance(minutes=15)
+    run_sync(w.job)
+    expected = 3 if kind == "enterprise" else 2
+    assert w.score(OPENER) == expected
+    for full in (False, True):
+        w.clock.advance(minutes=15)
+        assert _quiet(run_sync(w.job, full=full)) == {}
+        assert w.score(OPENER) == expected
