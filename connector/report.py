@@ -77,6 +77,10 @@ class SyncReport:
             parts.append(f"{c['became_warm']} turned warm")
         if c["actions_sent"]:
             parts.append(f"{c['actions_sent']} actions sent")
+        for key, label in (("actions_retrying", "not sent (retried later)"),
+                           ("actions_failed", "failed"), ("actions_unknown", "outcome unknown")):
+            if c[key]:
+                parts.append(f"{c[key]} actions {label}")
         if c["skipped"]:
             parts.append(f"{c['skipped']} skipped")
         return f"{self.client}: {self.status}: " + ", ".join(parts)

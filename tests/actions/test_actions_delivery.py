@@ -223,3 +223,31 @@ def test_crm_side_actions_retry_later_or_fail_like_mail(store, sink, error, stat
     [row] = store.outbox("acme")
     assert row.status == status and str(error.status) in row.last_error
     assert ("next attempt at" in report.errors[0]) == (status == "pending")
+
+
+# -- the sync: job.stop reaches delivery; the report says what delivery did ----------------
+def test_a_sync_stopped_mid_delivery_leaves_the_rest_pending_and_reports_retries(store, sink):
+    from connector.clock import FakeClock
+    from connector.runtime import make_job
+    from connector.sync import run_sync
+
+    from ..e2e.helpers import settings, story_contact
+    from ..scoring.scenarios import story_000
+
+    clock = FakeClock(NOW)
+    crm = MemoryCRM(clock=clock.now)
+    crm.load([story_contact(str(i), f"lead{i}@example.com") for i in range(1, 4)],
+             [e for i in range(1, 4) for e in story_000(str(i), NOW)])
+    job = make_job(context(sink).client, settings(store.url), store, crm=crm, clock=clock.now,
+                   env={"TEST_TOKEN": "t"})
+    sink.on_data = lambda n: job.stop.set()  # SIGTERM while the first invite is in flight
+    report = run_sync(job)
+    assert report.interrupted and report.counts["actions_sent"] == 1
+    assert sorted(statuses(store)) == ["pending", "pending", "sent"]
+    sink.on_data = None
+    sink.set_mode("451", fail_at="RCPT")
+    job.stop.clear()
+    clock.advance(minutes=15)
+    report = run_sync(job)
+    assert "2 actions not sent (retried later)" in report.summary()
+    assert sum("next attempt at" in line for line in report.errors) == 2
