@@ -154,3 +154,42 @@ def test_rate_limit_answers_like_hubspot():
     limited = statuses[-1]
     assert "Retry-After" not in limited.headers
     assert limited.json()["policyName"] == "TEN_SECONDLY_ROLLING"
+
+
+def test_engagement_properties_move_as_hubspot_documents_them():
+    """Emails are counted once each (a repeat open moves only the last-open date); a
+    session ends after 30 quiet minutes; first/last page and conversion with their times."""
+    from datetime import timedelta
+
+    from connector.models import Event, EventType
+    from connector.sandbox.hubspot import engagement_properties
+
+    t = datetime(2026, 10, 1, 9, tzinfo=UTC)
+    site = "https://www.example-agency.com"
+    events = [
+        Event("o1", "1", EventType.EMAIL_OPEN, t, email_id="nl-1"),
+        Event("o2", "1", EventType.EMAIL_OPEN, t + timedelta(days=2), email_id="nl-1"),
+        Event("o3", "1", EventType.EMAIL_OPEN, t + timedelta(days=1), email_id="nl-2"),
+        Event("c1", "1", EventType.EMAIL_CLICK, t + timedelta(hours=1), email_id="nl-1"),
+        Event("v1", "1", EventType.PAGE_VIEW, t, url=f"{site}/"),
+        Event("v2", "1", EventType.PAGE_VIEW, t + timedelta(minutes=20), url=f"{site}/blog/a"),
+        Event("v3", "1", EventType.PAGE_VIEW, t + timedelta(minutes=51), url=f"{site}/contact"),
+        Event("f1", "1", EventType.DOWNLOAD, t + timedelta(hours=2), name="guide-seo"),
+        Event("f2", "1", EventType.FORM_SUBMISSION, t + timedelta(hours=3), name="contact-form"),
+    ]
+    props = engagement_properties(reversed(events))  # the order they arrive in is no matter
+    assert props["hs_email_open"] == "2"  # two emails, three opens
+    assert props["hs_email_first_open_date"] == "2026-10-01T09:00:00.000Z"
+    assert props["hs_email_last_open_date"] == "2026-10-03T09:00:00.000Z"
+    assert (props["hs_email_click"], props["hs_email_last_click_date"]) == (
+        "1", "2026-10-01T10:00:00.000Z")
+    assert props["hs_analytics_num_page_views"] == "3"
+    assert props["hs_analytics_num_visits"] == "2"  # 31 quiet minutes before the contact page
+    assert props["hs_analytics_last_visit_timestamp"] == "2026-10-01T09:51:00.000Z"
+    assert (props["hs_analytics_first_url"], props["hs_analytics_last_url"]) == (
+        f"{site}/", f"{site}/contact")
+    assert props["hs_analytics_last_timestamp"] == "2026-10-01T09:51:00.000Z"
+    assert (props["num_conversion_events"], props["first_conversion_event_name"],
+            props["recent_conversion_event_name"]) == ("2", "guide-seo", "contact-form")
+    assert props["recent_conversion_date"] == "2026-10-01T12:00:00.000Z"
+    assert engagement_properties([])["hs_email_open"] is None  # unset, not "0"
