@@ -41,8 +41,8 @@ def sink():
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+def store(store_url):  # SQLite and PostgreSQL
+    s = open_store(store_url)
     yield s
     s.close()
 
