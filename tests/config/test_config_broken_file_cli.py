@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -67,6 +68,11 @@ def test_the_broken_client_itself_gets_its_file_error_and_status_lists_it(folder
     assert status.exit_code == 0, status.output
     assert "broken client file (not synced)" in status.output
     assert "broken.yaml" in status.output
+    as_json = runner.invoke(app, ["status", "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    start = as_json.stdout.index("{")
+    broken = json.loads(as_json.stdout[start:])["broken_client_files"]
+    assert list(broken) == [str(clients / "broken.yaml")]
 
 
 def test_run_runs_the_good_clients_and_reports_the_broken_file(folder, monkeypatch):
