@@ -51,7 +51,11 @@ def check_state_url(url: str) -> None:
 def _sqlite_folder(database: str | None) -> None:
     if not database or database == ":memory:" or database.startswith("file:"):
         return
-    folder = Path(database).expanduser().resolve().parent
+    target = Path(database).expanduser().resolve()
+    if target.is_dir():
+        raise _error(f"{target} is a folder, not a SQLite file",
+                     f"name a file in it, e.g. sqlite:///{target / 'connector-state.db'}")
+    folder = target.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -63,7 +67,11 @@ def _sqlite_folder(database: str | None) -> None:
 
 def _postgres_driver(driver: str) -> None:
     # a bare postgresql:// is turned into postgresql+psycopg:// by the store
-    module = driver if driver in ("psycopg2", "pg8000", "asyncpg") else "psycopg"
+    if driver not in ("", "psycopg", "psycopg2", "pg8000"):
+        raise _error(f"the PostgreSQL driver {driver!r} is not supported (the store is "
+                     "synchronous)", "use postgresql+psycopg://... and install the extra: "
+                     "pip install 'connector[postgres]'")
+    module = driver or "psycopg"
     try:
         importlib.import_module(module)
     except ImportError:

@@ -36,6 +36,8 @@ def empty_config(tmp_path, monkeypatch):
 @pytest.mark.parametrize(("url", "says"), [
     ("notaurl", "'notaurl' is not a database URL"),
     ("mysql://app:hunter2@db.example.com/connector", "mysql databases are not supported"),
+    ("postgresql+asyncpg://app:hunter2@db/connector", "driver 'asyncpg' is not supported"),
+    ("sqlite:////tmp", "/tmp is a folder, not a SQLite file"),
 ])
 def test_unusable_state_urls_are_one_line(empty_config, monkeypatch, url, says):
     monkeypatch.setenv("CONNECTOR_STATE_URL", url)
