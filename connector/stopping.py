@@ -65,6 +65,17 @@ def on_signals(request_stop: Callable[[int], None]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def unstoppable() -> Iterator[None]:
+    """No ``check()`` raises inside (work that must not be cut short, such as an action
+    being delivered: delivery stops between actions by itself)."""
+    token = _current.set(None)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+@contextlib.contextmanager
 def stoppable(event: threading.Event) -> Iterator[None]:
     """Make ``event`` the stop event that ``check()`` looks at, in this context (and in
     the copies of it that worker threads run in)."""

@@ -103,8 +103,11 @@ def _sync_holding_lease(job: SyncJob, report: SyncReport, kind: str,
     client_token = logs.client_var.set(job.client)
     log.info("%s started", report.kind)
     try:
-        with stopping.stoppable(job.stop):
-            _run(job, report, full=full, dry_run=dry_run, progress=progress)
+        try:
+            with stopping.stoppable(job.stop):
+                _run(job, report, full=full, dry_run=dry_run, progress=progress)
+        except stopping.Stopped:  # in a retry wait before the pull began
+            _stopped(job, report, "start", None, dry_run=dry_run)
         if heartbeat.lost:
             report.errors.append("another run took the client over (this run's lease "
                                  "had expired); this run stopped")
@@ -186,7 +189,8 @@ def _run(job: SyncJob, report: SyncReport, *, full: bool, dry_run: bool,
     if not _rescore_stored(job, report, dry_run=dry_run, seen=seen, progress=progress):
         _stopped(job, report, "rescoring", None, dry_run=dry_run)
         return
-    _deliver(job, report, dry_run=dry_run)
+    with stopping.unstoppable():  # delivery stops between messages, never inside one
+        _deliver(job, report, dry_run=dry_run)
     if job.stop.is_set():
         _stopped(job, report, "delivery", None, dry_run=dry_run)
 
@@ -290,7 +294,10 @@ def _process(job: SyncJob, report: SyncReport, contacts: Sequence[Contact], *,
             for cid, value in to_write.items():
                 report.planned.append(f"write {job.score_property.name}={value} to contact {cid}")
         else:
-            outcome = job.crm.write_scores(to_write)
+            try:
+                outcome = job.crm.write_scores(to_write)
+            except stopping.Stopped:  # in a retry wait: the writes repeat (same values)
+                return False
             failed = dict(outcome.failed)
             report.counts["write_calls"] += outcome.calls
             report.counts["written"] += len(outcome.written)

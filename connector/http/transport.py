@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
+from connector import stopping
 from connector.errors import CRMError, NetworkError, RateLimited, RetryLater
 from connector.http.policy import RawResponse, error_for, network_error
 from connector.http.ratelimit import RateLimiter
@@ -121,6 +122,7 @@ class HttpLayer:
         return min(self._backoff(state), self.max_wait)
 
     def _sleep(self, seconds: float) -> None:
+        stopping.check()  # a sync asked to stop does not wait out a retry's back-off
         if seconds > 0:
             self.stats.add_wait(seconds)
             self.sleep(seconds)

@@ -376,3 +376,27 @@ def test_a_stop_does_not_wait_out_an_activecampaign_import_queue(tmp_path):
         again = run_sync(make_job(client, Settings(state_url=store.url), store,
                                   env={"TEST_TOKEN": "ac-tok"}))
         assert again.status == "ok" and not store.failed_writes("nordic")
+
+
+def test_a_stop_does_not_wait_out_the_back_off_of_a_failing_crm(tmp_path):
+    """Every request answers 503: the transport backs off (0.5, 1, 2, 4, 8 s ...); a stop
+    ends the run at the next wait, recorded as interrupted, not as a failure later."""
+    app = HubSpotSandbox(FaultPlan(server_error=1.0))
+    app.add_account("tok-down", _account("down", 10, 2))
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    clients = tmp_path / "clients"
+    clients.mkdir()
+    with Server(app) as server:
+        _client_file(clients, "down", server.url, "TOK_DOWN", 25)
+        job = make_job(load_client(clients / "down.yaml"), Settings(state_url=store.url),
+                       store, env={"TOK_DOWN": "tok-down"})
+        outcome: list = []
+        worker = threading.Thread(target=lambda: outcome.append(run_sync(job)), daemon=True)
+        worker.start()
+        time.sleep(1.0)  # inside the back-off
+        job.stop.set()
+        worker.join(GRACE / 2)
+    assert outcome, "the sync was still backing off after the stop"
+    [report] = outcome
+    assert report.status == "interrupted" and report.stopped_during == "start"
+    assert [r["status"] for r in store.last_runs("down")] == ["interrupted"]
