@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from connector import logs
@@ -36,6 +36,9 @@ log = logging.getLogger("connector.actions")
 
 MARKED_KINDS = ("invite", "notify")
 ALREADY = "already invited per CRM marker"
+# CRMs keep the marker to the second (ActiveCampaign) or millisecond (HubSpot): a marker
+# this close to an entry's plan is that plan's own (written by its sibling invite or note)
+PRECISION = timedelta(seconds=1)
 
 
 def acted_in_crm(contact: Contact, seen_cold_at: datetime | None) -> bool:
@@ -83,7 +86,8 @@ def deliver_once(entry: OutboxEntry, ctx: ActionContext, record: Callable[[str],
     try:
         deliver(entry, ctx, recorded)
     finally:
-        if done and planned is not None and (marker is None or utc(marker) < planned):
+        if done and planned is not None and (marker is None
+                                             or utc(marker) < planned - PRECISION):
             _write(ctx, contact, planned)
 
 
