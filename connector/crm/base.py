@@ -33,8 +33,8 @@ class ScoreProperty:
 MARKER_NAME = "connector_invited_at"
 MARKER_LABEL = "Invited at (connector)"
 MARKER_DESCRIPTION = (
-    "When connector acted on this lead's current warm-up (invite, note to sales). "
-    "connector reads it before inviting: clear it to allow a new invite."
+    "When connector planned the invite and note to sales for this lead's current warm-up. "
+    "connector reads it before inviting, so a re-deploy never invites the same warm-up twice."
 )
 
 
