@@ -396,7 +396,9 @@ def _reject_secrets(data: Any, path: Path, node: yaml.Node | None, loc: tuple = 
 def _translate(exc: ValidationError, path: Path, node: yaml.Node | None) -> ClientConfigError:
     err = exc.errors()[0]
     loc = tuple(p for p in err.get("loc", ()) if not str(p).startswith("function-"))
-    dotted = ".".join(str(p) for p in loc) or "(top level)"
+    # a token pasted where a key belongs is never echoed either
+    dotted = ".".join("<something that looks like a token>" if looks_like_secret(str(p))
+                      else str(p) for p in loc) or "(top level)"
     message = err.get("msg", "invalid").removeprefix("Value error, ")
     message, _, fix = message.partition("; fix: ")
     if not fix:

@@ -85,3 +85,12 @@ def test_a_plain_wrong_name_is_still_shown_to_help_fix_it(tmp_path):
 def test_long_variable_names_are_names_not_tokens(tmp_path, name):
     client = load_client(client_file(tmp_path, name))
     assert client.crm.token_env == name
+
+
+def test_a_token_pasted_as_a_key_is_never_echoed(tmp_path):
+    path = client_file(tmp_path, "HUBSPOT_TOKEN_ACME")
+    path.write_text(path.read_text().replace("token_env: HUBSPOT_TOKEN_ACME",
+                                             f"token_env: HUBSPOT_TOKEN_ACME, {TOKEN}: 1"))
+    with pytest.raises(ClientConfigError) as err:
+        load_client(path)
+    assert TOKEN not in str(err.value) and "looks like a token" in str(err.value)
