@@ -252,6 +252,7 @@ def test_kill_9_then_an_immediate_sync_takes_over_and_status_says_interrupted(wo
     assert '"status": "running"' not in status.stdout
 
     world["slow_app"].faults.latency = 0.0  # the portal is fast again: the sync completes
+    world["smtp"].delay = 0
     again = subprocess.run([sys.executable, "-m", "connector.cli.__main__", "sync",
                             "--client", "slow"], env={**os.environ, **env},
                            capture_output=True, text=True, timeout=120)
@@ -400,3 +401,22 @@ def test_a_stop_does_not_wait_out_the_back_off_of_a_failing_crm(tmp_path):
     [report] = outcome
     assert report.status == "interrupted" and report.stopped_during == "start"
     assert [r["status"] for r in store.last_runs("down")] == ["interrupted"]
+
+
+def test_a_second_ctrl_c_quits_at_once_and_the_next_sync_takes_over(world):
+    env, url = world["env"], world["url"]
+    proc = _connector(env, "sync", "--client", "slow")
+    _wait_for(lambda: _running(url, "slow"), what="the run to start")
+    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=GRACE)
+    assert proc.returncode == 128 + signal.SIGINT
+    world["slow_app"].faults.latency = 0.0
+    world["smtp"].delay = 0
+    again = subprocess.run([sys.executable, "-m", "connector.cli.__main__", "sync",
+                            "--client", "slow"], env={**os.environ, **env},
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stdout + again.stderr
+    store = open_store(url)
+    assert [r["status"] for r in sorted(store.last_runs("slow", 5),
+                                        key=lambda r: r["started_at"])] == ["interrupted", "ok"]
