@@ -54,24 +54,33 @@ def acquire(store: Store, client: str, holder: str, ttl_seconds: int,
             now: datetime) -> str | None:
     """Take ``client``'s lease for ``holder``. A lease held by a dead holder is taken over
     at once (its name is returned); a live holder's lease raises LeaseHeld."""
+    _register(holder)  # first: a run of this process racing for the lease sees it alive
+    try:
+        return _acquire(store, client, holder, ttl_seconds, now)
+    except BaseException:
+        _unregister(holder)
+        raise
+
+
+def _acquire(store: Store, client: str, holder: str, ttl_seconds: int,
+             now: datetime) -> str | None:
     try:
         store.acquire_lease(client, holder, ttl_seconds, now)
     except LeaseHeld as held:
         if not holder_is_dead(held.holder):
             raise
         if not store.take_over_lease(client, held.holder, holder, ttl_seconds, now):
-            raise  # another run took it over first
+            # another run took it over first: this raises naming that run (or, if it has
+            # finished meanwhile, takes the free lease)
+            store.acquire_lease(client, holder, ttl_seconds, now)
         log.warning("took over the lease of client %s from %s (its process is gone)",
                     client, held.holder)
-        _register(holder)
         return held.holder
-    _register(holder)
     return None
 
 
 def release(store: Store, client: str, holder: str) -> None:
-    with _live_lock:
-        _live.discard(holder)
+    _unregister(holder)
     try:
         store.release_lease(client, holder)
     except StateError:
@@ -81,6 +90,11 @@ def release(store: Store, client: str, holder: str) -> None:
 def _register(holder: str) -> None:
     with _live_lock:
         _live.add(holder)
+
+
+def _unregister(holder: str) -> None:
+    with _live_lock:
+        _live.discard(holder)
 
 
 class Heartbeat:

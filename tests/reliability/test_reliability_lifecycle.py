@@ -21,6 +21,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from connector.config import Settings, load_client
+from connector.errors import LeaseHeld
 from connector.lease import Heartbeat, acquire, holder_is_dead, holder_name, release
 from connector.runtime import make_job
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
@@ -420,3 +421,26 @@ def test_a_second_ctrl_c_quits_at_once_and_the_next_sync_takes_over(world):
     store = open_store(url)
     assert [r["status"] for r in sorted(store.last_runs("slow", 5),
                                         key=lambda r: r["started_at"])] == ["interrupted", "ok"]
+
+
+def test_runs_of_one_process_racing_for_a_lease_never_see_each_other_as_dead(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    for round_ in range(5):
+        barrier = threading.Barrier(12)
+        won: list[str] = []
+
+        def race(client: str = f"r{round_}", barrier=barrier, won=won) -> None:
+            holder = holder_name()
+            barrier.wait()
+            try:
+                acquire(store, client, holder, 60, datetime.now(UTC))
+                won.append(holder)
+            except LeaseHeld:
+                pass
+
+        threads = [threading.Thread(target=race) for _ in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(won) == 1, won
