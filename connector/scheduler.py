@@ -74,11 +74,6 @@ class Runner:
             with self._lock:
                 self._running.pop(name, None)
 
-    def running(self) -> list[str]:
-        """The clients whose sync is going on now."""
-        with self._lock:
-            return sorted(self._running)
-
     def next_runs(self) -> dict[str, datetime | None]:
         """When each client's next run starts (None: paused or stopping)."""
         return {job.id: job.next_run_time for job in self.scheduler.get_jobs()}
