@@ -164,6 +164,9 @@ class InviteConfig(_Strict):
     tag: str | None = None
     automation_id: str | None = None
     meeting_link: str | None = None
+    # at most this many invites per salesperson per UTC day; the rest wait ("queued") in
+    # score order for the next day (None: no cap)
+    daily_cap_per_owner: int | None = Field(None, ge=1)
 
     @model_validator(mode="after")
     def _needs(self) -> InviteConfig:
@@ -219,6 +222,17 @@ class SmtpConfig(_Strict):
         return _env_var_name(value, "smtp.password_env", "SMTP_PASSWORD_ACME")
 
 
+class GuardConfig(_Strict):
+    """Mass actions one run may take before they are held for a person (defaults a normal
+    day never reaches)."""
+
+    max_invites_per_run: int = Field(200, ge=0)
+    max_unsubscribe_share: float = Field(0.01, ge=0, le=1)
+    # below this many unsubscribes in a run the share is not applied (one unsubscribe of a
+    # 50-contact client is 2 %, not a mass action)
+    min_unsubscribes: int = Field(5, ge=0)
+
+
 class ClientConfig(_Strict):
     """One client of the agency, from ``config/clients/<name>.yaml``."""
 
@@ -232,6 +246,10 @@ class ClientConfig(_Strict):
     notify: NotifyConfig = NotifyConfig()
     unsubscribe: UnsubscribeConfig = UnsubscribeConfig()
     smtp: SmtpConfig = SmtpConfig()
+    guard: GuardConfig = GuardConfig()
+    # when the rules change, invites and unsubscribes the change alone causes are "held"
+    # until `connector actions release` (hold), or sent like any other (act)
+    on_model_change: Literal["hold", "act"] = "hold"
     dry_run: bool = False
     source: Path | None = None
 

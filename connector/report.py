@@ -30,6 +30,32 @@ class SyncReport:
     bookmark_saved: bool = False  # this run moved it
     actions_pending: int = 0  # left for the next run (counted when interrupted)
     took_over: str | None = None  # the holder of a dead run whose lease this run took
+    model: str | None = None  # the rules model that scored: "name (hash)"
+    guard: list[str] = field(default_factory=list)  # why the run guard held actions
+
+    @property
+    def guard_tripped(self) -> bool:
+        """The guard held this run's mass invites or unsubscribes (a distinct exit code)."""
+        return bool(self.guard)
+
+    def held_notes(self) -> list[str]:
+        """What waits for a person (model change, guard, daily cap), with the commands."""
+        c = self.counts
+        out = []
+        see = f"`connector actions list --client {self.client} --status held`"
+        release = f"`connector actions release --client {self.client}`"
+        if c["actions_held_model"]:
+            out.append(f"{c['actions_held_model']} action(s) held: the model changed "
+                       f"({c['model_rescored']} stored contacts rescored with {self.model}) "
+                       f"and it alone caused them; review with {see}, then {release} "
+                       "(or `on_model_change: act` in the client file)")
+        for note in self.guard:
+            out.append(f"{note}; review with {see}, then {release} (exit code 4)")
+        if c["invites_queued"]:
+            out.append(f"{c['invites_queued']} invite(s) queued for the next day "
+                       "(invite.daily_cap_per_owner); see `connector leads --client "
+                       f"{self.client}`")
+        return out
 
     def stop_note(self) -> str | None:
         """What an interrupted run saved and what it left, in one line."""
@@ -61,6 +87,9 @@ class SyncReport:
             "bookmark_saved": self.bookmark_saved,
             "actions_pending": self.actions_pending,
             "took_over": self.took_over,
+            "model": self.model,
+            "guard": list(self.guard),
+            "held": self.held_notes(),
         }
 
     def summary(self) -> str:
@@ -81,6 +110,11 @@ class SyncReport:
                            ("actions_failed", "failed"), ("actions_unknown", "outcome unknown")):
             if c[key]:
                 parts.append(f"{c[key]} actions {label}")
+        for key, label in (("actions_held_model", "actions held (model change)"),
+                           ("actions_held_guard", "actions held by the guard"),
+                           ("invites_queued", "invites queued (daily cap)")):
+            if c[key]:
+                parts.append(f"{c[key]} {label}")
         if c["skipped"]:
             parts.append(f"{c['skipped']} skipped")
         return f"{self.client}: {self.status}: " + ", ".join(parts)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 
 from connector import logs
 from connector.actions.base import ActionContext
@@ -67,4 +68,6 @@ def make_job(client: ClientConfig, settings: Settings, store: Store, *,
                          group=client.score_property.group)
     return SyncJob(client=client.name, crm=adapter, store=store, model=model,
                    score_property=prop, actions=actions, clock=clock,
-                   lease_seconds=settings.lease_seconds)
+                   lease_seconds=settings.lease_seconds,
+                   model_text=Path(client.rules).read_text(encoding="utf-8"),
+                   model_source=str(client.rules))

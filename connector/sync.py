@@ -20,21 +20,31 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from hashlib import sha256
 from typing import Any
 
 from connector import lease, logs, stopping
 from connector.actions.base import ActionContext, plan_actions
+from connector.actions.capacity import apply_capacity
 from connector.actions.deliver import deliver_pending, settle_hint
+from connector.actions.guard import apply_guard
 from connector.crm.base import CRM, ScoreProperty
 from connector.errors import ConnectorError
 from connector.lease import holder_name
-from connector.models import Contact, ContactState, Event, ScoreResult, Transition
+from connector.models import (
+    Contact,
+    ContactState,
+    Event,
+    ScoreResult,
+    Transition,
+    TransitionKind,
+)
 from connector.report import SyncReport
 from connector.scoring import RulesModel, score, transitions
-from connector.store.base import Store, StoredContact
+from connector.scoring.model_change import ModelChange, model_hash
+from connector.store.base import Store, StoredContact, StoredModel
 
 log = logging.getLogger("connector.sync")
 
@@ -58,6 +68,15 @@ class SyncJob:
     lease_seconds: int = 60  # renewed every third of it while the run goes on
     batch_size: int = BATCH_SIZE
     stop: threading.Event = field(default_factory=threading.Event)
+    # the model's identity (its YAML text and hash): kept in state with every score, so a
+    # model change is noticed and the transitions it alone causes are held (issue 16)
+    model_text: str | None = None
+    model_source: str | None = None
+    model_hash: str | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self.model_text is not None:
+            self.model_hash = model_hash(self.model_text)
 
 
 @dataclass
@@ -150,6 +169,7 @@ def _run(job: SyncJob, report: SyncReport, *, full: bool, dry_run: bool,
                 "unknown after an interrupted run; " + settle_hint(job.client, entry)
             )
         job.crm.ensure_score_property(job.score_property)
+        _record_model(job, report)
     else:
         report.planned.append(f"ensure score property {job.score_property.name!r} exists")
 
@@ -228,8 +248,13 @@ def _rescore_stored(job: SyncJob, report: SyncReport, *, dry_run: bool, seen: se
     now = report.started_at
     due = [cid for cid in job.store.due_contacts(job.client, now) if cid not in seen]
     retry = [cid for cid in job.store.failed_writes(job.client) if cid not in seen]
-    ids = list(dict.fromkeys(due + retry))
+    # a new model applies to every stored contact (from state: no engagement call); what
+    # it alone changes is held for a person (see ``_held``)
+    remodel = ([cid for cid in job.store.contacts_with_other_model(job.client, job.model_hash)
+                if cid not in seen] if job.model_hash else [])
+    ids = list(dict.fromkeys(due + retry + remodel))
     report.counts["due"] += len(due)
+    report.counts["model_rescored"] += len(remodel)
     report.counts["write_retried"] += len(retry)
     for start in range(0, len(ids), job.batch_size):
         if job.stop.is_set():
@@ -319,16 +344,23 @@ def _record(job: SyncJob, report: SyncReport, scored: list[_Scored], to_write: d
     all_transitions: list[Transition] = []
     outbox: list[Any] = []
     events: list[Event] = []
+    model_change = ModelChange(job.store, job.client, job.model_hash)
     for s in scored:
         state, changes = _next_state(job, s, written=s.contact.id in to_write
                                      and s.contact.id not in failed)
         rows.append(state)
         all_transitions.extend(changes)
         events.extend(s.new_events)
+        held, label = _held(job, model_change, s, changes)
         for change in changes:
             report.counts[change.kind.value] += 1
-            outbox.extend(plan_actions(change, s.result, s.contact, s.events, job.actions,
-                                       s.previous))
+            planned = plan_actions(change, s.result, s.contact, s.events, job.actions,
+                                   s.previous)
+            if change.kind in held:
+                planned = [replace(e, status="held", hold_reason=(
+                    f"model change: {label} -> {job.model.name} ({job.model_hash}) alone "
+                    f"causes this {change.kind.value}")) for e in planned]
+            outbox.extend(planned)
     report.counts["skipped"] += len(skipped)
     if dry_run:
         for entry in outbox:
@@ -343,6 +375,8 @@ def _record(job: SyncJob, report: SyncReport, scored: list[_Scored], to_write: d
         for entry in outbox:
             if tx.enqueue(entry):
                 report.counts["actions_enqueued"] += 1
+                if entry.status == "held":
+                    report.counts["actions_held_model"] += 1
         if failed:
             tx.add_failed_writes(job.client, {cid: (to_write[cid], reason)
                                               for cid, reason in failed.items()})
@@ -357,11 +391,7 @@ def _record(job: SyncJob, report: SyncReport, scored: list[_Scored], to_write: d
 def _next_state(job: SyncJob, s: _Scored, *, written: bool) -> tuple[StoredContact,
                                                                        list[Transition]]:
     prev = s.previous
-    before = (ContactState(score=prev.score if prev.score is not None else 0, tier=prev.tier,
-                           warm=prev.warm, at_floor=prev.at_floor,
-                           warm_episode=prev.warm_episode)
-              if prev is not None and prev.tier else None)
-    changes, state = transitions(before, s.result, job.model)
+    changes, state = transitions(_before(prev), s.result, job.model)
     explanation = [
         {"rule_id": h.rule_id, "description": h.description, "points": h.points,
          "topic": h.topic, "evidence": list(h.evidence)}
@@ -396,8 +426,35 @@ def _next_state(job: SyncJob, s: _Scored, *, written: bool) -> tuple[StoredConta
         created_at_crm=s.contact.created_at,
         is_customer=s.contact.is_customer,
         customer_at=s.contact.customer_at,
+        model_hash=job.model_hash,
     )
     return row, changes
+
+
+def _before(prev: StoredContact | None) -> ContactState | None:
+    return (ContactState(score=prev.score if prev.score is not None else 0, tier=prev.tier,
+                         warm=prev.warm, at_floor=prev.at_floor,
+                         warm_episode=prev.warm_episode)
+            if prev is not None and prev.tier else None)
+
+
+def _held(job: SyncJob, model_change: ModelChange, s: _Scored,
+          changes: list[Transition]) -> tuple[set[TransitionKind], str]:
+    """The transitions of ``s`` whose actions wait for a person: those the model change
+    alone causes (``on_model_change: hold``, the default)."""
+    if job.actions.client.on_model_change != "hold" or s.previous is None:
+        return set(), ""
+    return model_change.caused_by_change(s.previous.model_hash, _before(s.previous),
+                                         s.contact, s.events, s.result.scored_at, changes)
+
+
+def _record_model(job: SyncJob, report: SyncReport) -> None:
+    """Remember the model before any score names it; say when it changed."""
+    if job.model_text is None or job.model_hash is None:
+        return
+    job.store.save_model(StoredModel(job.client, job.model_hash, job.model.name,
+                                     job.model_source, job.model_text), report.started_at)
+    report.model = f"{job.model.name} ({job.model_hash})"
 
 
 def _fetch_events(job: SyncJob, report: SyncReport, contacts: Sequence[Contact],
@@ -438,7 +495,16 @@ def _since_for(contacts: Sequence[Contact], previous: dict[str, StoredContact],
 def _deliver(job: SyncJob, report: SyncReport, *, dry_run: bool) -> None:
     if dry_run:
         return
-    delivery = deliver_pending(job.store, job.client, job.actions, job.clock(), stop=job.stop)
+    now = job.clock()
+    cfg = job.actions.client
+    guard = apply_guard(job.store, job.client, cfg.guard, now)
+    report.counts["actions_held_guard"] += guard.held_invites + guard.held_unsubscribes
+    report.guard.extend(guard.notes)
+    if cfg.invite.daily_cap_per_owner:
+        capacity = apply_capacity(job.store, job.client, cfg.invite.daily_cap_per_owner, now)
+        report.counts["invites_queued"] += capacity.queued
+        report.counts["invites_dequeued"] += capacity.released
+    delivery = deliver_pending(job.store, job.client, job.actions, now, stop=job.stop)
     report.counts["actions_sent"] += delivery.sent
     report.counts["actions_retrying"] += delivery.retrying
     report.counts["actions_failed"] += delivery.failed

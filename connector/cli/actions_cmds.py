@@ -1,9 +1,11 @@
-"""`connector actions list|retry|resolve`: see and settle the actions outbox by hand.
+"""`connector actions list|retry|resolve|release`: see and settle the actions outbox by hand.
 
 "failed" entries were not sent (5xx, or not sent over the whole retry window): once the
 cause is fixed, `retry` queues them again. "unknown" entries may have gone out (the
 connection broke after the message was handed over, or a run died mid-send): a person
 checks the mailbox and says which, with `resolve --sent` or `resolve --not-sent`.
+"held" entries wait for a person because a model change alone caused them or the run guard
+stopped a mass action: `release` sends them.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ ClientOption = typer.Option(..., "--client", help="Client name (its config file'
 IdOption = typer.Option(None, "--id", help="Outbox entry id (repeatable; see `actions list`).")
 ConfigDir = typer.Option(None, "--config-dir", help="Folder of client YAML files "
                          "(default: CONNECTOR_CONFIG_DIR or config/clients).")
-STATES = ("pending", "sending", "sent", "failed", "unknown")
+STATES = ("pending", "held", "queued", "sending", "sent", "failed", "unknown")
 
 
 @actions_app.command("list")
@@ -58,6 +60,10 @@ def list_actions(
                  f"{e.status}, {e.attempts} attempt(s), updated {_when(e.updated_at)}")
             if e.status == "pending":
                 _say(f"      next attempt: {_next(e)}")
+            if e.status in ("held", "queued") and e.hold_reason:
+                _say(f"      {e.status}: {e.hold_reason}")
+            if e.status == "queued" and e.next_attempt_at:
+                _say(f"      waits until: {_when(e.next_attempt_at)}")
             if e.last_error and e.status != "sent":
                 _say(f"      last error: {e.last_error}")
             if e.detail and e.status == "sent":
@@ -119,6 +125,32 @@ def resolve(
         _done(done, targets)
 
 
+@actions_app.command("release")
+def release(
+    client: str = ClientOption,
+    ids: list[int] = IdOption,
+    config_dir: Path | None = ConfigDir,
+) -> None:
+    """Release "held" entries (held by a model change or the run guard): the next sync
+    sends them. Without --id, every held entry of the client."""
+    with cli_errors():
+        store, name = _open(client, config_dir)
+        if ids:
+            targets = _targets(store, name, ids, False, "held", "--id")
+        else:
+            targets = store.outbox(name, ["held"])
+        now = datetime.now(UTC)
+        done = 0
+        for entry in targets:
+            if store.release_held(name, entry.id, now):
+                done += 1
+                _say(f"released {entry.kind} for contact {entry.contact_id} (id {entry.id}, "
+                     f"held: {entry.hold_reason or '-'}); the next sync sends it")
+            else:
+                _say(_refusal(name, entry, "release"))
+        _done(done, targets)
+
+
 def _open(client: str, config_dir: Path | None):
     settings, clients = settings_and_clients(config_dir)
     pick(clients, client)
@@ -174,6 +206,12 @@ def _hints(name: str, entries: list[OutboxEntry]) -> None:
     if counts["pending"]:
         _say(f"{counts['pending']} pending: the next sync sends them (at their next "
              "attempt time)")
+    if counts["held"]:
+        _say(f"{counts['held']} held (a model change or the run guard): review them, then "
+             f"`connector actions release --client {name}` (or --id N)")
+    if counts["queued"]:
+        _say(f"{counts['queued']} queued (daily invite cap): a sync on their day sends "
+             f"them in score order; see `connector leads --client {name}`")
 
 
 def _say(text: str) -> None:
@@ -184,7 +222,8 @@ def _as_dict(e: OutboxEntry) -> dict:
     return {"id": e.id, "kind": e.kind, "contact_id": e.contact_id, "key": e.dedupe_key,
             "status": e.status, "attempts": e.attempts, "last_error": e.last_error,
             "detail": e.detail, "next_attempt_at": e.next_attempt_at,
-            "updated_at": e.updated_at}
+            "updated_at": e.updated_at, "hold_reason": e.hold_reason,
+            "released_at": e.released_at}
 
 
 def _next(e: OutboxEntry) -> str:
@@ -199,8 +238,8 @@ def _when(at: datetime | None) -> str:
 
 def outbox_line(name: str, counts: dict[str, int]) -> str | None:
     """For `connector status`: what waits or needs a person, and the command to see it."""
-    parts = [f"{counts[s]} {s}" for s in ("pending", "sending", "unknown", "failed")
-             if counts.get(s)]
+    parts = [f"{counts[s]} {s}" for s in ("pending", "held", "queued", "sending", "unknown",
+                                          "failed") if counts.get(s)]
     if not parts:
         return None
     settle = []
@@ -209,5 +248,8 @@ def outbox_line(name: str, counts: dict[str, int]) -> str | None:
                       "--id N --sent|--not-sent`")
     if counts.get("failed"):
         settle.append(f"requeue failed with `connector actions retry --client {name} --id N`")
+    if counts.get("held"):
+        settle.append(f"review held, then release with `connector actions release --client "
+                      f"{name}`")
     return (f"{name}: actions {', '.join(parts)}: see `connector actions list --client "
             f"{name}`" + ("; " + "; ".join(settle) if settle else ""))

@@ -24,6 +24,7 @@ err_console = Console(stderr=True)
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_BUSY = 3
+EXIT_GUARD = 4  # sync/resync: the run guard held mass invites or unsubscribes
 
 
 @contextlib.contextmanager

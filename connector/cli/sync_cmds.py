@@ -15,6 +15,7 @@ from rich.table import Table
 from connector import logs, stopping
 from connector.cli.app import app
 from connector.cli.common import (
+    EXIT_GUARD,
     cli_errors,
     console,
     err_console,
@@ -73,6 +74,8 @@ def print_report(report: SyncReport, as_json: bool = False) -> None:
         console.print(f"  retried {count}x: {endpoint}", highlight=False)
     for line in report.unknown_actions:
         console.print(f"  [red]needs a person:[/] {line}", highlight=False)
+    for line in report.held_notes():
+        console.print(f"  [yellow]held:[/] {escape(line)}", highlight=False, soft_wrap=True)
     for line in report.errors[:20]:
         console.print(f"  [red]error:[/] {logs.mask(line)}", highlight=False)
     if report.planned:
@@ -104,6 +107,8 @@ def _one(client_name: str, *, full: bool, dry_run: bool, config_dir: Path | None
             raise typer.Exit(128 + (signals[0] if signals else signal.SIGINT))
         if report.status == "failed":
             raise typer.Exit(1)
+        if report.guard_tripped:
+            raise typer.Exit(EXIT_GUARD)
 
 
 @app.command()
@@ -299,10 +304,33 @@ def leads(
         pick(clients, client)
         store = store_for(settings)
         rows = store.top_contacts(client, top)
+        waiting = invite_queue(store, client)
         if as_json:
             console.print_json(json.dumps([_lead_dict(r) for r in rows], default=str))
             return
         console.print(leaderboard(client, rows))
+        if waiting:
+            console.print(queue_table(client, waiting))
+
+
+def invite_queue(store, client: str) -> list:
+    """Invites waiting for their salesperson's daily capacity, in the order they go out."""
+    from connector.actions.capacity import queue_order
+
+    return queue_order([e for e in store.outbox(client, ["queued"]) if e.kind == "invite"])
+
+
+def queue_table(client: str, entries: list) -> Table:
+    """The invite queue (``invite.daily_cap_per_owner``): who is invited next, and when."""
+    table = Table(title=f"{client}: invites queued by the daily cap per salesperson")
+    for column in ("#", "contact", "email", "score", "salesperson", "waits until"):
+        table.add_column(column, justify="right" if column in ("#", "score") else "left")
+    for i, e in enumerate(entries, 1):
+        p = e.payload or {}
+        until = e.next_attempt_at.strftime("%Y-%m-%d %H:%M UTC") if e.next_attempt_at else "-"
+        table.add_row(str(i), e.contact_id, p.get("email") or "-", str(p.get("score", "-")),
+                      p.get("owner_name") or "-", until)
+    return table
 
 
 def _lead_dict(row) -> dict:

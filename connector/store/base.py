@@ -38,6 +38,7 @@ class StoredContact:
     created_at_crm: datetime | None = None
     is_customer: bool = False
     customer_at: datetime | None = None
+    model_hash: str | None = None  # the model of ``total`` (None: not recorded)
 
     def as_contact(self) -> Contact:
         """The contact as last pulled (fit data, owner, outcome) from state."""
@@ -67,6 +68,20 @@ class OutboxEntry:
     updated_at: datetime | None = None
     next_attempt_at: datetime | None = None
     first_attempt_at: datetime | None = None
+    hold_reason: str | None = None  # why a "held" / "queued" entry waits
+    released_at: datetime | None = None  # a person released it from "held"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredModel:
+    """A rules model a client's syncs used, with its YAML text (so it can be rebuilt)."""
+
+    client: str
+    hash: str
+    name: str
+    source: str | None
+    rules_text: str
+    first_used_at: datetime | None = None
 
 
 class Transaction(Protocol):
@@ -120,6 +135,16 @@ class Store(Protocol):
     def outbox(self, client: str, statuses: Sequence[str] | None = None) -> list[OutboxEntry]: ...
     def failed_writes(self, client: str) -> dict[str, tuple[int, str]]: ...
     def status(self) -> dict[str, Any]: ...
+    # safe rule changes (issue 16): models, held and queued actions
+    def save_model(self, model: StoredModel, now: datetime) -> None: ...
+    def get_model(self, client: str, model_hash: str) -> StoredModel | None: ...
+    def contacts_with_other_model(self, client: str, model_hash: str) -> list[str]: ...
+    def set_outbox_status(self, client: str, ids: Sequence[int], status: str, *,
+                          reason: str | None, next_attempt_at: datetime | None,
+                          now: datetime) -> int: ...
+    def release_held(self, client: str, entry_id: int, now: datetime) -> bool: ...
+    def sent_since(self, client: str, kind: str, since: datetime) -> list[OutboxEntry]: ...
+    def contact_count(self, client: str) -> int: ...
 
 
 def iter_chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:

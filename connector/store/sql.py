@@ -34,7 +34,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from connector.errors import LeaseHeld, StateError
 from connector.models import Event, Transition
 from connector.store import tables as t
-from connector.store.base import OutboxEntry, StoredContact, iter_chunks
+from connector.store.base import OutboxEntry, StoredContact, StoredModel, iter_chunks
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 INTERRUPTED_NOTE = ("the run stopped before finishing (its process was killed or stopped "
@@ -350,6 +350,56 @@ class SqlStore:
         with self._conn() as conn:
             return [_entry(r) for r in conn.execute(query)]
 
+    # -- safe rule changes: models, held and queued actions ---------------------------
+    def save_model(self, model: StoredModel, now: datetime) -> None:
+        """Remember a model the client's sync uses (once per hash; the text never changes)."""
+        stmt = self.upsert(t.models).values(
+            client=model.client, hash=model.hash, name=model.name, source=model.source,
+            rules_text=model.rules_text, first_used_at=now)
+        with self._conn() as conn:
+            conn.execute(stmt.on_conflict_do_nothing(index_elements=["client", "hash"]))
+
+    def get_model(self, client: str, model_hash: str) -> StoredModel | None:
+        with self._conn() as conn:
+            row = conn.execute(select(t.models).where(and_(
+                t.models.c.client == client, t.models.c.hash == model_hash))).first()
+        return StoredModel(**dict(row._mapping)) if row else None
+
+    def contacts_with_other_model(self, client: str, model_hash: str) -> list[str]:
+        """Contacts whose stored score another (recorded) model produced."""
+        with self._conn() as conn:
+            return list(conn.execute(select(t.contacts.c.contact_id).where(and_(
+                t.contacts.c.client == client, t.contacts.c.model_hash.is_not(None),
+                t.contacts.c.model_hash != model_hash))).scalars())
+
+    def set_outbox_status(self, client: str, ids: Sequence[int], status: str, *,
+                          reason: str | None, next_attempt_at: datetime | None,
+                          now: datetime) -> int:
+        """Move entries (never one being sent or already settled) to "held", "queued" or
+        back to "pending"; returns how many moved."""
+        moved = 0
+        with self._conn() as conn:
+            for chunk in iter_chunks(list(ids)):
+                result = conn.execute(update(t.outbox).where(and_(
+                    t.outbox.c.client == client, t.outbox.c.id.in_(chunk),
+                    t.outbox.c.status.in_(["pending", "held", "queued"]))).values(
+                    status=status, hold_reason=reason, next_attempt_at=next_attempt_at,
+                    updated_at=now))
+                moved += result.rowcount
+        return moved
+
+    def release_held(self, client: str, entry_id: int, now: datetime) -> bool:
+        """A person releases a "held" entry: pending, sent by the next sync, never held by
+        the guard again. False when it is not "held" (or not this client's)."""
+        return self._move(client, entry_id, "held", now, {
+            "status": "pending", "next_attempt_at": None, "released_at": now})
+
+    def sent_since(self, client: str, kind: str, since: datetime) -> list[OutboxEntry]:
+        with self._conn() as conn:
+            return [_entry(r) for r in conn.execute(select(t.outbox).where(and_(
+                t.outbox.c.client == client, t.outbox.c.kind == kind,
+                t.outbox.c.status == "sent", t.outbox.c.updated_at >= since)))]
+
     # -- failures and status --------------------------------------------------------------
     def failed_writes(self, client: str) -> dict[str, tuple[int, str]]:
         with self._conn() as conn:
@@ -449,8 +499,8 @@ class _Tx:
         now = t.utcnow()
         stmt = self.upsert(t.outbox).values(
             client=entry.client, contact_id=entry.contact_id, kind=entry.kind,
-            dedupe_key=entry.dedupe_key, payload=entry.payload, status="pending",
-            attempts=0, created_at=now, updated_at=now,
+            dedupe_key=entry.dedupe_key, payload=entry.payload, status=entry.status,
+            hold_reason=entry.hold_reason, attempts=0, created_at=now, updated_at=now,
         ).on_conflict_do_nothing(index_elements=["client", "dedupe_key"]).returning(
             t.outbox.c.id)
         return self.conn.execute(stmt).first() is not None

@@ -87,6 +87,18 @@ contacts = Table(
     Column("created_at_crm", UTCDateTime),
     Column("is_customer", Boolean, nullable=False, default=False),
     Column("customer_at", UTCDateTime),
+    # the model of the stored score (migration 0005; NULL: scored before it was recorded)
+    Column("model_hash", String(64)),
+)
+
+models = Table(
+    "models", metadata,
+    Column("client", String(100), primary_key=True),
+    Column("hash", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("source", Text),
+    Column("rules_text", Text, nullable=False),
+    Column("first_used_at", UTCDateTime, nullable=False),
 )
 
 events = Table(
@@ -133,6 +145,9 @@ outbox = Table(
     # first_attempt_at starts its retry window (smtp.retry_for_hours)
     Column("next_attempt_at", UTCDateTime),
     Column("first_attempt_at", UTCDateTime),
+    # why a "held" or "queued" entry waits, and when a person released it (migration 0005)
+    Column("hold_reason", Text),
+    Column("released_at", UTCDateTime),
     UniqueConstraint("client", "dedupe_key", name="uq_outbox_client_dedupe"),
 )
 

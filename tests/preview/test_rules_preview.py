@@ -198,6 +198,12 @@ def test_a_sync_with_the_new_model_does_exactly_what_the_preview_said(world, pre
                                           if e.kind == "invite"}
     assert ids("hit_floor", "unsubscribe") == {e.contact_id for e in new_entries
                                                if e.kind == "unsubscribe"}
+    # the model change alone caused all of it: held for a person until released (issue 16)
+    assert len(sink.messages) == sent_before
+    assert {e.status for e in new_entries} == {"held"}
+    for entry in new_entries:
+        assert store.release_held("acme", entry.id, PREVIEW_AT)
+    assert run_sync(job).status == "ok"
     assert len(sink.messages) - sent_before == data["invites"] > 0
 
 

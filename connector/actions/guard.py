@@ -1,0 +1,63 @@
+"""The run guard: a run that would send mass invites or unsubscribes holds them for a person.
+
+Counted at delivery, over the entries no one has tried or released yet (so actions planned
+by a run that stopped before delivering count with the next run's): more invites than
+``guard.max_invites_per_run``, or more unsubscribes than ``guard.max_unsubscribe_share`` of
+the client's contacts (and at least ``guard.min_unsubscribes``), and every such entry of
+that kind is "held" (reason "guard") until `connector actions release`. A sales note waits
+with its invite. Nothing of the run has been delivered when the guard looks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from connector.config import GuardConfig
+from connector.store.base import OutboxEntry, Store
+
+
+@dataclass
+class GuardOutcome:
+    held_invites: int = 0
+    held_unsubscribes: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def tripped(self) -> bool:
+        return bool(self.held_invites or self.held_unsubscribes)
+
+
+def warm_up_key(entry: OutboxEntry) -> str:
+    """The warm-up an invite or note belongs to: ``<contact>:<episode>``."""
+    return entry.dedupe_key.split(":", 1)[1]
+
+
+def apply_guard(store: Store, client: str, guard: GuardConfig, now: datetime) -> GuardOutcome:
+    """Hold this run's mass invites / unsubscribes; the outcome says what and why."""
+    outcome = GuardOutcome()
+    fresh = [e for e in store.outbox(client, ["pending"])
+             if e.attempts == 0 and e.released_at is None and e.id is not None]
+    invites = [e for e in fresh if e.kind == "invite"]
+    if len(invites) > guard.max_invites_per_run:
+        warm_ups = {warm_up_key(e) for e in invites}
+        notes = [e for e in fresh if e.kind == "notify" and warm_up_key(e) in warm_ups]
+        reason = (f"guard: {len(invites)} invites in one run, more than "
+                  f"guard.max_invites_per_run ({guard.max_invites_per_run})")
+        store.set_outbox_status(client, [e.id for e in invites + notes if e.id is not None],
+                                "held", reason=reason, next_attempt_at=None, now=now)
+        outcome.held_invites = len(invites)
+        outcome.notes.append(f"{reason}: held with their sales notes")
+    unsubscribes = [e for e in fresh if e.kind == "unsubscribe"]
+    if unsubscribes:
+        contacts = max(store.contact_count(client), 1)
+        limit = max(guard.max_unsubscribe_share * contacts, guard.min_unsubscribes)
+        if len(unsubscribes) > limit:
+            reason = (f"guard: {len(unsubscribes)} unsubscribes in one run, "
+                      f"{len(unsubscribes) / contacts:.0%} of {contacts} contacts, more than "
+                      f"guard.max_unsubscribe_share ({guard.max_unsubscribe_share:.0%})")
+            store.set_outbox_status(client, [e.id for e in unsubscribes if e.id is not None],
+                                    "held", reason=reason, next_attempt_at=None, now=now)
+            outcome.held_unsubscribes = len(unsubscribes)
+            outcome.notes.append(f"{reason}: held")
+    return outcome
