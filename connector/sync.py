@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from hashlib import sha256
 from typing import Any
 
-from connector import lease, logs, stopping
+from connector import lease, logs, own_writes, stopping
 from connector.actions.base import ActionContext, plan_actions
 from connector.actions.capacity import apply_capacity
 from connector.actions.deliver import deliver_pending, settle_hint
@@ -314,6 +314,7 @@ def _process(job: SyncJob, report: SyncReport, contacts: Sequence[Contact], *,
     to_write = {s.contact.id: s.result.total for s in scored if s.in_crm != s.result.total}
     report.counts["unchanged"] += len(scored) - len(to_write)
     failed: dict[str, str] = {}
+    written_at = None
     if to_write:
         if dry_run:
             for cid, value in to_write.items():
@@ -323,6 +324,7 @@ def _process(job: SyncJob, report: SyncReport, contacts: Sequence[Contact], *,
                 outcome = job.crm.write_scores(to_write)
             except stopping.Stopped:  # in a retry wait: the writes repeat (same values)
                 return False
+            written_at = job.clock()  # confirmed by now: its echo comes back before this
             failed = dict(outcome.failed)
             report.counts["write_calls"] += outcome.calls
             report.counts["written"] += len(outcome.written)
@@ -333,12 +335,14 @@ def _process(job: SyncJob, report: SyncReport, contacts: Sequence[Contact], *,
     if not dry_run:  # not re-tried in this run's rescoring pass (few: errors only)
         seen.update(failed)
         seen.update(skipped)
-    _record(job, report, scored, to_write, failed, skipped, dry_run=dry_run)
+    _record(job, report, scored, to_write, failed, skipped, dry_run=dry_run,
+            written_at=written_at)
     return True
 
 
 def _record(job: SyncJob, report: SyncReport, scored: list[_Scored], to_write: dict[str, int],
-            failed: dict[str, str], skipped: dict[str, str], *, dry_run: bool) -> None:
+            failed: dict[str, str], skipped: dict[str, str], *, dry_run: bool,
+            written_at: datetime | None = None) -> None:
     """Persist state, transitions and outbox entries of one batch in one transaction."""
     rows: list[StoredContact] = []
     all_transitions: list[Transition] = []
@@ -347,7 +351,7 @@ def _record(job: SyncJob, report: SyncReport, scored: list[_Scored], to_write: d
     model_change = ModelChange(job.store, job.client, job.model_hash)
     for s in scored:
         state, changes = _next_state(job, s, written=s.contact.id in to_write
-                                     and s.contact.id not in failed)
+                                     and s.contact.id not in failed, written_at=written_at)
         rows.append(state)
         all_transitions.extend(changes)
         events.extend(s.new_events)
@@ -364,8 +368,9 @@ def _record(job: SyncJob, report: SyncReport, scored: list[_Scored], to_write: d
     report.counts["skipped"] += len(skipped)
     if dry_run:
         for entry in outbox:
+            held = f", held: {entry.hold_reason}" if entry.status == "held" else ""
             report.planned.append(f"{entry.kind} for contact {entry.contact_id} "
-                                  f"({entry.dedupe_key})")
+                                  f"({entry.dedupe_key}{held})")
         return
     with job.store.transaction() as tx:
         tx.save_contacts(rows)
@@ -388,7 +393,8 @@ def _record(job: SyncJob, report: SyncReport, scored: list[_Scored], to_write: d
             tx.record_skipped(job.client, cid, reason, report.run_id)
 
 
-def _next_state(job: SyncJob, s: _Scored, *, written: bool) -> tuple[StoredContact,
+def _next_state(job: SyncJob, s: _Scored, *, written: bool,
+                written_at: datetime | None = None) -> tuple[StoredContact,
                                                                        list[Transition]]:
     prev = s.previous
     changes, state = transitions(_before(prev), s.result, job.model)
@@ -427,6 +433,9 @@ def _next_state(job: SyncJob, s: _Scored, *, written: bool) -> tuple[StoredConta
         is_customer=s.contact.is_customer,
         customer_at=s.contact.customer_at,
         model_hash=job.model_hash,
+        **(own_writes.written(s.contact, s.result.total, written_at or s.result.scored_at,
+                              job.score_property.name)
+           if written else own_writes.carried(prev)),
     )
     return row, changes
 
@@ -460,14 +469,21 @@ def _record_model(job: SyncJob, report: SyncReport) -> None:
 def _fetch_events(job: SyncJob, report: SyncReport, contacts: Sequence[Contact],
                   previous: dict[str, StoredContact], bookmark: datetime | None,
                   full: bool) -> dict[str, list[Event]]:
-    """Fetch engagement only where it can have moved: new contacts and moved counters."""
+    """Fetch engagement only where it can have moved: new contacts and moved counters.
+    Without counters, a contact whose only change is our own write costs nothing
+    (``connector.own_writes``)."""
     new, moved = [], []
+    engaged = getattr(job.crm, "engaged", None)
     for contact in contacts:
         prev = previous.get(contact.id)
         if full or prev is None:
             new.append(contact)
-        elif (contact.activity_signature is None
-              or contact.activity_signature != prev.activity_signature):
+        elif contact.activity_signature is None:
+            if own_writes.only_our_write(contact, prev, job.score_property.name, engaged):
+                report.counts["own_write_echoes"] += 1
+            else:
+                moved.append(contact)
+        elif contact.activity_signature != prev.activity_signature:
             moved.append(contact)
     fetched: dict[str, list[Event]] = {}
     if new:

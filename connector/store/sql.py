@@ -366,11 +366,13 @@ class SqlStore:
         return StoredModel(**dict(row._mapping)) if row else None
 
     def contacts_with_other_model(self, client: str, model_hash: str) -> list[str]:
-        """Contacts whose stored score another (recorded) model produced."""
+        """Contacts whose stored score another (recorded) model produced. Two range scans
+        of the (client, model_hash) index, so an unchanged model costs next to nothing."""
+        column = t.contacts.c.model_hash
         with self._conn() as conn:
             return list(conn.execute(select(t.contacts.c.contact_id).where(and_(
-                t.contacts.c.client == client, t.contacts.c.model_hash.is_not(None),
-                t.contacts.c.model_hash != model_hash))).scalars())
+                t.contacts.c.client == client,
+                or_(column < model_hash, column > model_hash)))).scalars())
 
     def set_outbox_status(self, client: str, ids: Sequence[int], status: str, *,
                           reason: str | None, next_attempt_at: datetime | None,

@@ -88,7 +88,7 @@ class Client:
     """One client: a sandbox portal, its YAML file, its state database, the CLI."""
 
     def __init__(self, servers, tmp: Path, name: str, extra: str = "",
-                 clock=None) -> None:
+                 clock=None, url: str | None = None) -> None:
         app_, self.server, self.sink = servers
         self.name, self.token = name, f"pat-{name}-token"
         self.account = app_.add_account(self.token, HubSpotAccount(
@@ -108,7 +108,7 @@ invite: {{from_address: sales@example-agency.com}}
 notify: {{to: [sales@example-agency.com]}}
 smtp: {{host: 127.0.0.1, port: {self.sink.port}, timeout: 5}}
 {extra}""")
-        self.url = f"sqlite:///{tmp / 'state.db'}"
+        self.url = url or f"sqlite:///{tmp / 'state.db'}"
 
     def cli(self, *args: str):
         env = {"SAFE_TOKEN": self.token, "CONNECTOR_STATE_URL": self.url}
@@ -130,9 +130,10 @@ smtp: {{host: 127.0.0.1, port: {self.sink.port}, timeout: 5}}
         return sorted(e for e, subs in self.account.unsubscribed.items() if subs)
 
 
-def test_a_model_change_holds_what_it_alone_causes_until_released(servers, tmp_path):
+def test_a_model_change_holds_what_it_alone_causes_until_released(servers, tmp_path,
+                                                                  store_url):
     now = datetime.now(UTC)
-    c = Client(servers, tmp_path, "safe-model")
+    c = Client(servers, tmp_path, f"safe-model-{store_url[:6]}", url=store_url)
     c.account.add_contact(lead("11"), visits("11", now, services=2, opens=7, front_page=True))
     c.account.add_contact(lead("12"), visits("12", now, services=2, opens=2, front_page=True))
     c.account.add_contact(lead("13", "Rival Holdings"), visits("13", now, services=0, opens=2,
@@ -155,7 +156,7 @@ def test_a_model_change_holds_what_it_alone_causes_until_released(servers, tmp_p
     assert c.unsubscribed() == []  # 0 unsubscribes
     assert c.account.score_of("12", "connector_lead_score") == "25"  # scores ARE written
     assert c.account.score_of("13", "connector_lead_score") == "-30"
-    assert any("the model changed" in line and "actions release --client safe-model" in line
+    assert any("the model changed" in line and f"actions release --client {c.name}" in line
                for line in changed["held"]), changed["held"]
 
     c.sync_json()  # held stays held
@@ -164,12 +165,12 @@ def test_a_model_change_holds_what_it_alone_causes_until_released(servers, tmp_p
     status = c.cli("status")
     assert status.exit_code == 0, status.output
     assert "3 held" in status.output
-    assert "connector actions release --client safe-model" in " ".join(status.output.split())
-    listed = c.cli("actions", "list", "--client", "safe-model", "--status", "held")
+    assert f"connector actions release --client {c.name}" in " ".join(status.output.split())
+    listed = c.cli("actions", "list", "--client", c.name, "--status", "held")
     assert listed.exit_code == 0 and "model change: default (" in listed.output
     assert "warm-at-25" in listed.output
 
-    released = c.cli("actions", "release", "--client", "safe-model")
+    released = c.cli("actions", "release", "--client", c.name)
     assert released.exit_code == 0, released.output
     assert released.output.count("released ") == 3
     c.sync_json()
@@ -290,9 +291,10 @@ def test_the_guard_holds_mass_invites(servers, tmp_path):
 
 
 def test_the_daily_invite_cap_queues_invites_and_releases_them_in_score_order(servers,
-                                                                               tmp_path):
+                                                                               tmp_path,
+                                                                               store_url):
     clock = FakeClock(datetime(2026, 11, 2, 9, tzinfo=UTC))
-    c = Client(servers, tmp_path, "safe-cap", clock=clock.now,
+    c = Client(servers, tmp_path, f"safe-cap-{store_url[:6]}", clock=clock.now, url=store_url,
                extra="invite: {from_address: sales@example-agency.com, "
                      "daily_cap_per_owner: 2}\n")
     now = clock.now()
@@ -309,7 +311,7 @@ def test_the_daily_invite_cap_queues_invites_and_releases_them_in_score_order(se
     assert c.sent("invite") == ["602", "604"]  # 34 and 33 points
     assert c.sent("notify") == ["602", "604"]  # a note waits with its invite
 
-    leads = c.cli("leads", "--client", "safe-cap")
+    leads = c.cli("leads", "--client", c.name)
     assert leads.exit_code == 0, leads.output
     queue = leads.output.split("invites queued by the daily cap")[1]
     assert queue.index("605") < queue.index("601") < queue.index("603")
@@ -326,5 +328,5 @@ def test_the_daily_invite_cap_queues_invites_and_releases_them_in_score_order(se
     run_sync(job)
     assert c.sent("invite")[4:] == ["603"]  # 30: the last
     assert c.sent("notify") == c.sent("invite")
-    assert store.outbox("safe-cap", ["queued"]) == []
+    assert store.outbox(c.name, ["queued"]) == []
     store.close()

@@ -36,6 +36,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("contacts") as batch:
         batch.add_column(sa.Column("model_hash", sa.String(64)))
+    # "contacts another model scored" is two range scans of this index (hash < h, hash > h)
+    op.create_index("ix_contacts_client_model_hash", "contacts", ["client", "model_hash"])
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("hold_reason", sa.Text))
         batch.add_column(sa.Column("released_at", UTCDateTime))
@@ -45,6 +47,7 @@ def downgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
         batch.drop_column("released_at")
         batch.drop_column("hold_reason")
+    op.drop_index("ix_contacts_client_model_hash", "contacts")
     with op.batch_alter_table("contacts") as batch:
         batch.drop_column("model_hash")
     op.drop_table("models")
