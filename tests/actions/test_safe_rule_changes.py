@@ -18,11 +18,13 @@ from connector.actions.smtp_sink import SmtpSink
 from connector.cli import _load_commands, app
 from connector.clock import FakeClock
 from connector.config import load_client
-from connector.models import Contact, Event, EventType
+from connector.models import Contact, ContactState, Event, EventType, Transition, TransitionKind
 from connector.runtime import make_job
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.server import Server
+from connector.scoring.model_change import ModelChange
 from connector.store import open_store
+from connector.store.base import StoredModel
 from connector.sync import run_sync
 
 from ..e2e.helpers import RULES, settings
@@ -329,4 +331,29 @@ def test_the_daily_invite_cap_queues_invites_and_releases_them_in_score_order(se
     assert c.sent("invite")[4:] == ["603"]  # 30: the last
     assert c.sent("notify") == c.sent("invite")
     assert store.outbox(c.name, ["queued"]) == []
+    store.close()
+
+
+def test_which_transitions_a_model_change_alone_causes(tmp_path):
+    """Scores from before the model was recorded are never held; a previous model whose
+    text no longer loads holds every acting transition (the safe side)."""
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    now = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    store.save_model(StoredModel("c", "old", "default", "rules.yaml", RULES.read_text()), now)
+    store.save_model(StoredModel("c", "gone", "gone", None, "rules: [unclosed"), now)
+    cold = ContactState(score=25, tier="semi-warm", warm=False, at_floor=False)
+    warm = Transition(TransitionKind.BECAME_WARM, "1", 25, "semi-warm", "warm", 1)
+    tier = Transition(TransitionKind.TIER_CHANGED, "1", 25, "semi-warm", "warm", 1)
+    person = lead("1")
+    events = visits("1", now, services=2, opens=2, front_page=True)  # 25 points
+    changes = ModelChange(store, "c", "new")
+
+    held, label = changes.caused_by_change("old", cold, person, events, now, [warm, tier])
+    assert held == {TransitionKind.BECAME_WARM} and label == "default (old)"  # warm at 30
+    richer = visits("1", now, services=4, opens=2)  # 32: warm under the old model too
+    assert changes.caused_by_change("old", cold, person, richer, now, [warm])[0] == set()
+    assert changes.caused_by_change("gone", cold, person, events, now, [warm])[0] == {
+        TransitionKind.BECAME_WARM}
+    assert changes.caused_by_change(None, cold, person, events, now, [warm])[0] == set()
+    assert changes.caused_by_change("new", cold, person, events, now, [warm])[0] == set()
     store.close()
