@@ -112,7 +112,8 @@ class SyncReport:
                 parts.append(f"{c[key]} actions {label}")
         for key, label in (("actions_held_model", "actions held (model change)"),
                            ("actions_held_guard", "actions held by the guard"),
-                           ("invites_queued", "invites queued (daily cap)")):
+                           ("invites_queued", "invites queued (daily cap)"),
+                           ("already_invited", "warm leads already invited per CRM marker")):
             if c[key]:
                 parts.append(f"{c[key]} {label}")
         if c["skipped"]:

@@ -30,6 +30,7 @@ from connector.actions.base import ActionContext, plan_actions
 from connector.actions.capacity import apply_capacity
 from connector.actions.deliver import deliver_pending, settle_hint
 from connector.actions.guard import apply_guard
+from connector.actions.marker import skips_warm_up
 from connector.crm.base import CRM, ScoreProperty
 from connector.errors import ConnectorError
 from connector.lease import holder_name
@@ -360,6 +361,7 @@ def _record(job: SyncJob, report: SyncReport, scored: list[_Scored], to_write: d
             report.counts[change.kind.value] += 1
             planned = plan_actions(change, s.result, s.contact, s.events, job.actions,
                                    s.previous)
+            report.counts["already_invited"] += skips_warm_up(change, s.contact, s.previous)
             if change.kind in held:
                 planned = [replace(e, status="held", hold_reason=(
                     f"model change: {label} -> {job.model.name} ({job.model_hash}) alone "

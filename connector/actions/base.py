@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from connector.actions.marker import acted_in_crm
+from connector.actions.marker import skips_warm_up
 from connector.config import ClientConfig
 from connector.crm.base import CRM
 from connector.models import Contact, Event, Owner, ScoreResult, Transition, TransitionKind
@@ -41,8 +41,7 @@ def plan_actions(change: Transition, result: ScoreResult, contact: Contact,
     earlier deployment) from a new one (see ``connector.actions.marker``)."""
     cfg = ctx.client
     out: list[OutboxEntry] = []
-    if change.kind is TransitionKind.BECAME_WARM and acted_in_crm(
-            contact, previous.last_scored_at if previous is not None else None):
+    if skips_warm_up(change, contact, previous):
         log.info("contact %s is warm; no invite or note planned: %s (%s)", contact.id,
                  "already invited per CRM marker", contact.invited_at)
     elif change.kind is TransitionKind.BECAME_WARM:

@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING
 
 from connector import logs
 from connector.errors import CRMError
-from connector.models import Contact, utc
+from connector.models import Contact, Transition, TransitionKind, utc
 
 if TYPE_CHECKING:
     from connector.actions.base import ActionContext
-    from connector.store.base import OutboxEntry
+    from connector.store.base import OutboxEntry, StoredContact
 
 log = logging.getLogger("connector.actions")
 
@@ -49,6 +49,15 @@ def acted_in_crm(contact: Contact, seen_cold_at: datetime | None) -> bool:
     if contact.invited_at is None:
         return False
     return seen_cold_at is None or utc(contact.invited_at) > utc(seen_cold_at)
+
+
+def skips_warm_up(change: Transition, contact: Contact,
+                  previous: StoredContact | None) -> bool:
+    """True when ``change`` starts a warm-up the CRM's marker says was already acted on:
+    nothing is planned for it (see :func:`acted_in_crm`)."""
+    if change.kind is not TransitionKind.BECAME_WARM:
+        return False
+    return acted_in_crm(contact, previous.last_scored_at if previous is not None else None)
 
 
 def planned_at(entry: OutboxEntry) -> datetime | None:

@@ -69,6 +69,8 @@ def test_deleting_the_state_database_re_sends_nothing(kind, tmp_path):
         again = run_sync(job)
         assert again.status == "ok", again.errors
         assert again.counts["became_warm"] >= len(invites)  # the fresh state sees them warm
+        assert again.counts["already_invited"] == len(invites)
+        assert f"{len(invites)} warm leads already invited per CRM marker" in again.summary()
         assert len(sink.messages) == before, _kinds(sink)[before:]  # 0 invites, 0 notes
         assert fresh.outbox(world.name) == []  # nothing even planned
         assert all(_marker(world, cid) for cid in invited)  # what the CRM remembered
