@@ -75,7 +75,8 @@ def _postgres_driver(driver: str) -> None:
     try:
         importlib.import_module(module)
     except ImportError:
-        fix = "install the extra: pip install 'connector[postgres]'"
+        fix = ("install the postgres extra: pip install 'connector[postgres]' (from a "
+               "checkout: pip install -e '.[postgres]')")
         if module != "psycopg":
             fix = f"pip install {module}, or use postgresql+psycopg:// and {fix}"
         raise _error(f"PostgreSQL needs the {module} driver, which is not installed",
