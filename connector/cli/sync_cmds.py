@@ -198,14 +198,18 @@ def run(
         runner = Runner(clients, run_one, first_run_now=now)
         console.print(f"running {len(clients)} client(s): {', '.join(clients)}; "
                       "stop with Ctrl-C or SIGTERM")
-        runner.serve_forever(on_started=lambda: _print_next_runs(runner.next_runs()))
+        runner.serve_forever(on_started=lambda: _print_next_runs(runner.next_runs(), now))
         _print_stopped(list(clients), last, store)
 
 
-def _print_next_runs(next_runs: dict) -> None:
+def _print_next_runs(next_runs: dict, now: bool) -> None:
+    if now:
+        console.print("  --now: every client syncs now, then on its schedule")
+        return
     for name, when in sorted(next_runs.items()):
         at = when.isoformat(sep=" ", timespec="minutes") if when else "not scheduled"
-        console.print(f"  {name}: next run {at}", highlight=False)
+        console.print(f"  {name}: first run {at} (its schedule; --now runs at start)",
+                      highlight=False, soft_wrap=True)
 
 
 def _print_stopped(names: list[str], last: dict[str, SyncReport], store) -> None:

@@ -339,7 +339,7 @@ def test_run_without_now_waits_for_the_cron(world):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, output
-    assert "quick: next run" in output and "-01-01 00:00" in output, output
+    assert "quick: first run" in output and "-01-01 00:00" in output, output
     assert "quick: no run in this session" in output
     store = open_store(url)
     assert store.last_runs("quick", 5) == [] and store.last_runs("slow", 5) == []
