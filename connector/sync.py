@@ -29,7 +29,7 @@ from connector import lease, logs, own_writes, stopping
 from connector.actions.base import ActionContext, plan_actions
 from connector.actions.capacity import apply_capacity
 from connector.actions.deliver import deliver_pending, settle_hint
-from connector.actions.guard import apply_guard
+from connector.actions.guard import apply_guard, invites_over, unsubscribes_over
 from connector.actions.marker import skips_warm_up
 from connector.crm.base import CRM, ScoreProperty
 from connector.errors import ConnectorError
@@ -371,6 +371,8 @@ def _record(job: SyncJob, report: SyncReport, scored: list[_Scored], to_write: d
     if dry_run:
         for entry in outbox:
             held = f", held: {entry.hold_reason}" if entry.status == "held" else ""
+            if entry.status != "held" and entry.kind in ("invite", "unsubscribe"):
+                report.counts[f"planned_{entry.kind}s"] += 1
             report.planned.append(f"{entry.kind} for contact {entry.contact_id} "
                                   f"({entry.dedupe_key}{held})")
         return
@@ -511,10 +513,16 @@ def _since_for(contacts: Sequence[Contact], previous: dict[str, StoredContact],
 
 
 def _deliver(job: SyncJob, report: SyncReport, *, dry_run: bool) -> None:
-    if dry_run:
+    cfg = job.actions.client
+    if dry_run:  # what the guard would hold, were the run real
+        contacts = max(job.store.contact_count(job.client), report.counts["scored"])
+        for reason in (invites_over(cfg.guard, report.counts["planned_invites"]),
+                       unsubscribes_over(cfg.guard, report.counts["planned_unsubscribes"],
+                                         contacts)):
+            if reason:
+                report.planned.append(f"{reason}: a real run would hold them")
         return
     now = job.clock()
-    cfg = job.actions.client
     guard = apply_guard(job.store, job.client, cfg.guard, now)
     report.counts["actions_held_guard"] += guard.held_invites + guard.held_unsubscribes
     report.guard.extend(guard.notes)

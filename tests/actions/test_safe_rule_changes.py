@@ -254,6 +254,11 @@ def test_the_guard_holds_a_mass_unsubscribe_caused_by_a_broken_rule(servers, tmp
     assert c.unsubscribed() == []
 
     c.rules.write_text(BROKEN_RULES)  # a typo: -100 for everyone
+    dry = c.cli("sync", "--client", "safe-guard", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "guard: 12 unsubscribes in one run, 100% of 12 contacts, more than " \
+           "guard.max_unsubscribe_share (1%): a real run would hold them" in \
+           " ".join(dry.output.split())
     result = c.cli("sync", "--client", "safe-guard")
     assert result.exit_code == 4, result.output  # the guard's own exit code
     text = " ".join(result.output.split())
