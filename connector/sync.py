@@ -196,6 +196,8 @@ def _run(job: SyncJob, report: SyncReport, *, full: bool, dry_run: bool,
             if ordered:
                 last = max((c.updated_at for c in batch if c.updated_at), default=None)
                 checkpoint = min(last, started) if last else checkpoint
+        if not job.stop.is_set():
+            _engaged_unpulled(job, report, bookmark=bookmark, dry_run=dry_run, seen=seen)
     except stopping.Stopped:
         pass
     if job.stop.is_set():
@@ -214,6 +216,25 @@ def _run(job: SyncJob, report: SyncReport, *, full: bool, dry_run: bool,
         _deliver(job, report, dry_run=dry_run)
     if job.stop.is_set():
         _stopped(job, report, "delivery", None, dry_run=dry_run)
+
+
+def _engaged_unpulled(job: SyncJob, report: SyncReport, *, bookmark: datetime | None,
+                      dry_run: bool, seen: set[str]) -> None:
+    """Stored contacts the pull did not yield but the CRM's activity stream names (a site
+    visit leaves ActiveCampaign's ``udate`` alone): from state, whose record has not
+    moved, with their engagement fetched where the stream shows something state lacks."""
+    engaged = getattr(job.crm, "engaged", None)
+    if not engaged or bookmark is None:
+        return
+    ids = sorted(engaged)
+    for start in range(0, len(ids), job.batch_size):
+        if job.stop.is_set():
+            return
+        stored = job.store.get_contacts(job.client, ids[start:start + job.batch_size])
+        contacts = [s.as_contact() for s in stored.values()]
+        if contacts and not _process(job, report, contacts, bookmark=bookmark, full=False,
+                                     dry_run=dry_run, seen=seen):
+            return
 
 
 def _stopped(job: SyncJob, report: SyncReport, stage: str, checkpoint: datetime | None, *,
@@ -292,7 +313,7 @@ def _process(job: SyncJob, report: SyncReport, contacts: Sequence[Contact], *,
     cached = job.store.get_events(job.client, ids)
     try:
         fresh = ({} if from_state else
-                 _fetch_events(job, report, contacts, previous, bookmark, full))
+                 _fetch_events(job, report, contacts, previous, bookmark, full, cached))
     except stopping.Stopped:
         return False
 
@@ -472,19 +493,23 @@ def _record_model(job: SyncJob, report: SyncReport) -> None:
 
 def _fetch_events(job: SyncJob, report: SyncReport, contacts: Sequence[Contact],
                   previous: dict[str, StoredContact], bookmark: datetime | None,
-                  full: bool) -> dict[str, list[Event]]:
+                  full: bool, cached: dict[str, list[Event]] | None = None,
+                  ) -> dict[str, list[Event]]:
     """Fetch engagement only where it can have moved: new contacts and moved counters.
     Without counters, a contact whose only change is our own write costs nothing
     (``connector.own_writes``)."""
     new, moved = [], []
     engaged = getattr(job.crm, "engaged", None)
+    cached = cached or {}
     for contact in contacts:
         prev = previous.get(contact.id)
         if full or prev is None:
             new.append(contact)
         elif contact.activity_signature is None:
-            if own_writes.only_our_write(contact, prev, job.score_property.name, engaged):
-                report.counts["own_write_echoes"] += 1
+            stored_ids = {e.id for e in cached.get(contact.id, [])}
+            if own_writes.nothing_new(contact, prev, job.score_property.name,
+                                      own_writes.news(contact, engaged, stored_ids)):
+                report.counts["engagement_unchanged"] += 1
             else:
                 moved.append(contact)
         elif contact.activity_signature != prev.activity_signature:

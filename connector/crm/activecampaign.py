@@ -23,6 +23,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -156,7 +157,11 @@ class ActiveCampaignCRM:
         self._deals: dict[str, dict[str, Any]] | None = None
         self._users: dict[str, Owner | None] = {}
         self._emails: dict[str, str] = {}
-        self._activity_cache: dict[datetime | None, dict[str, list[Event]]] = {}
+        self._activity_cache: dict[datetime | None, _Stream] = {}
+        # per contact, the ids of the engagement the account's stream shows since a day
+        # before the bookmark (a site visit does not move ``udate``: docs/activecampaign.md);
+        # the sync fetches the contacts with an id it has not stored. None: not known
+        self.engaged: dict[str, set[str]] | None = None
 
     @property
     def http_stats(self) -> Any:
@@ -174,31 +179,32 @@ class ActiveCampaignCRM:
         params: dict[str, Any] = {"orders[id]": "ASC", "limit": PAGE,
                                   "include": "fieldValues,contactTags"}
         floor = None
+        self.engaged = None
         if since is not None:
             floor = since - self.overlap
             params["filters[updated_after]"] = (floor - timedelta(days=1)).date().isoformat()
+            # read from a day back, as the sync's engagement fetch asks (one read serves
+            # both): who engaged, whether or not the contact record moved
+            stream = self._account_activities(since - timedelta(days=1))
+            if stream is not None:
+                self.engaged = {cid: {e.id for e in events}
+                                for cid, events in stream.events.items()}
+                for cid, visits in stream.visited.items():
+                    self.engaged.setdefault(cid, set()).update(visits)
+        yield from self._contact_pages(params, floor, since, until)
+
+    def _contact_pages(self, params: dict[str, Any], floor: datetime | None,
+                       since: datetime | None, until: datetime) -> Iterator[Contact]:
         last_id = 0
         while True:
             body = self.http.get("/contacts", **params, id_greater=last_id)
             rows = body.get("contacts") or []
-            values = _group(body.get("fieldValues") or [], "contact")
-            tags = _group(body.get("contactTags") or [], "contact")
-            for row in rows:
-                try:
-                    contact = self._contact(row, values.get(str(row.get("id")), []),
-                                            tags.get(str(row.get("id")), []))
-                except (ValueError, TypeError, AttributeError, KeyError) as exc:
-                    self.notes.skipped[str(row.get("id"))] = (
-                        f"unreadable record: {type(exc).__name__}: {exc}")
-                    contact = None
-                if contact is None:
-                    continue
-                if floor is not None and contact.updated_at and contact.updated_at < floor:
-                    continue
-                if contact.updated_at and contact.updated_at > until and since is not None:
-                    continue
-                yield contact
-            if len(rows) < PAGE:
+            yield from self._page_contacts(body, floor, since, until)
+            # ``meta.total`` counts what matches from ``id_greater`` on: a page holding all
+            # of it is the last (no empty page asked for); a server counting the whole
+            # account only costs that one empty page
+            total = _int((body.get("meta") or {}).get("total"))
+            if len(rows) < PAGE or (total is not None and len(rows) >= total):
                 return
             next_id = max(int(r["id"]) for r in rows if str(r.get("id", "")).isdigit())
             if next_id <= last_id:
@@ -206,6 +212,27 @@ class ActiveCampaignCRM:
                                    crm=self.kind, client=self.client_name,
                                    endpoint="GET /contacts")
             last_id = next_id
+
+    def _page_contacts(self, body: Mapping[str, Any], floor: datetime | None,
+                       since: datetime | None, until: datetime) -> Iterator[Contact]:
+        rows = body.get("contacts") or []
+        values = _group(body.get("fieldValues") or [], "contact")
+        tags = _group(body.get("contactTags") or [], "contact")
+        for row in rows:
+            try:
+                contact = self._contact(row, values.get(str(row.get("id")), []),
+                                        tags.get(str(row.get("id")), []))
+            except (ValueError, TypeError, AttributeError, KeyError) as exc:
+                self.notes.skipped[str(row.get("id"))] = (
+                    f"unreadable record: {type(exc).__name__}: {exc}")
+                contact = None
+            if contact is None:
+                continue
+            if floor is not None and contact.updated_at and contact.updated_at < floor:
+                continue
+            if contact.updated_at and contact.updated_at > until and since is not None:
+                continue
+            yield contact
 
     def _contact(self, row: Mapping[str, Any], values: list[dict[str, Any]],
                  tags: list[dict[str, Any]]) -> Contact | None:
@@ -256,71 +283,104 @@ class ActiveCampaignCRM:
         """Per contact: the deal owner (the salesperson) and whether a deal was won."""
         if self._deals is None:
             self._deals = {}
-            offset = 0
-            while True:
-                body = self.http.get("/deals", limit=PAGE, offset=offset)
-                rows = body.get("deals") or []
-                for deal in rows:
-                    if not deal.get("contact"):  # a deal of no contact (the spec's example)
-                        continue
-                    info = self._deals.setdefault(str(deal.get("contact")), {})
-                    if deal.get("owner"):
-                        info.setdefault("owner", str(deal["owner"]))
-                    if str(deal.get("status")) == "1":
-                        info["won"] = True
-                        info["won_at"] = parse_time(deal.get("mdate"))
-                if len(rows) < PAGE:
-                    break
-                offset += PAGE
+            for deal in self._paged("/deals", "deals", {}):
+                if not deal.get("contact"):  # a deal of no contact (the spec's example)
+                    continue
+                info = self._deals.setdefault(str(deal.get("contact")), {})
+                if deal.get("owner"):
+                    info.setdefault("owner", str(deal["owner"]))
+                if str(deal.get("status")) == "1":
+                    info["won"] = True
+                    info["won_at"] = parse_time(deal.get("mdate"))
         return self._deals
+
+    def _paged(self, path: str, key: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Every row of an offset-paged list, in order. The first page's ``meta.total``
+        names the other pages, which are asked for ``engagement_workers`` at a time (each
+        still takes its turn from the one limiter); without a total, one page after the
+        other until a short one."""
+        body = self.http.get(path, **params, limit=PAGE, offset=0)
+        rows: list[dict[str, Any]] = list(body.get(key) or [])
+        total = _int((body.get("meta") or {}).get("total"))
+        if len(rows) < PAGE:
+            return rows
+        if total is not None:
+            def page(offset: int) -> list[dict[str, Any]]:
+                return list(self.http.get(path, **params, limit=PAGE, offset=offset)
+                            .get(key) or [])
+            pages = fan_out(page, range(PAGE, total, PAGE), self.engagement_workers)
+            for more in pages:
+                rows.extend(more)
+            if not pages or len(pages[-1]) < PAGE or len(rows) >= total:
+                return rows  # else: the list grew while it was read; read on
+        offset = len(rows)
+        while True:
+            stopping.check()  # a long list: stop between its pages
+            more = list(self.http.get(path, **params, limit=PAGE, offset=offset)
+                        .get(key) or [])
+            rows.extend(more)
+            if len(more) < PAGE:
+                return rows
+            offset += PAGE
 
     # -- engagement ---------------------------------------------------------------------
     def fetch_events(self, contacts: Sequence[Contact],
                      since: datetime | None) -> Mapping[str, list[Event]]:
         ids = [c.id for c in contacts]
-        stream = self._account_activities(since) if len(ids) >= self.bulk_threshold else None
+        # the account's stream for many contacts, or when this run already read it
+        stream = (self._account_activities(since)
+                  if len(ids) >= self.bulk_threshold or self._stream_read(since) else None)
         if stream is not None:
             def activities(cid: str) -> list[Event]:
-                return list(stream.get(cid, []))
+                return [e for e in stream.events.get(cid, [])
+                        if since is None or e.occurred_at >= since]
         else:
             def activities(cid: str) -> list[Event]:
-                return self._activities({"contact": cid}, since).get(cid, [])
+                return self._activities({"contact": cid}, since).events.get(cid, [])
 
         got = fan_out(lambda cid: activities(cid) + self._page_visits(cid, since), ids,
                       self.engagement_workers)
         return dict(zip(ids, got, strict=True))
 
-    def _account_activities(self, since: datetime | None) -> dict[str, list[Event]] | None:
+    def _account_activities(self, since: datetime | None) -> _Stream | None:
         """One paged stream of the whole account's activities, or None where the account
         refuses ``/activities`` without ``contact`` (the reference now says "A contact ID
-        is required"): then each contact is asked for its own."""
+        is required"): then each contact is asked for its own. A stream read this run
+        from an earlier time serves a later one (callers drop the older events)."""
         if not self._account_stream:
             return None
-        if since not in self._activity_cache:
-            try:
-                self._activity_cache[since] = self._activities({}, since)
-            except SkipRecord:
-                self._account_stream = False
-                return None
+        for key, stream in self._activity_cache.items():
+            if key is None or (since is not None and key <= since):
+                return stream
+        try:
+            self._activity_cache[since] = self._activities({}, since)
+        except SkipRecord:
+            self._account_stream = False
+            return None
         return self._activity_cache[since]
 
-    def _activities(self, params: dict[str, Any], since: datetime | None,
-                    ) -> dict[str, list[Event]]:
-        out: dict[str, list[Event]] = {}
-        offset = 0
+    def _stream_read(self, since: datetime | None) -> bool:
+        return any(key is None or (since is not None and key <= since)
+                   for key in self._activity_cache)
+
+    def _activities(self, params: dict[str, Any], since: datetime | None) -> _Stream:
+        out = _Stream()
         if since is not None:
             params = {**params, "after": since.isoformat()}
-        while True:
-            stopping.check()  # an account's stream can be long: stop between its pages
-            body = self.http.get("/activities", **params, limit=PAGE, offset=offset)
-            rows = body.get("activities") or []
-            for row in rows:
-                event = self._activity_event(row)
-                if event is not None:
-                    out.setdefault(event.contact_id, []).append(event)
-            if len(rows) < PAGE:
-                return out
-            offset += PAGE
+        for row in self._paged("/activities", "activities", params):
+            if _norm(row.get("reference_type")) == "trackinglog" or \
+                    _norm(row.get("referenceModelName")) == "trackinglog":
+                # a site visit: its page is in the contact's tracking logs, as the event
+                # ``ac-trk-{id}`` (``reference_id`` names the tracking log)
+                cid = str(row.get("subscriberid") or row.get("contact") or "")
+                ref = row.get("reference_id") or f"act-{row.get('id')}"
+                if cid:
+                    out.visited.setdefault(cid, set()).add(f"ac-trk-{ref}")
+                continue
+            event = self._activity_event(row)
+            if event is not None:
+                out.events.setdefault(event.contact_id, []).append(event)
+        return out
 
     def _activity_event(self, row: Mapping[str, Any]) -> Event | None:
         when = parse_time(row.get("tstamp"))
@@ -562,6 +622,16 @@ class ActiveCampaignCRM:
 
     def close(self) -> None:
         self.http.close()
+
+
+@dataclass
+class _Stream:
+    """The activity stream read once per run: scored events by contact, and the contacts
+    with a ``TrackingLog`` row (a site visit, read from their tracking logs) and the event
+    ids those visits will have."""
+
+    events: dict[str, list[Event]] = field(default_factory=dict)
+    visited: dict[str, set[str]] = field(default_factory=dict)
 
 
 def _norm(name: Any) -> str:

@@ -146,7 +146,13 @@ class ACAccount:
     def add_event(self, event: Event) -> None:
         with self.lock:
             self._record(event)
-            self.touch(int(event.contact_id))
+            # A site visit leaves ``udate`` alone: the spec's example of the contact of a
+            # tracking event (GET /trackingLogs/{eventId}/contact, contact 112, whose
+            # tracking logs in GET /contacts/{contactId}/trackingLogs are of 2022-09-27)
+            # keeps ``udate`` at its creation (2022-09-22); only ``adate``/``edate`` moved
+            # (../shared/specs/activecampaign-v3.openapi.json)
+            if event.type != EventType.PAGE_VIEW:
+                self.touch(int(event.contact_id))
 
     def _record(self, event: Event) -> None:
         cid = int(event.contact_id)
@@ -158,6 +164,19 @@ class ACAccount:
                                        "tstamp": local(event.occurred_at), "hash": event.id,
                                        "links": {"contact": f"/api/3/trackingLogs/{tid}/contact"},
                                        "id": tid, "contact": str(cid)})
+            # and a "TrackingLog" row in the account's activity stream (a documented
+            # ``reference_type`` of GET /activities: https://developers.activecampaign.com/
+            # reference/list-contact-activities "Response details"); its jsonData keys are
+            # not documented, so it carries none
+            self._activities_sorted = None
+            aid = str(len(self.activities) + 1)
+            self.activities.append({
+                "tstamp": local(event.occurred_at), "subscriberid": str(cid),
+                "reference_type": "TrackingLog", "reference_id": tid,
+                "reference_action": "", "jsonData": None, "userid": "0", "permission": "",
+                "referenceModelName": "tracking-log", "notes": [], "recipients": [],
+                "reference": {"type": "tracking-log", "id": tid}, "user": "0", "id": aid,
+                "_ts": event.occurred_at, "_key": event.id})
             return
         # The activity row as GET /activities answers it (../shared/specs/activecampaign-v3
         # .openapi.json, GET /activities 200 example; https://developers.activecampaign.com/

@@ -39,6 +39,11 @@ class StoredContact:
     is_customer: bool = False
     customer_at: datetime | None = None
     model_hash: str | None = None  # the model of ``total`` (None: not recorded)
+    # our own last write (migration 0006): the value, when the CRM confirmed it, and the
+    # hash of the fields it was scored from; a pull seeing only that write fetches nothing
+    written_score: int | None = None
+    written_at: datetime | None = None
+    written_fields_hash: str | None = None
 
     def as_contact(self) -> Contact:
         """The contact as last pulled (fit data, owner, outcome) from state."""

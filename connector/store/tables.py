@@ -89,6 +89,10 @@ contacts = Table(
     Column("customer_at", UTCDateTime),
     # the model of the stored score (migration 0005; NULL: scored before it was recorded)
     Column("model_hash", String(64)),
+    # our own last write (migration 0006): its echo costs no engagement call
+    Column("written_score", Integer),
+    Column("written_at", UTCDateTime),
+    Column("written_fields_hash", String(64)),
 )
 
 models = Table(

@@ -36,7 +36,12 @@ def test_incremental_pull_yields_changed_contacts_only(harness, population):
                             url="https://www.example-agency.com/pricing"))
     harness.clock.advance(minutes=1)
     changed = list(harness.crm.iter_contacts(bookmark, harness.clock.now()))
-    assert [c.id for c in changed] == [target]
+    if harness.crm.kind == "activecampaign":
+        # a site visit leaves AC's ``udate`` alone (docs/activecampaign.md): the record is
+        # not pulled, the activity stream names the visitor (the sync reads it from state)
+        assert changed == [] and target in harness.crm.engaged
+    else:
+        assert [c.id for c in changed] == [target]
 
 
 def test_events_map_to_the_same_behaviour(harness, population):
