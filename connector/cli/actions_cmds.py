@@ -1,11 +1,11 @@
-"""`connector actions list|retry|resolve|release`: see and settle the actions outbox by hand.
+"""`connector actions list|retry|resolve|release|discard`: see and settle the outbox by hand.
 
 "failed" entries were not sent (5xx, or not sent over the whole retry window): once the
 cause is fixed, `retry` queues them again. "unknown" entries may have gone out (the
 connection broke after the message was handed over, or a run died mid-send): a person
 checks the mailbox and says which, with `resolve --sent` or `resolve --not-sent`.
 "held" entries wait for a person because a model change alone caused them or the run guard
-stopped a mass action: `release` sends them.
+stopped a mass action: `release` sends them, `discard` drops them.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ ClientOption = typer.Option(..., "--client", help="Client name (its config file'
 IdOption = typer.Option(None, "--id", help="Outbox entry id (repeatable; see `actions list`).")
 ConfigDir = typer.Option(None, "--config-dir", help="Folder of client YAML files "
                          "(default: CONNECTOR_CONFIG_DIR or config/clients).")
-STATES = ("pending", "held", "queued", "sending", "sent", "failed", "unknown")
+STATES = ("pending", "held", "queued", "sending", "sent", "failed", "unknown", "discarded")
 
 
 @actions_app.command("list")
@@ -48,7 +48,8 @@ def list_actions(
             if value not in STATES:
                 raise ConfigError(f"unknown state {value!r}", field="--status",
                                   fix="use one of " + ", ".join(STATES))
-        wanted = status or (None if show_all else [s for s in STATES if s != "sent"])
+        wanted = status or (None if show_all else [s for s in STATES
+                                                   if s not in ("sent", "discarded")])
         entries = store.outbox(name, wanted)
         if as_json:
             console.print_json(json.dumps([_as_dict(e) for e in entries], default=str))
@@ -133,6 +134,22 @@ def release(
 ) -> None:
     """Release "held" entries (held by a model change or the run guard): the next sync
     sends them. Without --id, every held entry of the client."""
+    _settle_held(client, ids, config_dir, discard=False)
+
+
+@actions_app.command("discard")
+def discard(
+    client: str = ClientOption,
+    ids: list[int] = IdOption,
+    config_dir: Path | None = ConfigDir,
+) -> None:
+    """Drop "held" entries for good (e.g. a broken rule planned them): never sent.
+    Without --id, every held entry of the client."""
+    _settle_held(client, ids, config_dir, discard=True)
+
+
+def _settle_held(client: str, ids: list[int] | None, config_dir: Path | None, *,
+                 discard: bool) -> None:
     with cli_errors():
         store, name = _open(client, config_dir)
         if ids:
@@ -140,14 +157,17 @@ def release(
         else:
             targets = store.outbox(name, ["held"])
         now = datetime.now(UTC)
+        settle = store.discard_held if discard else store.release_held
+        outcome = "discarded; it is never sent" if discard else "the next sync sends it"
         done = 0
         for entry in targets:
-            if store.release_held(name, entry.id, now):
+            if settle(name, entry.id, now):
                 done += 1
-                _say(f"released {entry.kind} for contact {entry.contact_id} (id {entry.id}, "
-                     f"held: {entry.hold_reason or '-'}); the next sync sends it")
+                _say(f"{'discarded' if discard else 'released'} {entry.kind} for contact "
+                     f"{entry.contact_id} (id {entry.id}, held: {entry.hold_reason or '-'}); "
+                     f"{outcome}")
             else:
-                _say(_refusal(name, entry, "release"))
+                _say(_refusal(name, entry, "discard" if discard else "release"))
         _done(done, targets)
 
 
@@ -208,7 +228,8 @@ def _hints(name: str, entries: list[OutboxEntry]) -> None:
              "attempt time)")
     if counts["held"]:
         _say(f"{counts['held']} held (a model change or the run guard): review them, then "
-             f"`connector actions release --client {name}` (or --id N)")
+             f"`connector actions release --client {name}` to send them or `connector "
+             f"actions discard --client {name}` to drop them (or --id N)")
     if counts["queued"]:
         _say(f"{counts['queued']} queued (daily invite cap): a sync on their day sends "
              f"them in score order; see `connector leads --client {name}`")
@@ -250,6 +271,6 @@ def outbox_line(name: str, counts: dict[str, int]) -> str | None:
         settle.append(f"requeue failed with `connector actions retry --client {name} --id N`")
     if counts.get("held"):
         settle.append(f"review held, then release with `connector actions release --client "
-                      f"{name}`")
+                      f"{name}` (or drop with `connector actions discard --client {name}`)")
     return (f"{name}: actions {', '.join(parts)}: see `connector actions list --client "
             f"{name}`" + ("; " + "; ".join(settle) if settle else ""))

@@ -396,6 +396,13 @@ class SqlStore:
         return self._move(client, entry_id, "held", now, {
             "status": "pending", "next_attempt_at": None, "released_at": now})
 
+    def discard_held(self, client: str, entry_id: int, now: datetime) -> bool:
+        """A person drops a "held" entry for good (e.g. planned by a broken rule): it
+        becomes "discarded" and is never sent. False when it is not "held"."""
+        return self._move(client, entry_id, "held", now, {
+            "status": "discarded", "next_attempt_at": None,
+            "detail": "discarded by a person"})
+
     def sent_since(self, client: str, kind: str, since: datetime) -> list[OutboxEntry]:
         with self._conn() as conn:
             return [_entry(r) for r in conn.execute(select(t.outbox).where(and_(

@@ -281,6 +281,16 @@ def test_the_guard_holds_a_mass_unsubscribe_caused_by_a_broken_rule(servers, tmp
                  str(entry.id)).exit_code == 0
     c.sync_json()
     assert c.unsubscribed() == ["lead400@example.com"]
+    # ... and drops the rest for good, then fixes the rule: nobody else is unsubscribed
+    dropped = c.cli("actions", "discard", "--client", "safe-guard")
+    assert dropped.exit_code == 0 and dropped.output.count("discarded unsubscribe") == 11
+    c.rules.write_text(RULES.read_text())
+    fixed = c.sync_json()
+    assert fixed["counts"]["model_rescored"] + fixed["counts"]["scored"] >= 12
+    assert c.unsubscribed() == ["lead400@example.com"]
+    assert c.account.score_of("401", "connector_lead_score") != "-30"  # corrected
+    status = c.cli("status")
+    assert status.exit_code == 0 and "held" not in status.output
 
 
 def test_the_guard_holds_mass_invites(servers, tmp_path):
