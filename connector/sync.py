@@ -3,14 +3,18 @@
 The order is what makes it safe to crash anywhere:
 
 1. pull contacts changed since the bookmark (plus contacts whose score changes by time
-   alone now, plus earlier failed writes), in batches;
+   alone now, earlier failed writes, and, after a model change, every stored contact
+   another model scored), in batches;
 2. score each with the pure engine, compare with the CRM's value and the stored state;
 3. write only changed scores to the CRM (at-least-once: a crash before step 4 repeats
    the write next run, which converges because the value is the same);
 4. in ONE transaction: new contact state, transitions and the actions outbox (keyed by
-   warm-up episode, so a repeat never enqueues a second invite), failed writes;
-5. deliver the outbox (claimed and committed as "sending" before each send, so a crash
-   mid-send leaves an "unknown" entry for a person instead of a blind resend);
+   warm-up episode, so a repeat never enqueues a second invite), failed writes; the
+   actions a model change alone causes are enqueued "held" (``scoring.model_change``);
+5. hold mass actions (``actions.guard``), queue invites above a salesperson's daily cap
+   (``actions.capacity``), then deliver the outbox (claimed and committed as "sending"
+   before each send, so a crash mid-send leaves an "unknown" entry for a person instead
+   of a blind resend);
 6. move the bookmark to the sync's start time only after everything above committed.
 """
 
@@ -483,7 +487,7 @@ def _held(job: SyncJob, model_change: ModelChange, s: _Scored,
 
 
 def _record_model(job: SyncJob, report: SyncReport) -> None:
-    """Remember the model before any score names it; say when it changed."""
+    """Remember the model (with its text) before any score names it."""
     if job.model_text is None or job.model_hash is None:
         return
     job.store.save_model(StoredModel(job.client, job.model_hash, job.model.name,
