@@ -6,8 +6,9 @@ only place (besides config) that reads secrets from the environment.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -57,7 +58,8 @@ def make_job(client: ClientConfig, settings: Settings, store: Store, *,
              env: Mapping[str, str] | None = None, clock: Clock = system_clock,
              sleep: Callable[[float], None] = time.sleep, crm: CRM | None = None,
              dry_run: bool | None = None) -> SyncJob:
-    """A ready-to-run SyncJob for one client."""
+    """A ready-to-run SyncJob for one client. Its adapter is the caller's to close: use
+    ``client_runtime`` unless you manage the adapter yourself."""
     model = load_rules(client.rules)
     adapter = crm or make_crm(client, env=env, clock=clock, sleep=sleep)
     smtp_password = client.smtp_password(env)
@@ -71,3 +73,27 @@ def make_job(client: ClientConfig, settings: Settings, store: Store, *,
                    lease_seconds=settings.lease_seconds,
                    model_text=Path(client.rules).read_text(encoding="utf-8"),
                    model_source=str(client.rules))
+
+
+@contextlib.contextmanager
+def client_runtime(client: ClientConfig, settings: Settings, store: Store, *,
+                   env: Mapping[str, str] | None = None, clock: Clock = system_clock,
+                   sleep: Callable[[float], None] = time.sleep, crm: CRM | None = None,
+                   dry_run: bool | None = None) -> Iterator[SyncJob]:
+    """One client's run, owned from start to end: builds the adapter (or takes ``crm``),
+    yields the ready SyncJob, and always closes the adapter's sessions and pools on the way
+    out, also when the sync raised. Closing is idempotent and a closed adapter reconnects on
+    its next call, so an adapter passed in as ``crm`` may be used again.
+
+    Usage::
+
+        with client_runtime(client, settings, store) as job:
+            report = run_sync(job)
+    """
+    adapter = crm or make_crm(client, env=env, clock=clock, sleep=sleep)
+    try:
+        job = make_job(client, settings, store, env=env, clock=clock, sleep=sleep,
+                       crm=adapter, dry_run=dry_run)
+        yield job
+    finally:
+        adapter.close()

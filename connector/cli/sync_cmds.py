@@ -40,13 +40,13 @@ def _progress() -> Progress:
 def sync_client(settings, client, store, *, full: bool, dry_run: bool,
                 stop: threading.Event | None = None, show_progress: bool = True) -> SyncReport:
     """Run one client's sync with a progress bar; shared by sync, resync, run and demo."""
-    from connector.runtime import make_job
+    from connector.runtime import client_runtime
     from connector.sync import run_sync
 
-    job = make_job(client, settings, store, dry_run=dry_run)
-    if stop is not None:
-        job.stop = stop
-    with logs.context(client.name):
+    with client_runtime(client, settings, store, dry_run=dry_run) as job, \
+            logs.context(client.name):
+        if stop is not None:
+            job.stop = stop
         if not show_progress:
             return run_sync(job, full=full, dry_run=dry_run or client.dry_run)
         with _progress() as bar:
@@ -168,11 +168,12 @@ def run(
                               fix="correct the files named above, or add one")
         store = store_for(settings)
         from connector.errors import ConfigError
-        from connector.runtime import make_job
+        from connector.runtime import client_runtime
 
         for cfg in list(clients.values()):  # validate tokens and rules once, before any call
             try:
-                make_job(cfg, settings, store)
+                with client_runtime(cfg, settings, store):
+                    pass
             except ConfigError as exc:  # this client cannot run; the others go on
                 err_console.print(f"[yellow]warning:[/] client {cfg.name} is not run: "
                                   f"{escape(logs.mask(str(exc)))}", highlight=False,
