@@ -7,6 +7,11 @@ written, ``written_at`` when the CRM confirmed it, ``written_fields_hash`` the h
 fields the score came from (score and marker fields excluded). NULL: nothing written since
 this migration.
 
+And two indexes the per-batch and per-run queries lacked (issue 17: a batch's store work
+must not grow with the account): the events of a batch's contacts (``client`` and
+``contact_id``; SQLite otherwise read every event of the client through the primary key,
+for every batch), and the contacts due to change score (``client``, ``next_change_at``).
+
 Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-04
@@ -28,9 +33,15 @@ def upgrade() -> None:
         batch.add_column(sa.Column("written_score", sa.Integer))
         batch.add_column(sa.Column("written_at", UTCDateTime))
         batch.add_column(sa.Column("written_fields_hash", sa.String(64)))
+    op.create_index("ix_events_client_contact", "events",
+                    ["client", "contact_id", "occurred_at"])
+    op.create_index("ix_contacts_client_next_change", "contacts",
+                    ["client", "next_change_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_contacts_client_next_change", "contacts")
+    op.drop_index("ix_events_client_contact", "events")
     with op.batch_alter_table("contacts") as batch:
         batch.drop_column("written_fields_hash")
         batch.drop_column("written_at")
