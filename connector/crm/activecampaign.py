@@ -8,8 +8,12 @@ missed and nothing is yielded twice. Fit data from standard fields, custom field
 (by personalisation tag) and tags; ground truth and owners from deals. Engagement:
 opens, clicks and forms from ``/activities`` (one account-wide stream for big batches),
 page visits from each contact's tracking logs. ActiveCampaign exposes no engagement
-counters on the contact, so every contact the incremental pull yields has its engagement
-fetched (``activity_signature`` is None): the cost follows the contacts that changed.
+counters on the contact (``activity_signature`` is None), and a site visit does not move
+``udate``: an incremental pull first reads the account's activity stream and names, in
+``engaged``, each contact with an activity or a ``TrackingLog`` (a visit) and its event ids;
+the sync fetches the engagement of contacts with ids it has not stored, or whose record
+changed other than by our own write (``connector/own_writes.py``). Deals and the stream
+are paged with a few requests in flight (``_paged``), all under the one limiter.
 
 The score lives in a *text* custom field (ActiveCampaign has no number type), written as
 a plain integer ("30", "-5"): sales filter with a segment condition "Lead score (connector)
@@ -25,10 +29,11 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connector import stopping
 from connector.crm.base import (
+    ALL_CAPABILITIES,
     MARKER_DESCRIPTION,
     MARKER_LABEL,
     MARKER_NAME,
@@ -38,10 +43,14 @@ from connector.crm.base import (
 )
 from connector.crm.fanout import DEFAULT_WORKERS, fan_out
 from connector.crm.mapping import form_event_type
+from connector.crm.registry import register
 from connector.errors import FixConfiguration, NetworkError, NotFoundError, SkipRecord
 from connector.http import HttpLayer, Limit, RateLimiter
 from connector.http.requests_client import JsonClient
 from connector.models import Contact, Event, EventType, Owner
+
+if TYPE_CHECKING:
+    from connector.config import ClientConfig
 
 DEFAULT_FIELDS = {"job_title": "JOB_TITLE", "company_size": "COMPANY_SIZE",
                   "industry": "INDUSTRY", "country": "COUNTRY"}
@@ -105,10 +114,12 @@ def perstag_for(name: str) -> str:
     return name.upper()
 
 
+@register("activecampaign")
 class ActiveCampaignCRM:
     """The ActiveCampaign adapter (see the module docstring)."""
 
     kind = "activecampaign"
+    capabilities = ALL_CAPABILITIES  # tasks, tags, automations, list unsubscribes
     incremental_ordered = False
 
     def __init__(self, client_name: str, token: str, base_url: str, *,
@@ -163,9 +174,25 @@ class ActiveCampaignCRM:
         # the sync fetches the contacts with an id it has not stored. None: not known
         self.engaged: dict[str, set[str]] | None = None
 
+    @classmethod
+    def from_config(cls, client: ClientConfig, token: str, *,
+                    clock: Callable[[], datetime],
+                    sleep: Callable[[float], None] = time.sleep) -> ActiveCampaignCRM:
+        """The adapter for a client file's ``crm`` block."""
+        crm = client.crm
+        kwargs = {}
+        if crm.rate_limit is not None and crm.rate_limit.requests_per_second:
+            kwargs["requests_per_second"] = crm.rate_limit.requests_per_second
+        return cls(client.name, token, base_url=crm.base_url, field_map=crm.field_map,
+                   score_field=client.score_property.name, clock=clock, sleep=sleep,
+                   engagement_workers=crm.concurrency, **kwargs)
+
     @property
     def http_stats(self) -> Any:
         return self.layer.stats
+
+    def retried(self) -> dict[str, int]:
+        return dict(self.layer.stats.retried)
 
     def __repr__(self) -> str:
         return f"ActiveCampaignCRM(client={self.client_name!r}, base_url={self.base_url!r})"
@@ -192,6 +219,18 @@ class ActiveCampaignCRM:
                 for cid, visits in stream.visited.items():
                     self.engaged.setdefault(cid, set()).update(visits)
         yield from self._contact_pages(params, floor, since, until)
+
+    def get_contacts_by_id(self, ids: Sequence[str]) -> list[Contact]:
+        """The contacts of ``ids`` as they are now, 100 a call (``GET /contacts?ids=``, the
+        list's ``ids`` filter); ids the account no longer has are left out."""
+        numeric = [cid for cid in dict.fromkeys(ids) if cid.isdigit()]
+        out: list[Contact] = []
+        for start in range(0, len(numeric), PAGE):
+            chunk = numeric[start:start + PAGE]
+            body = self.http.get("/contacts", ids=",".join(chunk), limit=PAGE,
+                                 include="fieldValues,contactTags")
+            out.extend(self._page_contacts(body, None, None, self.clock()))
+        return out
 
     def _contact_pages(self, params: dict[str, Any], floor: datetime | None,
                        since: datetime | None, until: datetime) -> Iterator[Contact]:
