@@ -150,6 +150,9 @@ def run(
     client: list[str] = typer.Option(None, "--client", help="Only these clients (repeatable)."),
     now: bool = typer.Option(False, "--now", help="Sync every client once at start, then "
                              "follow the schedules (default: the first run follows them)."),
+    queue: str | None = typer.Option(None, "--queue", help="Redis URL: enqueue each due "
+                                     "client for `connector worker` instead of syncing here "
+                                     "(default: CONNECTOR_QUEUE_URL, if set)."),
 ) -> None:
     """Run every client on its schedule until SIGTERM / SIGINT.
 
@@ -182,6 +185,11 @@ def run(
         if not clients:
             raise ConfigError("no client can run", file=str(settings.config_dir),
                               fix="correct the problems named above")
+        if queue or settings.queue_url:
+            from connector.cli.queue_cmds import produce
+
+            produce(clients, settings, queue or settings.queue_url, now=now)
+            return
 
         last: dict[str, SyncReport] = {}
 

@@ -1,0 +1,120 @@
+"""The task a worker runs: one incremental sync of one client.
+
+The client's lease in the state store keeps a client single-run across workers: a task
+that finds a live run holding it is retried later (``RETRIES`` times, then left to the
+next scheduled run); a lease whose holder is gone (a worker killed mid-sync) is taken
+over at once, that run marked interrupted, and its work picked up where its last commit
+left it. The outbox keeps invites exactly once across workers as it does across runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from celery import signals
+
+from connector import logs
+from connector.config import Settings, load_client, load_settings
+from connector.errors import ConfigError, ConnectorError, LeaseHeld
+from connector.queue.app import app
+from connector.store.base import Store
+
+log = logging.getLogger("connector.queue")
+
+TASK = "connector.sync"
+RETRIES = 3
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+_settings: Settings | None = None
+_stores: dict[str, Store] = {}
+_running: set[threading.Event] = set()
+_lock = threading.Lock()
+
+
+def use_settings(settings: Settings) -> None:
+    """The settings tasks run with (`connector worker` sets them; default: environment)."""
+    global _settings
+    _settings = settings
+
+
+def _store(settings: Settings) -> Store:
+    """One store (one connection pool) per worker process."""
+    from connector.store import open_store
+
+    with _lock:
+        if settings.state_url not in _stores:
+            _stores[settings.state_url] = open_store(settings.state_url)
+        return _stores[settings.state_url]
+
+
+@app.task(bind=True, name=TASK, acks_late=True, reject_on_worker_lost=True)
+def sync_client(self: Any, client: str, due_at: str | None = None) -> dict[str, Any]:
+    """Sync ``client`` (its config file's stem); ``due_at``: when the scheduler found it due."""
+    settings = _settings or load_settings()
+    if not _NAME.fullmatch(client):
+        log.error("task for %r ignored: not a client name", client)
+        return {"client": client, "status": "config error"}
+    try:
+        cfg = load_client(Path(settings.config_dir) / f"{client}.yaml")
+    except ConfigError as exc:
+        log.error("client %s is not synced: %s", client, logs.mask(str(exc)))
+        return {"client": client, "status": "config error"}
+    store = _store(settings)
+    stop = threading.Event()
+    with _lock:
+        _running.add(stop)
+    try:
+        report = _run(cfg, settings, store, stop)
+    except LeaseHeld as exc:
+        if self.request.retries >= RETRIES:
+            log.warning("client %s skipped: %s (the next scheduled run syncs it)", client, exc)
+            return {"client": client, "status": "skipped"}
+        wait = max(10, settings.lease_seconds // 3)
+        log.info("client %s is busy (%s); retrying in %d s", client, exc, wait)
+        raise self.retry(countdown=wait, max_retries=RETRIES) from None
+    except ConnectorError as exc:  # recorded in the run; the next scheduled run tries again
+        log.error("sync of client %s failed: %s", client, logs.mask(str(exc)))
+        return {"client": client, "status": "failed"}
+    finally:
+        with _lock:
+            _running.discard(stop)
+    lag = _lag(due_at, report.finished_at)
+    log.info("client %s: %s%s", client, report.summary(),
+             f" (done {lag:.1f} s after due)" if lag is not None else "")
+    if report.took_over:
+        log.warning("client %s: took over from a worker that is gone (%s)", client,
+                    report.took_over)
+    return {"client": client, "status": report.status, "lag_seconds": lag,
+            "took_over": report.took_over}
+
+
+def _run(cfg: Any, settings: Settings, store: Store, stop: threading.Event) -> Any:
+    from connector.runtime import client_runtime
+    from connector.sync import run_sync
+
+    with client_runtime(cfg, settings, store) as job, logs.context(cfg.name):
+        job.stop = stop
+        return run_sync(job, dry_run=cfg.dry_run)
+
+
+def _lag(due_at: str | None, done: datetime | None) -> float | None:
+    if not due_at or done is None:
+        return None
+    due = datetime.fromisoformat(due_at)
+    if due.tzinfo is None:
+        due = due.replace(tzinfo=UTC)
+    return (done - due).total_seconds()
+
+
+@signals.worker_shutting_down.connect
+def _stop_running(**_: Any) -> None:
+    """SIGTERM / SIGINT to a worker: running syncs stop between requests and save what
+    finished (the rest is the next run's), instead of the worker waiting out a long sync."""
+    with _lock:
+        for stop in _running:
+            stop.set()
