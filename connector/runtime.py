@@ -1,7 +1,7 @@
 """Turn validated configuration into running parts: the CRM adapter, the store, a SyncJob.
 
-This is the only place that knows which adapter class serves which ``crm.kind``, and the
-only place (besides config) that reads secrets from the environment.
+Adapters register themselves by ``crm.kind`` (``connector.crm.registry``); this is the only
+place (besides config) that reads secrets from the environment.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 from connector import logs
 from connector.actions.base import ActionContext
 from connector.config import ClientConfig, Settings
+from connector.crm import registry
 from connector.crm.base import CRM, ScoreProperty
 from connector.scoring import load_rules
 from connector.store.base import Store
@@ -29,29 +30,13 @@ def system_clock() -> datetime:
 
 def make_crm(client: ClientConfig, *, env: Mapping[str, str] | None = None,
              clock: Clock = system_clock, sleep: Callable[[float], None] = time.sleep) -> CRM:
-    """The adapter for ``client.crm.kind``, authenticated with the token from the environment."""
+    """The adapter registered for ``client.crm.kind``, authenticated with the token from the
+    environment. A client asking for an action the adapter lacks is refused first."""
+    adapter = registry.adapter_for(client.crm.kind)
+    registry.check_capabilities(client, client.crm.kind, adapter.capabilities)
     token = client.token(env)
     logs.register_secrets([token])
-    crm = client.crm
-    limits = crm.rate_limit
-    if crm.kind == "hubspot":
-        from connector.crm.hubspot import HubSpotCRM
-
-        kwargs = {}
-        if limits is not None and limits.requests_per_second:
-            kwargs["requests_per_10s"] = int(limits.requests_per_second * 10)
-        return HubSpotCRM(client.name, token, base_url=crm.base_url, plan=crm.plan,
-                          field_map=crm.field_map, score_property=client.score_property.name,
-                          clock=clock, sleep=sleep, engagement_workers=crm.concurrency,
-                          **kwargs)
-    from connector.crm.activecampaign import ActiveCampaignCRM
-
-    kwargs = {}
-    if limits is not None and limits.requests_per_second:
-        kwargs["requests_per_second"] = limits.requests_per_second
-    return ActiveCampaignCRM(client.name, token, base_url=crm.base_url, field_map=crm.field_map,
-                             score_field=client.score_property.name, clock=clock, sleep=sleep,
-                             engagement_workers=crm.concurrency, **kwargs)
+    return adapter.from_config(client, token, clock=clock, sleep=sleep)
 
 
 def make_job(client: ClientConfig, settings: Settings, store: Store, *,
@@ -62,6 +47,7 @@ def make_job(client: ClientConfig, settings: Settings, store: Store, *,
     ``client_runtime`` unless you manage the adapter yourself."""
     model = load_rules(client.rules)
     adapter = crm or make_crm(client, env=env, clock=clock, sleep=sleep)
+    registry.check_capabilities(client, adapter.kind, adapter.capabilities)
     smtp_password = client.smtp_password(env)
     logs.register_secrets([smtp_password])
     actions = ActionContext(client=client, crm=adapter, smtp_password=smtp_password,

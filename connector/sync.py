@@ -182,7 +182,7 @@ def _run(job: SyncJob, report: SyncReport, *, full: bool, dry_run: bool,
     report.bookmark = bookmark
     seen: set[str] = set()
     checkpoint: datetime | None = None
-    ordered = bool(getattr(job.crm, "incremental_ordered", False)) and bookmark is not None
+    ordered = job.crm.incremental_ordered and bookmark is not None
 
     # A stop is honoured between contacts of the pull and between engagement requests
     # (``stopping``): a batch cut short is dropped whole, so nothing half-processed is
@@ -227,7 +227,7 @@ def _engaged_unpulled(job: SyncJob, report: SyncReport, *, bookmark: datetime | 
     """Stored contacts the pull did not yield but the CRM's activity stream names (a site
     visit leaves ActiveCampaign's ``udate`` alone): from state, whose record has not
     moved, with their engagement fetched where the stream shows something state lacks."""
-    engaged = getattr(job.crm, "engaged", None)
+    engaged = job.crm.engaged
     if not engaged or bookmark is None:
         return
     ids = sorted(engaged)
@@ -322,8 +322,7 @@ def _process(job: SyncJob, report: SyncReport, contacts: Sequence[Contact], *,
         return False
 
     scored: list[_Scored] = []
-    skipped: dict[str, str] = dict(job.crm.notes.skipped)
-    job.crm.notes.skipped.clear()
+    skipped = job.crm.notes.take_skipped()
     for contact in contacts:
         prev = previous.get(contact.id)
         new_events = fresh.get(contact.id, [])
@@ -503,7 +502,7 @@ def _fetch_events(job: SyncJob, report: SyncReport, contacts: Sequence[Contact],
     Without counters, a contact whose only change is our own write costs nothing
     (``connector.own_writes``)."""
     new, moved = [], []
-    engaged = getattr(job.crm, "engaged", None)
+    engaged = job.crm.engaged
     cached = cached or {}
     for contact in contacts:
         prev = previous.get(contact.id)
@@ -578,9 +577,7 @@ def _finish_run(job: SyncJob, report: SyncReport) -> None:
 
 
 def _retried(crm: CRM) -> dict[str, int]:
-    stats = getattr(crm, "http_stats", None)
-    retried = getattr(stats, "retried", None) if stats is not None else None
-    return dict(retried) if retried else {}
+    return dict(crm.retried())
 
 
 def _merge(cached: Iterable[Event], fresh: Iterable[Event]) -> list[Event]:

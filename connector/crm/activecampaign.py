@@ -29,10 +29,11 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connector import stopping
 from connector.crm.base import (
+    ALL_CAPABILITIES,
     MARKER_DESCRIPTION,
     MARKER_LABEL,
     MARKER_NAME,
@@ -42,10 +43,14 @@ from connector.crm.base import (
 )
 from connector.crm.fanout import DEFAULT_WORKERS, fan_out
 from connector.crm.mapping import form_event_type
+from connector.crm.registry import register
 from connector.errors import FixConfiguration, NetworkError, NotFoundError, SkipRecord
 from connector.http import HttpLayer, Limit, RateLimiter
 from connector.http.requests_client import JsonClient
 from connector.models import Contact, Event, EventType, Owner
+
+if TYPE_CHECKING:
+    from connector.config import ClientConfig
 
 DEFAULT_FIELDS = {"job_title": "JOB_TITLE", "company_size": "COMPANY_SIZE",
                   "industry": "INDUSTRY", "country": "COUNTRY"}
@@ -109,10 +114,12 @@ def perstag_for(name: str) -> str:
     return name.upper()
 
 
+@register("activecampaign")
 class ActiveCampaignCRM:
     """The ActiveCampaign adapter (see the module docstring)."""
 
     kind = "activecampaign"
+    capabilities = ALL_CAPABILITIES  # tasks, tags, automations, list unsubscribes
     incremental_ordered = False
 
     def __init__(self, client_name: str, token: str, base_url: str, *,
@@ -167,9 +174,25 @@ class ActiveCampaignCRM:
         # the sync fetches the contacts with an id it has not stored. None: not known
         self.engaged: dict[str, set[str]] | None = None
 
+    @classmethod
+    def from_config(cls, client: ClientConfig, token: str, *,
+                    clock: Callable[[], datetime],
+                    sleep: Callable[[float], None] = time.sleep) -> ActiveCampaignCRM:
+        """The adapter for a client file's ``crm`` block."""
+        crm = client.crm
+        kwargs = {}
+        if crm.rate_limit is not None and crm.rate_limit.requests_per_second:
+            kwargs["requests_per_second"] = crm.rate_limit.requests_per_second
+        return cls(client.name, token, base_url=crm.base_url, field_map=crm.field_map,
+                   score_field=client.score_property.name, clock=clock, sleep=sleep,
+                   engagement_workers=crm.concurrency, **kwargs)
+
     @property
     def http_stats(self) -> Any:
         return self.layer.stats
+
+    def retried(self) -> dict[str, int]:
+        return dict(self.layer.stats.retried)
 
     def __repr__(self) -> str:
         return f"ActiveCampaignCRM(client={self.client_name!r}, base_url={self.base_url!r})"

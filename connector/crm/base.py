@@ -50,10 +50,28 @@ class WriteReport:
 
 @dataclass(slots=True)
 class PullNotes:
-    """What an adapter wants the sync report to say (degraded APIs, skipped records)."""
+    """What an adapter wants the sync report to say: ``degraded`` lines (an API it could not
+    use this run) and ``skipped`` records (id -> reason) it read around while pulling or
+    fetching. The sync takes the skipped records after each batch (``take_skipped``)."""
 
     degraded: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+
+    def take_skipped(self) -> dict[str, str]:
+        """The records skipped since the last call (id -> reason); the list starts over."""
+        taken = dict(self.skipped)
+        self.skipped.clear()
+        return taken
+
+
+# The actions a client's configuration can ask of its CRM. An adapter declares the ones it
+# implements (``CRM.capabilities``); a client asking for one its CRM lacks is refused when
+# its runtime is built, before any call (``registry.check_capabilities``).
+TASK = "task"
+TAG = "tag"
+AUTOMATION = "automation"
+UNSUBSCRIBE = "unsubscribe"
+ALL_CAPABILITIES = frozenset({TASK, TAG, AUTOMATION, UNSUBSCRIBE})
 
 
 @runtime_checkable
@@ -66,6 +84,14 @@ class CRM(Protocol):
 
     kind: str
     notes: PullNotes
+    # the actions this adapter implements (TASK, TAG, AUTOMATION, UNSUBSCRIBE)
+    capabilities: frozenset[str]
+    # True when ``iter_contacts(since, ...)`` yields contacts in ascending modification time,
+    # so the sync may move its bookmark forward while the pull is still under way
+    incremental_ordered: bool
+    # contact id -> ids of engagement the account's activity stream shows since the last
+    # pull, also for contacts whose record did not move (None: the CRM has no such stream)
+    engaged: Mapping[str, set[str]] | None
 
     def iter_contacts(self, since: datetime | None, until: datetime) -> Iterator[Contact]:
         """Yield every contact changed at or after ``since`` (all contacts when None).
@@ -121,6 +147,11 @@ class CRM(Protocol):
         """Unsubscribe the contact from marketing email (or from ``list_id``)."""
         ...
 
+    def retried(self) -> dict[str, int]:
+        """How many times each endpoint was retried (429, 5xx) since the adapter was built;
+        the sync report lists them."""
+        ...
+
     def close(self) -> None:
-        """Release connections."""
+        """Release connections (idempotent; the next call reconnects)."""
         ...

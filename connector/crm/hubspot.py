@@ -18,7 +18,7 @@ import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from hubspot import HubSpot
@@ -37,6 +37,8 @@ from connector.crm.base import (
     MARKER_DESCRIPTION,
     MARKER_LABEL,
     MARKER_NAME,
+    TASK,
+    UNSUBSCRIBE,
     PullNotes,
     ScoreProperty,
     WriteReport,
@@ -51,6 +53,7 @@ from connector.crm.hubspot_engagement import (
     visit_and_form_events,
 )
 from connector.crm.mapping import form_event_type
+from connector.crm.registry import register
 from connector.errors import (
     AuthError,
     FixConfiguration,
@@ -61,6 +64,9 @@ from connector.errors import (
 from connector.http import HttpLayer, Limit, RateLimiter
 from connector.http.urllib3_pool import GuardedPoolManager
 from connector.models import Contact, Event, EventType, Owner
+
+if TYPE_CHECKING:
+    from connector.config import ClientConfig
 
 DEFAULT_FIELDS = {
     "email": "email", "first_name": "firstname", "last_name": "lastname",
@@ -106,11 +112,14 @@ def _ms(dt: datetime) -> int:
     return int(dt.timestamp() * 1000)
 
 
+@register("hubspot")
 class HubSpotCRM:
     """The HubSpot adapter (see the module docstring)."""
 
     kind = "hubspot"
+    capabilities = frozenset({TASK, UNSUBSCRIBE})  # contacts have no tags; no automations
     incremental_ordered = True
+    engaged: Mapping[str, set[str]] | None = None  # no account-wide activity stream
 
     def __init__(self, client_name: str, token: str, base_url: str = "https://api.hubapi.com",
                  *, plan: str = "starter", field_map: Mapping[str, str] | None = None,
@@ -149,9 +158,25 @@ class HubSpotCRM:
         self._ensured: set[str] = set()
         self._group = "connector"  # the score property's group; the marker joins it
 
+    @classmethod
+    def from_config(cls, client: ClientConfig, token: str, *,
+                    clock: Callable[[], datetime],
+                    sleep: Callable[[float], None] = time.sleep) -> HubSpotCRM:
+        """The adapter for a client file's ``crm`` block."""
+        crm = client.crm
+        kwargs = {}
+        if crm.rate_limit is not None and crm.rate_limit.requests_per_second:
+            kwargs["requests_per_10s"] = int(crm.rate_limit.requests_per_second * 10)
+        return cls(client.name, token, base_url=crm.base_url, plan=crm.plan,
+                   field_map=crm.field_map, score_property=client.score_property.name,
+                   clock=clock, sleep=sleep, engagement_workers=crm.concurrency, **kwargs)
+
     @property
     def http_stats(self) -> Any:
         return self.layer.stats
+
+    def retried(self) -> dict[str, int]:
+        return dict(self.layer.stats.retried)
 
     def __repr__(self) -> str:
         return f"HubSpotCRM(client={self.client_name!r}, base_url={self.base_url!r})"

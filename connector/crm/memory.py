@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from connector.crm.base import PullNotes, ScoreProperty, WriteReport
+from connector.crm.base import ALL_CAPABILITIES, PullNotes, ScoreProperty, WriteReport
 from connector.errors import FixConfiguration
 from connector.models import Contact, Event, Owner
 
@@ -47,6 +47,9 @@ class MemoryCRM:
 
     kind = "memory"
     batch_size = 100
+    capabilities = ALL_CAPABILITIES
+    incremental_ordered = False  # the sync moves its bookmark only at the end of a pull
+    engaged: Mapping[str, set[str]] | None = None
 
     def __init__(self, account: MemoryAccount | None = None, *, clock: Clock | None = None,
                  score_property: str = "connector_lead_score") -> None:
@@ -153,6 +156,9 @@ class MemoryCRM:
         self._require(contact)
         self.account.unsubscribed[contact.id] = list_id
         self._touch(contact.id)
+
+    def retried(self) -> dict[str, int]:
+        return {}  # no HTTP, nothing to retry
 
     def close(self) -> None:
         return None
