@@ -25,6 +25,9 @@ from connector.sync import run_sync
 
 class StreamCRM:
     kind = "stream"
+    capabilities: frozenset[str] = frozenset()  # the probe's client has its actions off
+    incremental_ordered = False
+    engaged = None
 
     def __init__(self, population: Population) -> None:
         self.population = population
@@ -54,6 +57,9 @@ class StreamCRM:
 
     def get_owner(self, contact: Contact) -> None:
         return None
+
+    def retried(self) -> dict[str, int]:
+        return {}
 
     def close(self) -> None:
         return None
