@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
@@ -43,6 +43,27 @@ def cli_errors() -> Iterator[None]:
         err_console.print(f"[red]error:[/] {escape(logs.mask(str(exc)))}", highlight=False,
                           soft_wrap=True)
         raise typer.Exit(EXIT_FAILED) from None
+    except ModuleNotFoundError as exc:  # an optional part not installed: name its extra
+        from connector.extras import extra_for, install_hint
+
+        extra = extra_for(exc.name or "")
+        if extra is None:
+            raise
+        _say_missing(install_hint(extra, [exc.name or "?"]))
+
+
+def need_extra(extra: str) -> None:
+    """Stop a command whose optional dependencies (pip extra) are not installed, with one
+    line naming the extra and the install command."""
+    from connector.extras import install_hint, missing
+
+    if modules := missing(extra):
+        _say_missing(install_hint(extra, modules))
+
+
+def _say_missing(hint: str) -> NoReturn:
+    err_console.print(f"[red]error:[/] {escape(hint)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_CONFIG)
 
 
 def settings_and_clients(config_dir: Path | None, log_format: str | None = None,

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from connector.cli.app import app
-from connector.cli.common import cli_errors, console, output_path
+from connector.cli.common import cli_errors, console, need_extra, output_path
 
 
 @app.command()
@@ -20,6 +20,7 @@ def demo(
                                help="SQLite file for the demo's state (recreated)."),
 ) -> None:
     """Sandbox CRM + local SMTP sink + a full sync: who to call today, invites sent."""
+    need_extra("demo")
     from connector.cli.sync_cmds import leaderboard, print_report, sync_client
     from connector.demo import run_demo
 
@@ -55,6 +56,7 @@ def sandbox(
     plan: str = typer.Option("enterprise", "--plan", help="starter or enterprise."),
 ) -> None:
     """Serve the HubSpot sandbox on loopback until Ctrl-C (point a client's base_url at it)."""
+    need_extra("sandbox")
     from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
     from connector.sandbox.population import Population
     from connector.sandbox.server import Server

@@ -13,6 +13,7 @@ from connector.cli.app import app
 from connector.cli.common import (
     cli_errors,
     console,
+    need_extra,
     output_path,
     pick,
     settings_and_clients,
@@ -51,6 +52,7 @@ def evaluate_cmd(
     config_dir: Path | None = ConfigDir,
 ) -> None:
     """Backtest the scoring model: conversion per tier, lift, AUC, threshold advice."""
+    need_extra("evaluate")
     from connector.evaluate.evaluation import evaluate_client
     from connector.evaluate.metrics import OBJECTIVES
     from connector.scoring import load_rules
