@@ -69,14 +69,14 @@ def worker(
                               "(CONNECTOR_STATE_URL=postgresql+psycopg://...)",
                               highlight=False, soft_wrap=True)
         tasks.use_settings(settings)
-        celery = queue_app.configure(url, settings.queue_visibility_timeout)
-        queue_app.ping(url, settings.queue_visibility_timeout)
+        queue_app.ping(url, settings.queue_visibility_timeout, settings.queue_name)
+        celery = queue_app.app
         err_console.print(f"worker: syncs from {escape(queue_app.safe_url(url))}, state in "
                           f"{escape(queue_app.safe_url(settings.state_url))}",
                           highlight=False, soft_wrap=True)
     pool = "solo" if concurrency == 1 else "prefork"
     celery.worker_main(["worker", "--pool", pool, "--concurrency", str(concurrency),
-                        "--queues", "connector", "--loglevel", settings.log_level,
+                        "--queues", settings.queue_name, "--loglevel", settings.log_level,
                         "--hostname", f"connector-{os.getpid()}@{socket.gethostname()}",
                         "--without-gossip", "--without-mingle"])
 
@@ -89,7 +89,7 @@ def produce(clients: Mapping[str, ClientConfig], settings: Settings, url: str, *
     from connector.scheduler import Runner
 
     queue_app = load_queue()
-    queue_app.ping(url, settings.queue_visibility_timeout)
+    queue_app.ping(url, settings.queue_visibility_timeout, settings.queue_name)
     from connector.queue.producer import Producer
 
     runner = Runner(clients, Producer(clients), first_run_now=now)

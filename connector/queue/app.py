@@ -26,14 +26,18 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     task_default_queue="connector",
 )
+QUEUE = "connector"
 
 
-def configure(broker_url: str, visibility_timeout: int) -> Celery:
-    """Point the app at ``broker_url`` (a Redis URL) with the given visibility timeout."""
+def configure(broker_url: str, visibility_timeout: int, queue: str = QUEUE) -> Celery:
+    """Point the app at ``broker_url`` (a Redis URL) with the given visibility timeout;
+    ``queue`` names the queue and prefixes every key (deployments sharing a Redis)."""
     check_url(broker_url)
     app.conf.update(
         broker_url=broker_url,
+        task_default_queue=queue,
         broker_transport_options={
+            "global_keyprefix": f"{queue}:" if queue != QUEUE else "",
             "visibility_timeout": visibility_timeout,
             # look for abandoned tasks often enough for the timeout (kombu's default: 100 s)
             "unacked_restore_interval": max(1, min(10, visibility_timeout // 5)),
@@ -59,9 +63,9 @@ def safe_url(url: str) -> str:
         return "<unparseable URL>"
 
 
-def ping(broker_url: str, visibility_timeout: int = 1800) -> None:
+def ping(broker_url: str, visibility_timeout: int = 1800, queue: str = QUEUE) -> None:
     """Connect to the broker once; a ConfigError names the URL and the fix if it fails."""
-    configure(broker_url, visibility_timeout)
+    configure(broker_url, visibility_timeout, queue)
     try:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=3)

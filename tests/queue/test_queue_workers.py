@@ -33,27 +33,11 @@ from ..scoring.scenarios import story_000
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
-REDIS = os.environ.get("CONNECTOR_TEST_REDIS", "redis://127.0.0.1:6379/14")
 CLIENTS = 20
 WORKERS = 3
 WARM = 2  # story contacts per client that turn warm on the first sync
 VICTIM = "q04"  # a HubSpot client: its worker dies while the sandbox holds its score write
 WAIT = 90
-
-
-@pytest.fixture
-def redis_url():
-    redis = pytest.importorskip("redis")
-    conn = redis.Redis.from_url(REDIS, socket_connect_timeout=2)
-    try:
-        conn.ping()
-    except redis.RedisError:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis at {REDIS} is required in CI")
-        pytest.skip(f"Redis at {REDIS} is not reachable")
-    conn.flushdb()
-    yield REDIS
-    conn.flushdb()
 
 
 class HoldFirstWrite:
@@ -148,7 +132,7 @@ def _crm_score(kind: str, account, cid: str) -> int | None:
 
 
 def test_workers_share_clients_and_a_killed_workers_client_is_finished_by_another(
-        tmp_path, redis_url, pg_database):
+        tmp_path, queue, pg_database):
     hs, ac = HubSpotSandbox(), ACSandbox()
     hold = HoldFirstWrite(hs, f"tok-{VICTIM}", "/batch/update")
     store = open_store(pg_database)  # migrates once, before the workers connect
@@ -156,7 +140,8 @@ def test_workers_share_clients_and_a_killed_workers_client_is_finished_by_anothe
     with Server(hold) as hs_server, Server(ac) as ac_server, SmtpSink() as sink:
         accounts = _clients(tmp_path, hs_server.url, ac_server.url, sink.port, hs, ac)
         env = {**os.environ, "CONNECTOR_CONFIG_DIR": str(tmp_path / "clients"),
-               "CONNECTOR_STATE_URL": pg_database, "CONNECTOR_QUEUE_URL": redis_url,
+               "CONNECTOR_STATE_URL": pg_database, "CONNECTOR_QUEUE_URL": queue.url,
+               "CONNECTOR_QUEUE_NAME": queue.name,
                "CONNECTOR_QUEUE_VISIBILITY_TIMEOUT": "10", "CONNECTOR_LEASE_SECONDS": "30",
                **{f"{_name(i).upper()}_TOKEN": f"tok-{_name(i)}" for i in range(CLIENTS)}}
         try:
@@ -164,7 +149,7 @@ def test_workers_share_clients_and_a_killed_workers_client_is_finished_by_anothe
             from connector.queue import app as queue_app
             from connector.queue.producer import enqueue
 
-            queue_app.configure(redis_url, 10)
+            queue_app.configure(queue.url, 10, queue.name)
             for i in range(CLIENTS):
                 enqueue(_name(i))
 
