@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     # long a task may run before Redis hands it to another worker (longer than any sync)
     queue_url: str | None = None
     queue_visibility_timeout: int = Field(1800, ge=5)
+    # the Redis queue (and key prefix) producers and workers share: two deployments on one
+    # Redis need two names
+    queue_name: str = Field("connector", pattern=r"^[A-Za-z0-9_.-]+$")
 
 
 class _Strict(BaseModel):
