@@ -22,6 +22,7 @@ way (pulled again by a date filter's overlap, or named by the stream).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from hashlib import sha256
 from typing import Any
@@ -45,7 +46,7 @@ def fields_hash(contact: Contact, score_field: str) -> str:
     return sha256(text.encode()).hexdigest()[:32]
 
 
-def news(contact: Contact, engaged: dict[str, set[str]] | None,
+def news(contact: Contact, engaged: Mapping[str, set[str]] | None,
          stored_event_ids: set[str]) -> bool:
     """Whether the activity stream shows engagement of ``contact`` that state lacks."""
     return engaged is not None and bool(engaged.get(contact.id, set()) - stored_event_ids)

@@ -394,11 +394,11 @@ def _record(job: SyncJob, report: SyncReport, scored: list[_Scored], to_write: d
     report.counts["skipped"] += len(skipped)
     if dry_run:
         for entry in outbox:
-            held = f", held: {entry.hold_reason}" if entry.status == "held" else ""
+            why = f", held: {entry.hold_reason}" if entry.status == "held" else ""
             if entry.status != "held" and entry.kind in ("invite", "unsubscribe"):
                 report.counts[f"planned_{entry.kind}s"] += 1
             report.planned.append(f"{entry.kind} for contact {entry.contact_id} "
-                                  f"({entry.dedupe_key}{held})")
+                                  f"({entry.dedupe_key}{why})")
         return
     with job.store.transaction() as tx:
         tx.save_contacts(rows)
@@ -532,7 +532,7 @@ def _since_for(contacts: Sequence[Contact], previous: dict[str, StoredContact],
                bookmark: datetime | None) -> datetime | None:
     """Events after the oldest of these contacts' last scoring, with a day of overlap for
     CRM clocks and late-arriving events (duplicates are merged by event id)."""
-    times = [previous[c.id].last_scored_at for c in contacts if previous[c.id].last_scored_at]
+    times = [t for c in contacts if (t := previous[c.id].last_scored_at) is not None]
     if bookmark is not None:
         times.append(bookmark)
     if not times:
@@ -610,3 +610,5 @@ def _no_progress(stage: str, n: int) -> None:
 
 
 __all__ = ["SyncJob", "holder_name", "run_sync"]
+    if report.run_id is None or report.finished_at is None:
+        return  # a dry run records no run

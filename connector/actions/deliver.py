@@ -32,7 +32,7 @@ from connector.actions.mail import (
     send,
 )
 from connector.errors import CRMError, FixConfiguration, RetryLater, StateError
-from connector.models import Contact
+from connector.models import Contact, Owner
 from connector.store.base import OutboxEntry, Store
 
 log = logging.getLogger("connector.actions")
@@ -87,11 +87,12 @@ def deliver_pending(store: Store, client: str, ctx: ActionContext, now: datetime
 def _deliver_one(store: Store, client: str, ctx: ActionContext, entry: OutboxEntry,
                  now: datetime, window: timedelta, report: DeliveryReport) -> None:
     what = f"{entry.kind} for contact {entry.contact_id} (outbox id {entry.id})"
+    oid = _id(entry)
     done: list[str] = []
 
     def record(detail: str) -> None:
         if not done:
-            store.mark_sent(entry.id, now, detail)
+            store.mark_sent(oid, now, detail)
             done.append(detail)
 
     try:
@@ -114,7 +115,7 @@ def _settle_error(store: Store, client: str, entry: OutboxEntry, now: datetime,
                   window: timedelta, exc: Exception, what: str, report: DeliveryReport) -> None:
     error = logs.mask(str(exc))
     if isinstance(exc, SendUncertain):
-        store.mark_unknown(entry.id, error, now)
+        store.mark_unknown(_id(entry), error, now)
         report.uncertain += 1
         report.errors.append(f"{what}: outcome unknown ({error}); "
                              + settle_hint(client, entry))
@@ -137,7 +138,7 @@ def _not_sent(store: Store, client: str, entry: OutboxEntry, now: datetime,
         return
     gap = min(FIRST_RETRY * 2 ** max(entry.attempts - 1, 0), MAX_RETRY_GAP)
     next_at = min(now + gap, deadline)
-    store.defer(entry.id, error, next_at, now)
+    store.defer(_id(entry), error, next_at, now)
     report.retrying += 1
     report.errors.append(f"{what} not sent ({error}); next attempt at "
                          f"{next_at:%Y-%m-%d %H:%M} UTC (attempt {entry.attempts}, retried "
@@ -146,7 +147,7 @@ def _not_sent(store: Store, client: str, entry: OutboxEntry, now: datetime,
 
 def _failed(store: Store, client: str, entry: OutboxEntry, now: datetime, error: str,
             what: str, report: DeliveryReport) -> None:
-    store.mark_failed(entry.id, error, now)
+    store.mark_failed(_id(entry), error, now)
     report.failed += 1
     report.errors.append(f"{what} failed, not sent: {error}; once the cause is fixed, "
                          f"requeue it with {actions_command(client, 'retry', entry.id)}")
@@ -207,9 +208,14 @@ def _invite(entry: OutboxEntry, ctx: ActionContext, contact: Contact, record: Re
         record(f"automation {cfg.invite.automation_id} started")
 
 
-def _owner(payload: dict) -> object:
-    from connector.models import Owner
+def _id(entry: OutboxEntry) -> int:
+    """The row id of an entry read from the outbox (only entries not yet stored lack one)."""
+    if entry.id is None:
+        raise ValueError(f"outbox entry {entry.dedupe_key} was never stored")
+    return entry.id
 
+
+def _owner(payload: dict) -> Owner:
     return Owner(id=payload.get("owner_id") or "", name=payload["owner_name"],
                  email=payload["owner_email"])
 

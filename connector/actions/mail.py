@@ -105,7 +105,7 @@ def send(client: ClientConfig, message: EmailMessage, password: str | None,
     connection broke after the message was handed over). ``on_accepted`` runs right after
     the server's final 250, before the courtesy QUIT, so the outcome is recorded at once."""
     cfg = client.smtp
-    smtp: _Tracking | None = None
+    smtp: _SMTP | _SMTPS | None = None
     step = "connect"
     try:
         smtp = _open(cfg)

@@ -60,16 +60,16 @@ class _Handler:
             await asyncio.sleep(sink.delay)
         if mode == "drop":
             with sink.lock:
-                sink.dropped.append(message)  # type: ignore[arg-type]
+                sink.dropped.append(message)
                 if sink.drop_delivers:
-                    sink.messages.append(message)  # type: ignore[arg-type]
+                    sink.messages.append(message)
             server.transport.abort()
             return "250 never heard"
         failure = sink.failure("DATA")
         if failure:
             return failure
         with sink.lock:
-            sink.messages.append(message)  # type: ignore[arg-type]
+            sink.messages.append(message)
         return "250 Message accepted for delivery"
 
     async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> Any:

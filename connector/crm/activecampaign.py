@@ -180,10 +180,11 @@ class ActiveCampaignCRM:
                     sleep: Callable[[float], None] = time.sleep) -> ActiveCampaignCRM:
         """The adapter for a client file's ``crm`` block."""
         crm = client.crm
-        kwargs = {}
+        kwargs: dict[str, Any] = {}
         if crm.rate_limit is not None and crm.rate_limit.requests_per_second:
             kwargs["requests_per_second"] = crm.rate_limit.requests_per_second
-        return cls(client.name, token, base_url=crm.base_url, field_map=crm.field_map,
+        return cls(client.name, token, base_url=crm.base_url or "",  # config requires it
+                   field_map=crm.field_map,
                    score_field=client.score_property.name, clock=clock, sleep=sleep,
                    engagement_workers=crm.concurrency, **kwargs)
 

@@ -164,10 +164,11 @@ class HubSpotCRM:
                     sleep: Callable[[float], None] = time.sleep) -> HubSpotCRM:
         """The adapter for a client file's ``crm`` block."""
         crm = client.crm
-        kwargs = {}
+        kwargs: dict[str, Any] = {}
         if crm.rate_limit is not None and crm.rate_limit.requests_per_second:
             kwargs["requests_per_10s"] = int(crm.rate_limit.requests_per_second * 10)
-        return cls(client.name, token, base_url=crm.base_url, plan=crm.plan,
+        return cls(client.name, token, base_url=crm.base_url or "https://api.hubapi.com",
+                   plan=crm.plan,
                    field_map=crm.field_map, score_property=client.score_property.name,
                    clock=clock, sleep=sleep, engagement_workers=crm.concurrency, **kwargs)
 
@@ -311,7 +312,7 @@ class HubSpotCRM:
 
     def _contact_events(self, contact: Contact, since: datetime | None) -> list[Event]:
         events: list[Event] = []
-        props = self._props_cache.pop(contact.id, None)
+        props: Mapping[str, Any] | None = self._props_cache.pop(contact.id, None)
         if contact.email and self._email_api_ok:
             try:
                 events.extend(self._email_events(contact, since))

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from connector.crm.base import ALL_CAPABILITIES, PullNotes, ScoreProperty, WriteReport
 from connector.errors import FixConfiguration
@@ -75,7 +76,7 @@ class MemoryCRM:
         self.account.events.setdefault(event.contact_id, []).append(event)
         self._touch(event.contact_id)
 
-    def _touch(self, contact_id: str, **changes: object) -> None:
+    def _touch(self, contact_id: str, **changes: Any) -> None:
         contact = self.account.contacts[contact_id]
         self.account.contacts[contact_id] = replace(contact, updated_at=self.clock(), **changes)
 

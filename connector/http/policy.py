@@ -20,6 +20,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 from connector.errors import (
     AuthError,
@@ -121,7 +122,8 @@ def error_for(response: RawResponse, *, crm: str, client: str, endpoint: str,
     if behaviour is Behaviour.OK:
         return None
     detail = scrub(message_of(response.body), secrets)
-    kw = {"crm": crm, "client": client, "endpoint": endpoint, "status": response.status}
+    kw: dict[str, Any] = {"crm": crm, "client": client, "endpoint": endpoint,
+                          "status": response.status}
     if behaviour is Behaviour.WAIT:
         return RateLimited(detail, retry_after=retry_after(response.headers), **kw)
     if behaviour is Behaviour.RETRY:

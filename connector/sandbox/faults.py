@@ -77,7 +77,7 @@ class FaultPlan:
         with self._lock:
             for key, value in settings.items():
                 if key == "seed":
-                    self._rng = random.Random(int(value))  # type: ignore[arg-type]
+                    self._rng = random.Random(int(value))  # type: ignore[call-overload]
                 if not hasattr(self, key) or key.startswith("_"):
                     raise ValueError(f"unknown fault setting {key!r}")
                 setattr(self, key, value)

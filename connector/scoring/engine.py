@@ -33,7 +33,7 @@ def score(contact: Contact, events: Sequence[Event], model: RulesModel,
 
     fields = contact.fields
     for fr in c.field_rules:
-        name = fr.rule.field
+        name = fr.rule.field or ""  # always set on a field rule
         value = fields.get(name) if name != "email" else (fields.get("email") or contact.email)
         if fr.predicate(value):
             points[fr.index] = (fr.rule.points, (f"{name}={value!r}",))

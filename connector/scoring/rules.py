@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -260,7 +261,7 @@ class RulesModel(_Strict):
         if any(c is None for c in cuts):
             raise ValueError("a tier after the first has no 'from'; "
                              "fix: give each its lowest score")
-        values = [lo, *cuts]
+        values = [lo, *(c for c in cuts if c is not None)]  # none is None (above)
         if any(b <= a for a, b in itertools.pairwise(values)):
             raise ValueError("tier 'from' scores do not increase; "
                              "fix: order tiers from cold to hot with "
@@ -395,7 +396,7 @@ def _translate(exc: ValidationError, node: yaml.Node | None, data: dict, source:
                       fix=fix or _fix_for(err, loc))
 
 
-def _fix_for(err: dict, loc: tuple) -> str:
+def _fix_for(err: Mapping[str, Any], loc: tuple) -> str:
     kind = err.get("type", "")
     last = str(loc[-1]) if loc else ""
     if kind == "extra_forbidden":

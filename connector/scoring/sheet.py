@@ -497,10 +497,10 @@ def _settings_data(table: _Table, cells: _Cells, ctx: _Context) -> dict[str, Any
             data[setting] = value
     if decay_off is not None:
         if "decay" in data:
-            row = min(v for k, v in ctx.setting_rows.items() if k.startswith("decay."))
+            first = min(v for k, v in ctx.setting_rows.items() if k.startswith("decay."))
             raise cells.error("decay is off, but this row sets it",
                               f"delete the decay.* rows or the 'decay off' row (row {decay_off})",
-                              table.sheet, row, "setting")
+                              table.sheet, first, "setting")
         data["decay"] = None
     if tiers:
         data["tiers"] = tiers
