@@ -240,6 +240,29 @@ class GuardConfig(_Strict):
     min_unsubscribes: int = Field(5, ge=0)
 
 
+class WebhooksConfig(_Strict):
+    """Webhooks into ``connector serve`` (README, "Webhooks")."""
+
+    # true: the scheduled poll syncs just the contacts webhooks marked dirty (plus those
+    # due by time) instead of every contact changed since the bookmark; false: webhooks
+    # still speed things up, the poll reads as before
+    enabled: bool = False
+    # HubSpot: the app's client secret (checks X-HubSpot-Signature-v3); ActiveCampaign: the
+    # secret part of /webhooks/activecampaign/<client>/<secret>
+    secret_env: str | None = None
+    # the targeted sync runs after this many seconds without a new webhook for the
+    # client, or at most this long after the first one
+    quiet_seconds: float = Field(2.0, gt=0)
+    max_wait_seconds: float = Field(10.0, gt=0)
+
+    @field_validator("secret_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return _env_var_name(value, "webhooks.secret_env", "WEBHOOK_SECRET_ACME")
+
+
 class ClientConfig(_Strict):
     """One client of the agency, from ``config/clients/<name>.yaml``."""
 
@@ -257,8 +280,23 @@ class ClientConfig(_Strict):
     # when the rules change, invites and unsubscribes the change alone causes are "held"
     # until `connector actions release` (hold), or sent like any other (act)
     on_model_change: Literal["hold", "act"] = "hold"
+    webhooks: WebhooksConfig = WebhooksConfig()
     dry_run: bool = False
     source: Path | None = None
+
+    @model_validator(mode="after")
+    def _webhook_secret(self) -> ClientConfig:
+        if self.webhooks.enabled and not self.webhooks.secret_env:
+            raise ValueError("webhooks.enabled is true but webhooks.secret_env is not set; "
+                             "fix: name the environment variable holding the webhook secret, "
+                             "e.g. secret_env: WEBHOOK_SECRET_ACME")
+        return self
+
+    def webhook_secret(self, env: Mapping[str, str] | None = None) -> str | None:
+        """The webhook secret, read from the environment variable the file names."""
+        if not self.webhooks.secret_env:
+            return None
+        return _secret(self, self.webhooks.secret_env, "webhooks.secret_env", env)
 
     def token(self, env: Mapping[str, str] | None = None) -> str:
         """The CRM token, read from the environment variable the file names."""

@@ -58,7 +58,7 @@ def make_job(client: ClientConfig, settings: Settings, store: Store, *,
                    score_property=prop, actions=actions, clock=clock,
                    lease_seconds=settings.lease_seconds,
                    model_text=Path(client.rules).read_text(encoding="utf-8"),
-                   model_source=str(client.rules))
+                   model_source=str(client.rules), trust_dirty=client.webhooks.enabled)
 
 
 @contextlib.contextmanager

@@ -569,6 +569,8 @@ def _deliver(job: SyncJob, report: SyncReport, *, dry_run: bool) -> None:
 
 
 def _finish_run(job: SyncJob, report: SyncReport) -> None:
+    if report.run_id is None or report.finished_at is None:
+        return  # a dry run records no run
     try:
         job.store.finish_run(report.run_id, report.status, report.finished_at,
                              dict(report.counts), report.errors, report.as_dict())
@@ -610,5 +612,3 @@ def _no_progress(stage: str, n: int) -> None:
 
 
 __all__ = ["SyncJob", "holder_name", "run_sync"]
-    if report.run_id is None or report.finished_at is None:
-        return  # a dry run records no run

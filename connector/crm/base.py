@@ -75,6 +75,17 @@ ALL_CAPABILITIES = frozenset({TASK, TAG, AUTOMATION, UNSUBSCRIBE})
 
 
 @runtime_checkable
+class ContactsById(Protocol):
+    """An adapter that reads given contacts by id: what the targeted sync of a webhook's
+    dirty contacts needs (``run_sync(job, contact_ids=...)``)."""
+
+    def get_contacts_by_id(self, ids: Sequence[str]) -> list[Contact]:
+        """The contacts of ``ids`` as they are now; ids the CRM no longer has are left
+        out."""
+        ...
+
+
+@runtime_checkable
 class CRM(Protocol):
     """A CRM account seen through the connector's eyes.
 

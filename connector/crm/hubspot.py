@@ -269,6 +269,23 @@ class HubSpotCRM:
                     endpoint="POST /crm/v3/objects/contacts/search",
                     fix="run `connector resync --full` (it pages without the cap)")
 
+    def get_contacts_by_id(self, ids: Sequence[str]) -> list[Contact]:
+        """The contacts of ``ids`` as they are now, one ``GET /crm/v3/objects/contacts/{id}``
+        each (a webhook's few contacts; the SDK's basic_api.get_by_id), ``engagement_workers``
+        at a time; deleted contacts are left out."""
+        self._props_cache.clear()
+        api = self._api("contacts", lambda: self.sdk.crm.contacts.basic_api)
+
+        def one(cid: str) -> Contact | None:
+            try:
+                obj = api.get_by_id(cid, properties=self._properties(), archived=False)
+            except NotFoundError:
+                return None
+            return self._safe_contact(obj.id, obj.properties)
+
+        got = fan_out(one, list(dict.fromkeys(ids)), self.engagement_workers)
+        return [c for c in got if c is not None]
+
     def _safe_contact(self, contact_id: str, props: Mapping[str, Any]) -> Contact | None:
         """A bad record is skipped and reported; it never stops the other contacts."""
         try:

@@ -37,6 +37,7 @@ class HttpStats:
 
     calls: Counter[str] = field(default_factory=Counter)
     retried: Counter[str] = field(default_factory=Counter)
+    rate_limited: Counter[str] = field(default_factory=Counter)  # 429s per endpoint class
     waited: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -102,6 +103,7 @@ class HttpLayer:
                           secrets=self.secrets)
         if error is not None:
             if isinstance(error, RateLimited):
+                self.stats.count(self.stats.rate_limited, endpoint_class)
                 pause = error.retry_after or self.limiter.window(endpoint_class)
                 self.limiter.penalise(endpoint_class, pause)
             raise error

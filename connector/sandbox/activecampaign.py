@@ -32,6 +32,7 @@ from connector.models import Contact, Event, EventType, Owner
 from connector.sandbox.faults import FaultPlan
 from connector.sandbox.ledger import Entry, Ledger
 from connector.sandbox.population import Population
+from connector.sandbox.webhooks import ACWebhooks
 
 TZ = ZoneInfo("America/Chicago")
 ZERO_DATE = "0000-00-00 00:00:00"
@@ -105,6 +106,7 @@ class ACAccount:
         self._activities_sorted: list[dict[str, Any]] | None = None
         self.tracking: dict[int, list[dict[str, Any]]] = {}
         self.imports: dict[str, dict[str, Any]] = {}
+        self.webhooks: ACWebhooks | None = None
         for perstag in FIT_FIELDS:
             self._field(perstag.replace("_", " ").title(), perstag, "text")
         if population is not None:
@@ -153,6 +155,20 @@ class ACAccount:
             # (../shared/specs/activecampaign-v3.openapi.json)
             if event.type != EventType.PAGE_VIEW:
                 self.touch(int(event.contact_id))
+            # the webhook events of AC's list (open, click, forward, subscribe...): a site
+            # visit has none (https://developers.activecampaign.com/page/webhooks)
+            kind = {EventType.EMAIL_OPEN: "open", EventType.EMAIL_CLICK: "click",
+                    EventType.FORM_SUBMISSION: "subscribe", EventType.DOWNLOAD: "subscribe",
+                    }.get(event.type)  # type: ignore[call-overload]
+            if self.webhooks is not None and kind is not None:
+                cid = int(event.contact_id)
+                self.webhooks.event(kind, cid, self.contacts[cid]["email"], event.occurred_at,
+                                    initiated_by="public")
+
+    def send_webhooks(self, url: str) -> ACWebhooks:
+        """Add a webhook: engagement and updates are posted, form-encoded, to ``url``."""
+        self.webhooks = ACWebhooks(url)
+        return self.webhooks
 
     def _record(self, event: Event) -> None:
         cid = int(event.contact_id)
@@ -449,6 +465,9 @@ class ACSandbox:
     def _set_value(self, account: ACAccount, cid: int, fid: str, value: Any) -> None:
         account.field_values[(cid, fid)] = str(value)
         account.touch(cid)
+        if account.webhooks is not None:  # our write: an "update" initiated by the API
+            account.webhooks.event("update", cid, account.contacts[cid]["email"],
+                                   account.clock(), initiated_by="api")
 
     def contact_sync(self, request: Request, account: ACAccount) -> Response:
         body = (request.get_json(silent=True) or {}).get("contact") or {}

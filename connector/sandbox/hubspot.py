@@ -29,6 +29,7 @@ from connector.models import Event, EventType, Owner
 from connector.sandbox.faults import FaultPlan
 from connector.sandbox.ledger import Entry, Ledger
 from connector.sandbox.population import Population
+from connector.sandbox.webhooks import HubSpotWebhooks
 
 SEARCH_CAP = 10_000
 Clock = Callable[[], datetime]
@@ -113,6 +114,7 @@ class HubSpotAccount:
         self._sorted: list[tuple[int, int]] | None = None
         self._ids: list[int] | None = None
         self.by_email: dict[str, str] = {}  # lower-cased email -> contact id
+        self.webhooks: HubSpotWebhooks | None = None
         if population is not None:
             self.load(population)
 
@@ -153,9 +155,20 @@ class HubSpotAccount:
         modified."""
         with self.lock:
             events = self.events[event.contact_id]
+            props = self.contacts[event.contact_id]["props"]
+            before = dict(props)
             events.append(event)
-            self.contacts[event.contact_id]["props"].update(engagement_properties(events))
+            props.update(engagement_properties(events))
             self._touch(event.contact_id)
+            if self.webhooks is not None:  # the app's subscription (sandbox/webhooks.py)
+                self.webhooks.property_changes(event.contact_id, before, props)
+
+    def send_webhooks(self, url: str, app_secret: str,
+                      properties: tuple[str, ...] = ()) -> HubSpotWebhooks:
+        """Subscribe an app: from now on engagement that moves a contact property (those
+        in ``properties``; all when empty) is posted, v3-signed, to ``url``."""
+        self.webhooks = HubSpotWebhooks(url, app_secret=app_secret, properties=properties)
+        return self.webhooks
 
     def _touch(self, contact_id: str) -> None:
         self.contacts[contact_id]["updated"] = self.clock()
@@ -358,9 +371,13 @@ class HubSpotSandbox:
             if self.faults.fail_record():
                 flaky.append(cid)
                 continue
+            before = dict(account.contacts[cid]["props"])
             account.contacts[cid]["props"].update(
                 {k: _stored(account, k, v) for k, v in item["properties"].items()})
             account._touch(cid)
+            if account.webhooks is not None:  # an API write fires the subscription too
+                account.webhooks.property_changes(cid, before, account.contacts[cid]["props"],
+                                                  source="INTEGRATION")
             results.append(account.public_object(cid, list(item["properties"])))
         body: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": started,
                                 "completedAt": iso(account.clock())}

@@ -180,6 +180,16 @@ leases = Table(
     Column("until", UTCDateTime, nullable=False),
 )
 
+# contacts a webhook said changed, waiting for the targeted sync (migration 0007)
+dirty_contacts = Table(
+    "dirty_contacts", metadata,
+    Column("client", String(100), primary_key=True),
+    Column("contact_id", String(64), primary_key=True),
+    Column("source", String(50), nullable=False),
+    Column("first_marked_at", UTCDateTime, nullable=False),
+    Column("marked_at", UTCDateTime, nullable=False),
+)
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -1,0 +1,2 @@
+"""``connector serve``: webhooks in, targeted syncs out, health and metrics (README,
+"Webhooks")."""
