@@ -35,7 +35,7 @@ from connector.actions.capacity import apply_capacity
 from connector.actions.deliver import deliver_pending, settle_hint
 from connector.actions.guard import apply_guard, invites_over, unsubscribes_over
 from connector.actions.marker import skips_warm_up
-from connector.crm.base import CRM, ScoreProperty
+from connector.crm.base import CRM, ContactsById, ScoreProperty
 from connector.errors import ConnectorError
 from connector.lease import holder_name
 from connector.models import (
@@ -78,6 +78,10 @@ class SyncJob:
     model_text: str | None = None
     model_source: str | None = None
     model_hash: str | None = field(init=False, default=None)
+    # ``webhooks.enabled`` in the client file: the scheduled poll syncs the contacts the
+    # webhooks marked dirty instead of pulling what changed since the bookmark (README,
+    # "Webhooks", for the trade-off)
+    trust_dirty: bool = False
 
     def __post_init__(self) -> None:
         if self.model_text is not None:
@@ -95,13 +99,24 @@ class _Scored:
 
 
 def run_sync(job: SyncJob, *, full: bool = False, dry_run: bool = False,
-             progress: Progress | None = None) -> SyncReport:
+             progress: Progress | None = None,
+             contact_ids: Sequence[str] | None = None) -> SyncReport:
     """Run one sync of ``job.client``. Raises LeaseHeld when a live run holds the client;
     the lease of a run that is gone is taken over at once and that run marked interrupted.
     ``job.stop`` ends the run early: what is complete is saved, the report says what is
-    left (its status is "interrupted")."""
+    left (its status is "interrupted").
+
+    ``contact_ids``: a targeted sync of just these contacts (a webhook's dirty contacts):
+    read by id, their engagement fetched, scored, written and acted on; the bookmark stays.
+    With ``job.trust_dirty`` a scheduled (not full) sync is the targeted sync of the
+    client's dirty contacts plus the rescoring of due contacts from state."""
     started = job.clock()
     kind = "resync" if full else "sync"
+    targeted = Targeted(list(contact_ids), poll=False) if contact_ids is not None else None
+    if targeted is None and job.trust_dirty and not full:
+        targeted = Targeted(list(job.store.dirty_contacts(job.client)), poll=True)
+    if targeted is not None:
+        kind = "dirty-set sync" if targeted.poll else "targeted sync"
     report = SyncReport(client=job.client, kind=kind + (" (dry run)" if dry_run else ""),
                         started_at=started)
     holder = holder_name()
@@ -111,7 +126,7 @@ def run_sync(job: SyncJob, *, full: bool = False, dry_run: bool = False,
         with lease.Heartbeat(job.store, job.client, holder, job.lease_seconds, job.clock,
                              on_lost=job.stop.set) as heartbeat:
             _sync_holding_lease(job, report, kind, heartbeat, full=full, dry_run=dry_run,
-                                progress=progress or _no_progress)
+                                progress=progress or _no_progress, targeted=targeted)
     finally:
         lease.release(job.store, job.client, holder)
     return report
@@ -119,7 +134,7 @@ def run_sync(job: SyncJob, *, full: bool = False, dry_run: bool = False,
 
 def _sync_holding_lease(job: SyncJob, report: SyncReport, kind: str,
                         heartbeat: lease.Heartbeat, *, full: bool, dry_run: bool,
-                        progress: Progress) -> None:
+                        progress: Progress, targeted: Targeted | None = None) -> None:
     started = report.started_at
     if not dry_run:
         report.run_id = job.store.start_run(job.client, kind, started)
@@ -129,7 +144,8 @@ def _sync_holding_lease(job: SyncJob, report: SyncReport, kind: str,
     try:
         try:
             with stopping.stoppable(job.stop):
-                _run(job, report, full=full, dry_run=dry_run, progress=progress)
+                _run(job, report, full=full, dry_run=dry_run, progress=progress,
+                     targeted=targeted)
         except stopping.Stopped:  # in a retry wait before the pull began
             _stopped(job, report, "start", None, dry_run=dry_run)
         if heartbeat.lost:
@@ -165,7 +181,7 @@ def _sync_holding_lease(job: SyncJob, report: SyncReport, kind: str,
 
 
 def _run(job: SyncJob, report: SyncReport, *, full: bool, dry_run: bool,
-         progress: Progress) -> None:
+         progress: Progress, targeted: Targeted | None = None) -> None:
     started = report.started_at
     if not dry_run:
         for entry in job.store.recover_interrupted(job.client, started):
@@ -177,6 +193,9 @@ def _run(job: SyncJob, report: SyncReport, *, full: bool, dry_run: bool,
         _record_model(job, report)
     else:
         report.planned.append(f"ensure score property {job.score_property.name!r} exists")
+    if targeted is not None:
+        _run_targeted(job, report, targeted, dry_run=dry_run, progress=progress)
+        return
 
     bookmark = None if full else job.store.get_bookmark(job.client, CONTACTS_STREAM)
     report.bookmark = bookmark
@@ -217,6 +236,55 @@ def _run(job: SyncJob, report: SyncReport, *, full: bool, dry_run: bool,
         _stopped(job, report, "rescoring", None, dry_run=dry_run)
         return
     with stopping.unstoppable():  # delivery stops between messages, never inside one
+        _deliver(job, report, dry_run=dry_run)
+    if job.stop.is_set():
+        _stopped(job, report, "delivery", None, dry_run=dry_run)
+
+
+@dataclass
+class Targeted:
+    """The contacts of a targeted sync; ``poll``: the scheduled poll trusting the dirty set
+    (it also rescores the contacts due by time from state)."""
+
+    ids: list[str]
+    poll: bool = False
+
+
+def _run_targeted(job: SyncJob, report: SyncReport, targeted: Targeted, *, dry_run: bool,
+                  progress: Progress) -> None:
+    """Read just these contacts by id, fetch all their engagement, score, write, record,
+    act; clear their dirty marks (those not newer than this run's start). The bookmark
+    stays where the last pull left it."""
+    if not isinstance(job.crm, ContactsById):
+        raise ConnectorError(f"the {job.crm.kind} adapter cannot read contacts by id, so a "
+                             "targeted sync is not possible; set webhooks.enabled: false")
+    seen: set[str] = set()
+    ids = list(dict.fromkeys(targeted.ids))
+    report.counts["targeted"] += len(ids)
+    try:
+        for start in range(0, len(ids), job.batch_size):
+            if job.stop.is_set():
+                break
+            batch = job.crm.get_contacts_by_id(ids[start:start + job.batch_size])
+            report.counts["pulled"] += len(batch)
+            # engagement is fetched whole (``full``): a webhook says something happened
+            # even where the record's counters or update time did not move
+            if batch and not _process(job, report, batch, bookmark=None, full=True,
+                                      dry_run=dry_run, seen=seen):
+                break
+            progress("pull", len(batch))
+    except stopping.Stopped:
+        pass
+    if job.stop.is_set():
+        _stopped(job, report, "pull", None, dry_run=dry_run)
+        return
+    if not dry_run and ids:
+        job.store.clear_dirty(job.client, ids, report.started_at)
+    if targeted.poll and not _rescore_stored(job, report, dry_run=dry_run, seen=seen,
+                                             progress=progress):
+        _stopped(job, report, "rescoring", None, dry_run=dry_run)
+        return
+    with stopping.unstoppable():
         _deliver(job, report, dry_run=dry_run)
     if job.stop.is_set():
         _stopped(job, report, "delivery", None, dry_run=dry_run)
