@@ -17,6 +17,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "sheet": ("openpyxl",),
     "postgres": ("psycopg",),
     "queue": ("celery",),
+    "serve": ("starlette", "uvicorn", "prometheus_client"),
 }
 
 

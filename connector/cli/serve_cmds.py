@@ -8,7 +8,13 @@ from pathlib import Path
 import typer
 
 from connector.cli.app import app
-from connector.cli.common import cli_errors, console, settings_and_clients, store_for
+from connector.cli.common import (
+    cli_errors,
+    console,
+    need_extra,
+    settings_and_clients,
+    store_for,
+)
 
 ConfigDir = typer.Option(None, "--config-dir", help="Folder of client YAML files "
                          "(default: CONNECTOR_CONFIG_DIR or config/clients).")
@@ -27,6 +33,7 @@ def serve(
     """Receive HubSpot and ActiveCampaign webhooks and rescore just the contacts they name;
     also /healthz and Prometheus /metrics. The scheduled `connector run` stays the safety
     net."""
+    need_extra("serve")
     with cli_errors():
         settings, clients = settings_and_clients(config_dir, log_format)
         store = store_for(settings)
