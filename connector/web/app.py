@@ -99,6 +99,11 @@ class WebhookService:
         self.metrics.record_sync(client, report, calls, limited, lag)
         log.info("targeted sync of %s: %d contacts, %s", client, len(dirty), report.status)
 
+    def label(self, name: str) -> str:
+        """A client name for a metric label: names from unknown URLs are not kept (anyone
+        can post to any path)."""
+        return name if name in self.clients else "unknown"
+
     def uri(self, request: Request) -> str:
         """The URL HubSpot called (what it signed): behind a proxy, ``--public-url``."""
         if self.public_url is None:
@@ -136,7 +141,7 @@ def create_app(service: WebhookService) -> Starlette:
         name = request.path_params["client"]
         secret = service.secret(name, "hubspot")
         if secret is None:
-            service.metrics.webhooks.labels(name, "hubspot", "not_found").inc()
+            service.metrics.webhooks.labels(service.label(name), "hubspot", "not_found").inc()
             return JSONResponse({"error": "not found"}, status_code=404)
         body = await request.body()
         try:
@@ -162,7 +167,8 @@ def create_app(service: WebhookService) -> Starlette:
             check_path_secret(service.secret(name, "activecampaign"),
                               request.path_params["secret"])
         except Rejected:
-            service.metrics.webhooks.labels(name, "activecampaign", "not_found").inc()
+            service.metrics.webhooks.labels(service.label(name), "activecampaign",
+                                            "not_found").inc()
             return JSONResponse({"error": "not found"}, status_code=404)
         # form-encoded (parsed here: no multipart dependency for a urlencoded body)
         form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))

@@ -71,10 +71,15 @@ def test_hubspot_forged_signature_and_old_timestamp_get_401_and_change_nothing(h
     assert set(store.dirty_contacts("acme")) == {"9001"}
 
 
-def test_hubspot_unknown_client_is_404(hubspot):
+def test_hubspot_unknown_client_is_404_and_not_a_metric_label(hubspot):
     server, store, _ = hubspot
-    assert _post(server, "[]", path="/webhooks/hubspot/other").status_code == 404
-    assert store.dirty_contacts("other") == {}
+    for name in ("other", "x" * 40):
+        assert _post(server, "[]", path=f"/webhooks/hubspot/{name}").status_code == 404
+        assert store.dirty_contacts(name) == {}
+    metrics = requests.get(f"{server.url}/metrics", timeout=5).text
+    assert ('connector_webhooks_total{client="unknown",crm="hubspot",outcome="not_found"} 2.0'
+            in metrics)
+    assert "other" not in metrics
 
 
 def test_activecampaign_wrong_path_gets_404_and_changes_nothing(tmp_path):
