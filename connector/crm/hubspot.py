@@ -53,11 +53,11 @@ from connector.crm.hubspot_engagement import (
     visit_and_form_events,
 )
 from connector.crm.mapping import form_event_type
+from connector.crm.paging import pages
 from connector.crm.registry import register
 from connector.errors import (
     AuthError,
     FixConfiguration,
-    NetworkError,
     NotFoundError,
     SkipRecord,
 )
@@ -206,24 +206,19 @@ class HubSpotCRM:
 
     def _full_pull(self) -> Iterator[Contact]:
         api = self._api("contacts", lambda: self.sdk.crm.contacts.basic_api)
-        after: str | None = None
-        seen_cursors: set[str] = set()
-        while True:
-            page = api.get_page(limit=100, after=after, properties=self._properties(),
-                                archived=False)
+        for page in self._pages(lambda after: api.get_page(
+                limit=100, after=after, properties=self._properties(), archived=False),
+                "GET /crm/v3/objects/contacts"):
             for obj in page.results:
                 contact = self._safe_contact(obj.id, obj.properties)
                 if contact is not None:
                     yield contact
-            nxt = _next_cursor(page)
-            if not nxt:
-                return
-            if nxt in seen_cursors:
-                raise NetworkError(f"paging cursor {nxt!r} repeated; stopping to avoid a loop",
-                                   crm=self.kind, client=self.client_name,
-                                   endpoint="GET /crm/v3/objects/contacts")
-            seen_cursors.add(nxt)
-            after = nxt
+
+    def _pages(self, fetch: Callable[[str | None], Any], endpoint: str) -> Iterator[Any]:
+        """The SDK pages of one list, following ``paging.next.after``; a repeated cursor
+        stops with an error (``connector.crm.paging``)."""
+        return pages(fetch, _next_cursor, crm=self.kind, client=self.client_name,
+                     endpoint=endpoint)
 
     def _search_since(self, start: datetime, until: datetime) -> Iterator[Contact]:
         """Ascending by lastmodifieddate, keyset-paged: each page asks again from the newest
@@ -368,15 +363,17 @@ class HubSpotCRM:
     def _analytics_events(self, contact: Contact, since: datetime | None) -> list[Event]:
         api = self._api("events", lambda: self.sdk.events.events_api)
         events: list[Event] = []
-        after: str | None = None
-        while True:
+
+        def fetch(after: str | None) -> Any:
             kwargs: dict[str, Any] = {"object_type": "contact", "object_id": contact.id,
                                       "limit": 100}
             if after:
                 kwargs["after"] = after
             if since is not None:
                 kwargs["occurred_after"] = since
-            page = api.get_page(**kwargs)
+            return api.get_page(**kwargs)
+
+        for page in self._pages(fetch, "GET /events/v3/events"):
             for item in page.results:
                 props = item.properties or {}
                 occurred = item.occurred_at if item.occurred_at.tzinfo else \
@@ -389,21 +386,24 @@ class HubSpotCRM:
                     events.append(Event(f"hs-ev-{item.id}", contact.id, form_event_type(title),
                                         occurred.astimezone(UTC), name=title,
                                         url=props.get("hs_url") or None))
-            nxt = _next_cursor(page)
-            if not nxt or nxt == after:
-                return events
-            after = nxt
+        return events
 
     def _email_events(self, contact: Contact, since: datetime | None) -> list[Event]:
         events: list[Event] = []
-        offset: str | None = None
-        while True:
+
+        def fetch(offset: str | None) -> dict[str, Any]:
             params: dict[str, Any] = {"recipient": contact.email, "limit": 1000}
             if offset:
                 params["offset"] = offset
             if since is not None:
                 params["startTimestamp"] = _ms(since)
-            body = self._get_json("/email/public/v1/events", params)
+            return self._get_json("/email/public/v1/events", params)
+
+        def next_offset(body: dict[str, Any]) -> str | None:
+            return body.get("offset") if body.get("hasMore") else None
+
+        for body in pages(fetch, next_offset, crm=self.kind, client=self.client_name,
+                          endpoint="GET /email/public/v1/events"):
             for item in body.get("events", []):
                 kind = {"OPEN": EventType.EMAIL_OPEN, "CLICK": EventType.EMAIL_CLICK}.get(
                     item.get("type"))
@@ -413,9 +413,7 @@ class HubSpotCRM:
                     f"hs-em-{item.get('id')}", contact.id, kind,
                     datetime.fromtimestamp(int(item["created"]) / 1000, UTC),
                     url=item.get("url"), email_id=str(item.get("emailCampaignId") or "") or None))
-            if not body.get("hasMore") or body.get("offset") in (None, offset):
-                return events
-            offset = body.get("offset")
+        return events
 
     def _get_json(self, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
         url = f"{self.base_url}{path}?{urlencode(params)}"
@@ -534,16 +532,11 @@ class HubSpotCRM:
         if self._owners is None:
             api = self._api("owners", lambda: self.sdk.crm.owners.owners_api)
             self._owners = {}
-            after = None
-            while True:
-                page = api.get_page(limit=100, after=after)
+            for page in self._pages(lambda after: api.get_page(limit=100, after=after),
+                                    "GET /crm/v3/owners"):
                 for o in page.results:
                     name = " ".join(p for p in (o.first_name, o.last_name) if p) or o.email
                     self._owners[str(o.id)] = Owner(id=str(o.id), name=name, email=o.email)
-                nxt = _next_cursor(page)
-                if not nxt or nxt == after:
-                    break
-                after = nxt
         return self._owners.get(contact.owner_id)
 
     def create_task(self, contact: Contact, owner: Owner | None, subject: str, body: str) -> str:

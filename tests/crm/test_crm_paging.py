@@ -1,0 +1,62 @@
+"""One paging loop for server-named cursors: every page once, and a repeated cursor stops."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from connector.crm.hubspot import HubSpotCRM
+from connector.crm.paging import pages
+from connector.errors import NetworkError
+from connector.models import Contact
+
+
+def _fetcher(cursors: dict[str | None, str | None], asked: list[str | None]):
+    def fetch(cursor: str | None) -> dict:
+        asked.append(cursor)
+        return {"rows": [cursor or "first"], "next": cursors[cursor]}
+    return fetch
+
+
+def test_pages_follow_the_cursors_to_the_last_page():
+    asked: list[str | None] = []
+    fetch = _fetcher({None: "b", "b": "c", "c": None}, asked)
+    got = [p["rows"][0] for p in pages(fetch, lambda p: p["next"], crm="hubspot", client="x",
+                                       endpoint="GET /things")]
+    assert got == ["first", "b", "c"] and asked == [None, "b", "c"]
+
+
+def test_a_repeated_cursor_stops_with_an_error_naming_the_endpoint():
+    asked: list[str | None] = []
+    fetch = _fetcher({None: "b", "b": "c", "c": "b"}, asked)  # the server loops back
+    got = []
+    with pytest.raises(NetworkError, match="cursor 'b' repeated") as err:
+        for page in pages(fetch, lambda p: p["next"], crm="hubspot", client="x",
+                          endpoint="GET /things"):
+            got.append(page["rows"][0])
+    assert err.value.endpoint == "GET /things"
+    assert got == ["first", "b", "c"] and asked == [None, "b", "c"]
+
+
+class _Owners:
+    """An owners API whose second page names the first page's cursor again."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def get_page(self, limit: int, after: str | None = None):
+        self.calls += 1
+        owner = SimpleNamespace(id=self.calls, first_name="A", last_name=str(self.calls),
+                                email=f"a{self.calls}@x.dk")
+        return SimpleNamespace(results=[owner], paging=SimpleNamespace(
+            next=SimpleNamespace(after="p2")))
+
+
+def test_hubspot_owners_that_page_in_a_loop_fail_the_lookup_instead_of_truncating():
+    crm = HubSpotCRM("acme", "tok", "http://127.0.0.1:9")
+    api = _Owners()
+    crm._apis["owners"] = api  # the SDK's owners_api, as the adapter caches it
+    with pytest.raises(NetworkError, match="repeated"):
+        crm.get_owner(Contact(id="1", email="c@x.dk", owner_id="2"))
+    assert api.calls == 2
