@@ -163,7 +163,9 @@ def run(
     with cli_errors():
         settings, clients = settings_and_clients(config_dir, log_format)
         if client:
-            clients = {name: pick(clients, name) for name in client}
+            from connector.config import ClientSet
+
+            clients = ClientSet({name: pick(clients, name) for name in client})
         if not clients:
             from connector.errors import ConfigError
 
@@ -185,10 +187,10 @@ def run(
         if not clients:
             raise ConfigError("no client can run", file=str(settings.config_dir),
                               fix="correct the problems named above")
-        if queue or settings.queue_url:
+        if url := queue or settings.queue_url:
             from connector.cli.queue_cmds import produce
 
-            produce(clients, settings, queue or settings.queue_url, now=now)
+            produce(clients, settings, url, now=now)
             return
 
         last: dict[str, SyncReport] = {}

@@ -363,9 +363,9 @@ class ACSandbox:
                 for cid in (c["id"] for c in page) for fid in account.fields
                 if (value := account.field_values.get((cid, fid))) is not None]
         if "contactTags" in include:
-            ids = {c["id"] for c in page}
+            on_page = {c["id"] for c in page}
             body["contactTags"] = [{"id": f"{cid}-{tid}", "contact": str(cid), "tag": tid}
-                                   for cid, tid in account.contact_tags if cid in ids]
+                                   for cid, tid in account.contact_tags if cid in on_page]
         return _json(body)
 
     def tracking(self, request: Request, account: ACAccount, cid: int) -> Response:

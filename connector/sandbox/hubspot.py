@@ -610,7 +610,10 @@ def engagement_properties(events: Iterable[Event]) -> dict[str, str | None]:
     - "Number of Form Submissions", "Number of Unique Forms Submitted", "First / Recent
       Conversion" with their dates.
     Unset properties are null; values are strings, dates ISO 8601 in UTC."""
-    views, opens, clicks, forms = [], [], [], []
+    views: list[Event] = []
+    opens: list[Event] = []
+    clicks: list[Event] = []
+    forms: list[Event] = []
     for event in sorted(events, key=lambda e: (e.occurred_at, e.id)):
         {EventType.PAGE_VIEW: views, EventType.EMAIL_OPEN: opens,
          EventType.EMAIL_CLICK: clicks, EventType.FORM_SUBMISSION: forms,

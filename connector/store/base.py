@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from connector.models import Contact, Event, Transition
 
@@ -159,6 +159,9 @@ class Store(Protocol):
     def clear_dirty(self, client: str, ids: Sequence[str], until: datetime) -> None: ...
 
 
-def iter_chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
+T = TypeVar("T")
+
+
+def iter_chunks(items: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]

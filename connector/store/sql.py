@@ -80,9 +80,10 @@ class SqlStore:
             self.engine = _engine(url)
             self._migrate()
         except SQLAlchemyError as exc:
+            cause = getattr(exc, "orig", None) or exc  # the driver's error, when there is one
             raise StateError(f"cannot open the state database {masked(url)}: "
-                             f"{type(exc.orig or exc).__name__}: "
-                             f"{str(exc.orig or exc).splitlines()[0]}") from None
+                             f"{type(cause).__name__}: "
+                             f"{str(cause).splitlines()[0]}") from None
         self.upsert = (postgresql.insert if self.engine.dialect.name == "postgresql"
                        else sqlite.insert)
 
@@ -108,8 +109,8 @@ class SqlStore:
     # -- leases -------------------------------------------------------------------
     def acquire_lease(self, client: str, holder: str, ttl_seconds: int, now: datetime) -> None:
         until = now + timedelta(seconds=ttl_seconds)
-        stmt = self.upsert(t.leases).values(client=client, holder=holder, until=until)
-        stmt = stmt.on_conflict_do_update(
+        insert = self.upsert(t.leases).values(client=client, holder=holder, until=until)
+        stmt = insert.on_conflict_do_update(
             index_elements=["client"], set_={"holder": holder, "until": until},
             where=(t.leases.c.until < now) | (t.leases.c.holder == holder)
         ).returning(t.leases.c.holder)  # rowcount is not reliable for upserts on psycopg
@@ -434,7 +435,8 @@ class SqlStore:
         for client in self.clients():
             runs = self.last_runs(client, 1)
             with self._conn() as conn:
-                actions = dict(conn.execute(select(t.outbox.c.status, func.count()).where(
+                actions: dict[str, int] = dict(conn.execute(select(
+                    t.outbox.c.status, func.count()).where(
                     t.outbox.c.client == client).group_by(t.outbox.c.status)).all())
             last = _run_summary(runs[0]) if runs else None
             if last and last["status"] == "running" and not self._run_alive(client):
