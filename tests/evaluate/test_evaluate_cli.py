@@ -57,6 +57,7 @@ rules: {RULES}
 owner_fallback: {{name: Linnea Berg, email: linnea@example-agency.com}}
 invite: {{enabled: false}}
 notify: {{enabled: false}}
+unsubscribe: {{enabled: false}}
 """)
         (clients / "empty.yaml").write_text((clients / "acme.yaml").read_text())
         with pytest.MonkeyPatch.context() as mp:
