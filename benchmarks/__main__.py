@@ -265,7 +265,14 @@ def main() -> None:
     parser.add_argument("--crm", choices=("hubspot", "activecampaign"),
                         help="only this CRM's resync and incremental rows")
     parser.add_argument("--only", help="a subset, comma-separated: "
-                                       "resync,incremental,clients,memory,engine")
+                                       "resync,incremental,clients,memory,engine; and "
+                                       "workers (only when named: Redis + PostgreSQL)")
+    parser.add_argument("--workers", default="1,2,4",
+                        help="worker process counts for --only workers (default 1,2,4)")
+    parser.add_argument("--workers-clients", default="60x50",
+                        help="--only workers: COUNTxSIZE HubSpot clients (default 60x50)")
+    parser.add_argument("--workers-scale", type=float, default=5.0,
+                        help="limit scale for --only workers (default 5)")
     parser.add_argument("--latency", type=float, default=LATENCY_MS,
                         help="the CRM's round trip in ms at the real limits (default "
                              f"{LATENCY_MS:g}; scaled with the limits)")
@@ -334,6 +341,16 @@ def main() -> None:
         rate = engine_bench.run(5_000 if q else 20_000, 20)
         line("engine, one core, 20 events/contact", f"{rate:,.0f} contacts/s", ">= 50,000/s",
              "ok" if rate >= 50_000 else "MISSED")
+    if "workers" in parts:
+        from benchmarks import workers as workers_bench
+
+        count, size = map(int, args.workers_clients.split("x"))
+        for n in _ints(args.workers):
+            r = workers_bench.run(n, count, size, args.workers_scale,
+                                  _latency(args.workers_scale))
+            line(f"{count} clients x {size} on {n} worker process(es)",
+                 workers_bench.summary(r) + f" ({args.workers_scale:g}x limits)",
+                 "all ok, 0 x 429", "ok" if r.ok == count and r.throttled == 0 else "MISSED")
     print("| measure | result | target | ratio / verdict |")
     print("|---|---|---|---|")
     print("\n".join(rows))

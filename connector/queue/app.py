@@ -33,6 +33,11 @@ def configure(broker_url: str, visibility_timeout: int, queue: str = QUEUE) -> C
     """Point the app at ``broker_url`` (a Redis URL) with the given visibility timeout;
     ``queue`` names the queue and prefixes every key (deployments sharing a Redis)."""
     check_url(broker_url)
+    # forget connections made with earlier settings (tests and benchmarks reconfigure), as
+    # Celery itself does after a fork
+    app._pool = None
+    if "amqp" in app.__dict__:
+        app.amqp._producer_pool = None
     app.conf.update(
         broker_url=broker_url,
         task_default_queue=queue,
