@@ -18,6 +18,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psutil
 import pytest
 
 from connector.actions.smtp_sink import SmtpSink
@@ -109,13 +110,15 @@ smtp: {{host: 127.0.0.1, port: {smtp_port}, timeout: 5}}
     return accounts
 
 
-def _start_workers(tmp: Path, env: dict[str, str]) -> list[tuple[subprocess.Popen, Path]]:
+def _start_workers(tmp: Path, env: dict[str, str], count: int,
+                   concurrency: int) -> list[tuple[subprocess.Popen, Path]]:
     workers = []
-    for n in range(WORKERS):
+    for n in range(count):
         log = tmp / f"worker{n}.log"
         with log.open("w") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "connector.cli.__main__", "worker"],
-                                    env=env, stdout=out, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen([sys.executable, "-m", "connector.cli.__main__", "worker",
+                                     "--concurrency", str(concurrency)], env=env,
+                                    stdout=out, stderr=subprocess.STDOUT)
         workers.append((proc, log))
     deadline = time.monotonic() + WAIT
     while not all("ready." in log.read_text() for _, log in workers):
@@ -131,8 +134,12 @@ def _crm_score(kind: str, account, cid: str) -> int | None:
     return int(float(raw)) if raw not in (None, "") else None
 
 
+@pytest.mark.parametrize("pool", ["solo", "prefork"])
 def test_workers_share_clients_and_a_killed_workers_client_is_finished_by_another(
-        tmp_path, queue, pg_database):
+        tmp_path, queue, pg_database, pool):
+    """solo: 3 one-process workers, the whole worker killed (Redis hands its task on after
+    the visibility timeout); prefork: 2 workers of 2 pool processes, the pool process
+    running the sync killed (its worker requeues the task at once)."""
     hs, ac = HubSpotSandbox(), ACSandbox()
     hold = HoldFirstWrite(hs, f"tok-{VICTIM}", "/batch/update")
     store = open_store(pg_database)  # migrates once, before the workers connect
@@ -145,7 +152,8 @@ def test_workers_share_clients_and_a_killed_workers_client_is_finished_by_anothe
                "CONNECTOR_QUEUE_VISIBILITY_TIMEOUT": "10", "CONNECTOR_LEASE_SECONDS": "30",
                **{f"{_name(i).upper()}_TOKEN": f"tok-{_name(i)}" for i in range(CLIENTS)}}
         try:
-            workers = _start_workers(tmp_path, env)
+            workers = (_start_workers(tmp_path, env, WORKERS, 1) if pool == "solo"
+                       else _start_workers(tmp_path, env, 2, 2))
             from connector.queue import app as queue_app
             from connector.queue.producer import enqueue
 
@@ -157,10 +165,13 @@ def test_workers_share_clients_and_a_killed_workers_client_is_finished_by_anothe
             assert hold.reached.wait(WAIT), "the victim's score write never came"
             holder, _ = store.lease_holder(VICTIM)
             pid = int(holder.split(":")[1])
-            assert pid in {proc.pid for proc, _ in workers}
+            owner = pid if pool == "solo" else psutil.Process(pid).ppid()
+            assert owner in {proc.pid for proc, _ in workers}
             os.kill(pid, signal.SIGKILL)
-            killed = next(proc for proc, _ in workers if proc.pid == pid)
-            killed.wait(10)
+            if pool == "solo":
+                next(proc for proc, _ in workers if proc.pid == pid).wait(10)
+            else:
+                psutil.Process(owner)  # the worker itself lives on (a new pool process)
             hold.go_on.set()
 
             deadline = time.monotonic() + WAIT
@@ -183,6 +194,8 @@ def test_workers_share_clients_and_a_killed_workers_client_is_finished_by_anothe
 
     # another worker took the victim over and finished it; the killed run is marked
     others = "".join(log.read_text() for proc, log in workers if proc.pid != pid)
+    if pool == "prefork":
+        assert "WorkerLostError" in others  # the worker saw its pool process die
     assert f"client {VICTIM}: took over from a worker that is gone ({holder})" in others
     statuses = [run["status"] for run in store.last_runs(VICTIM, 10)]
     assert statuses[0] == "ok" and "interrupted" in statuses[1:], statuses
