@@ -44,3 +44,18 @@ def test_a_task_for_an_unknown_or_unsafe_client_name_is_dropped(tmp_path, monkey
         state_url=f"sqlite:///{tmp_path / 'state.db'}", config_dir=tmp_path))
     for name in ("nobody", "../etc/passwd"):
         assert tasks.sync_client.apply(args=[name]).get()["status"] == "config error"
+
+
+def test_a_worker_shutting_down_asks_its_running_syncs_to_stop_between_requests():
+    import threading
+
+    from celery import signals
+
+    stop = threading.Event()
+    tasks._running.add(stop)  # what sync_client registers while its sync runs
+    try:
+        signals.worker_shutting_down.send(sender="connector-1@host", sig="SIGTERM",
+                                          how="Warm", exitcode=0)
+        assert stop.is_set()  # run_sync's job.stop: saves what finished, then returns
+    finally:
+        tasks._running.discard(stop)
