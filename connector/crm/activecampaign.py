@@ -376,7 +376,7 @@ class ActiveCampaignCRM:
                         if since is None or e.occurred_at >= since]
         else:
             def activities(cid: str) -> list[Event]:
-                return self._activities({"contact": cid}, since).events.get(cid, [])
+                return self._activities({"contact": cid}, since).get(cid, [])
 
         got = fan_out(lambda cid: activities(cid) + self._page_visits(cid, since), ids,
                       self.engagement_workers)
@@ -393,7 +393,7 @@ class ActiveCampaignCRM:
             if key is None or (since is not None and key <= since):
                 return stream
         try:
-            self._activity_cache[since] = self._activities({}, since)
+            self._activity_cache[since] = self._read_stream({}, since)
         except SkipRecord:
             self._account_stream = False
             return None
@@ -403,7 +403,12 @@ class ActiveCampaignCRM:
         return any(key is None or (since is not None and key <= since)
                    for key in self._activity_cache)
 
-    def _activities(self, params: dict[str, Any], since: datetime | None) -> _Stream:
+    def _activities(self, params: dict[str, Any], since: datetime | None,
+                    ) -> dict[str, list[Event]]:
+        """The scored activities by contact (``params``: e.g. one ``contact``)."""
+        return self._read_stream(params, since).events
+
+    def _read_stream(self, params: dict[str, Any], since: datetime | None) -> _Stream:
         out = _Stream()
         if since is not None:
             params = {**params, "after": since.isoformat()}

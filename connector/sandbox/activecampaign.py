@@ -183,13 +183,13 @@ class ACAccount:
             # and a "TrackingLog" row in the account's activity stream (a documented
             # ``reference_type`` of GET /activities: https://developers.activecampaign.com/
             # reference/list-contact-activities "Response details"); its jsonData keys are
-            # not documented, so it carries none
+            # not documented, so it carries none (a JSON string, as the other rows)
             self._activities_sorted = None
             aid = str(len(self.activities) + 1)
             self.activities.append({
                 "tstamp": local(event.occurred_at), "subscriberid": str(cid),
                 "reference_type": "TrackingLog", "reference_id": tid,
-                "reference_action": "", "jsonData": None, "userid": "0", "permission": "",
+                "reference_action": "", "jsonData": "{}", "userid": "0", "permission": "",
                 "referenceModelName": "tracking-log", "notes": [], "recipients": [],
                 "reference": {"type": "tracking-log", "id": tid}, "user": "0", "id": aid,
                 "_ts": event.occurred_at, "_key": event.id})

@@ -298,7 +298,7 @@ def test_the_sandbox_answers_in_the_documented_shapes(sandbox, path):
     body = doc["response"]
     if endpoint == "GET /activities":  # sideloads of ?include=, and the model names
         assert {str(a["reference_type"]) for a in got["activities"]} <= {
-            "Log", "LinkData", "Form"}
+            "Log", "LinkData", "Form", "TrackingLog"}  # TrackingLog: a site visit
         body = {k: v for k, v in body.items() if k in ("activities", "meta")}
     assert _mismatches(body, got, "$", strict) == []
     for key, names in REQUIRED.get(endpoint, {}).items():
@@ -309,7 +309,8 @@ def test_the_sandbox_answers_in_the_documented_shapes(sandbox, path):
 def test_the_sandbox_sends_json_data_as_a_string_and_pages_tracking_logs_by_20(sandbox):
     h = {"Api-Token": TOKEN}
     acts = requests.get(f"{sandbox}/activities", headers=h, params={"contact": "4"}).json()
-    assert {a["reference_type"] for a in acts["activities"]} == {"Log", "LinkData", "Form"}
+    assert {a["reference_type"] for a in acts["activities"]} == {
+        "Log", "LinkData", "Form", "TrackingLog"}  # TrackingLog: a site visit (issue 17)
     assert all(isinstance(a["jsonData"], str) for a in acts["activities"])
     first = requests.get(f"{sandbox}/contacts/4/trackingLogs", headers=h).json()
     rest = requests.get(f"{sandbox}/contacts/4/trackingLogs", headers=h,
