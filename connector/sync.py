@@ -23,11 +23,11 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from hashlib import sha256
-from typing import Any
+from typing import Any, TypeVar
 
 from connector import lease, logs, own_writes, stopping
 from connector.actions.base import ActionContext, plan_actions
@@ -57,6 +57,7 @@ BATCH_SIZE = 500
 CONTACTS_STREAM = "contacts"
 Clock = Callable[[], datetime]
 Progress = Callable[[str, int], None]
+T = TypeVar("T")
 
 
 @dataclass
@@ -203,38 +204,46 @@ def _run(job: SyncJob, report: SyncReport, *, full: bool, dry_run: bool,
     checkpoint: datetime | None = None
     ordered = job.crm.incremental_ordered and bookmark is not None
 
+    # One stream of work: the pulled contacts, then the stored ones the activity stream
+    # names, then those due from state (time, failed writes, a new model). Batches cross
+    # the seams, so the last pulled batch and the due contacts share one write call.
     # A stop is honoured between contacts of the pull and between engagement requests
     # (``stopping``): a batch cut short is dropped whole, so nothing half-processed is
     # recorded and the bookmark never passes a contact that was not processed.
-    contacts = _until_stopped(job.crm.iter_contacts(bookmark, started), job.stop)
+    pulled = _until_stopped(job.crm.iter_contacts(bookmark, started), job.stop)
+    work = _Work(job, report, pulled, bookmark=bookmark, seen=seen)
     try:
-        for batch in _chunks(contacts, job.batch_size):
+        for batch in _chunks(work, job.batch_size):
             if job.stop.is_set():
                 break
-            report.counts["pulled"] += len(batch)
-            if not _process(job, report, batch, bookmark=bookmark, full=full,
-                            dry_run=dry_run, seen=seen):
+            pull_done = work.pull_done  # all pulled contacts are in this batch or before
+            crm_ids = {c.id for c, kind in batch if kind != "state"}
+            contacts = [c for c, kind in batch if kind != "state" or c.id not in crm_ids]
+            from_state = {c.id for c, kind in batch if kind == "state"} - crm_ids
+            fresh = [c for c, kind in batch if kind == "pull"]
+            report.counts["pulled"] += len(fresh)
+            if not _process(job, report, contacts, bookmark=bookmark, full=full,
+                            dry_run=dry_run, seen=seen, from_state=from_state):
                 break
-            progress("pull", len(batch))
-            if ordered:
-                last = max((c.updated_at for c in batch if c.updated_at), default=None)
+            if fresh:
+                progress("pull", len(fresh))
+            if from_state:
+                progress("rescore", len(from_state))
+            if ordered and fresh:
+                last = max((c.updated_at for c in fresh if c.updated_at), default=None)
                 checkpoint = min(last, started) if last else checkpoint
-        if not job.stop.is_set():
-            _engaged_unpulled(job, report, bookmark=bookmark, dry_run=dry_run, seen=seen)
+            if pull_done and not report.bookmark_saved:
+                _pulled_all(job, report, dry_run=dry_run)
     except stopping.Stopped:
         pass
     if job.stop.is_set():
-        _stopped(job, report, "pull", checkpoint, dry_run=dry_run)
+        if report.bookmark_saved:
+            _stopped(job, report, "rescoring", None, dry_run=dry_run)
+        else:
+            _stopped(job, report, "pull", checkpoint, dry_run=dry_run)
         return
-    # Every changed contact is recorded: the pull is done. Due contacts, failed writes and
-    # pending actions live in state, so what follows never needs the old bookmark.
-    if not dry_run:
-        job.store.set_bookmark(job.client, CONTACTS_STREAM, started)
-        report.bookmark, report.bookmark_saved = started, True
-
-    if not _rescore_stored(job, report, dry_run=dry_run, seen=seen, progress=progress):
-        _stopped(job, report, "rescoring", None, dry_run=dry_run)
-        return
+    if not report.bookmark_saved:
+        _pulled_all(job, report, dry_run=dry_run)
     with stopping.unstoppable():  # delivery stops between messages, never inside one
         _deliver(job, report, dry_run=dry_run)
     if job.stop.is_set():
@@ -290,8 +299,47 @@ def _run_targeted(job: SyncJob, report: SyncReport, targeted: Targeted, *, dry_r
         _stopped(job, report, "delivery", None, dry_run=dry_run)
 
 
-def _engaged_unpulled(job: SyncJob, report: SyncReport, *, bookmark: datetime | None,
-                      dry_run: bool, seen: set[str]) -> None:
+def _pulled_all(job: SyncJob, report: SyncReport, *, dry_run: bool) -> None:
+    """Every changed contact is recorded: the pull is done. Due contacts, failed writes and
+    pending actions live in state, so what follows never needs the old bookmark."""
+    if not dry_run:
+        job.store.set_bookmark(job.client, CONTACTS_STREAM, report.started_at)
+        report.bookmark, report.bookmark_saved = report.started_at, True
+
+
+class _Work:
+    """The contacts of one sync in order, each tagged with where it comes from: "pull"
+    (changed in the CRM), "engaged" (stored, named by the CRM's activity stream) or
+    "state" (due from state: rescored without any CRM read). ``pull_done`` turns true
+    once every pulled and engaged contact has been handed out."""
+
+    def __init__(self, job: SyncJob, report: SyncReport, pulled: Iterable[Contact], *,
+                 bookmark: datetime | None, seen: set[str]) -> None:
+        self.job, self.report, self.pulled = job, report, pulled
+        self.bookmark, self.seen = bookmark, seen
+        self.pull_done = False
+
+    def __iter__(self) -> Iterator[tuple[Contact, str]]:
+        job = self.job
+        for contact in self.pulled:
+            yield contact, "pull"
+        if job.stop.is_set():
+            return
+        for contact in _engaged_unpulled(job, bookmark=self.bookmark):
+            yield contact, "engaged"
+        self.pull_done = True
+        if job.stop.is_set():
+            return
+        ids = _stored_to_rescore(job, self.report, self.seen)
+        for start in range(0, len(ids), job.batch_size):
+            if job.stop.is_set():
+                return
+            stored = job.store.get_contacts(job.client, ids[start:start + job.batch_size])
+            for row in stored.values():
+                yield row.as_contact(), "state"
+
+
+def _engaged_unpulled(job: SyncJob, *, bookmark: datetime | None) -> Iterator[Contact]:
     """Stored contacts the pull did not yield but the CRM's activity stream names (a site
     visit leaves ActiveCampaign's ``udate`` alone): from state, whose record has not
     moved, with their engagement fetched where the stream shows something state lacks."""
@@ -303,10 +351,8 @@ def _engaged_unpulled(job: SyncJob, report: SyncReport, *, bookmark: datetime | 
         if job.stop.is_set():
             return
         stored = job.store.get_contacts(job.client, ids[start:start + job.batch_size])
-        contacts = [s.as_contact() for s in stored.values()]
-        if contacts and not _process(job, report, contacts, bookmark=bookmark, full=False,
-                                     dry_run=dry_run, seen=seen):
-            return
+        for row in stored.values():
+            yield row.as_contact()
 
 
 def _stopped(job: SyncJob, report: SyncReport, stage: str, checkpoint: datetime | None, *,
@@ -335,21 +381,26 @@ def _pending_actions(job: SyncJob) -> int:
         return 0
 
 
-def _rescore_stored(job: SyncJob, report: SyncReport, *, dry_run: bool, seen: set[str],
-                    progress: Progress) -> bool:
-    """Contacts not pulled this run whose score changes by time now, and failed writes.
-    False when a stop cut it short (the rest stay due in state for the next run)."""
+def _stored_to_rescore(job: SyncJob, report: SyncReport, seen: set[str]) -> list[str]:
+    """Contacts whose score changes by time now, failed writes and, after a model change,
+    every contact another model scored (from state: no engagement call; what the new
+    model alone changes is held for a person, see ``_held``)."""
     now = report.started_at
     due = [cid for cid in job.store.due_contacts(job.client, now) if cid not in seen]
     retry = [cid for cid in job.store.failed_writes(job.client) if cid not in seen]
-    # a new model applies to every stored contact (from state: no engagement call); what
-    # it alone changes is held for a person (see ``_held``)
     remodel = ([cid for cid in job.store.contacts_with_other_model(job.client, job.model_hash)
                 if cid not in seen] if job.model_hash else [])
-    ids = list(dict.fromkeys(due + retry + remodel))
     report.counts["due"] += len(due)
     report.counts["model_rescored"] += len(remodel)
     report.counts["write_retried"] += len(retry)
+    return list(dict.fromkeys(due + retry + remodel))
+
+
+def _rescore_stored(job: SyncJob, report: SyncReport, *, dry_run: bool, seen: set[str],
+                    progress: Progress) -> bool:
+    """The stored contacts to rescore (``_stored_to_rescore``), from state. False when a
+    stop cut it short (the rest stay due in state for the next run)."""
+    ids = _stored_to_rescore(job, report, seen)
     for start in range(0, len(ids), job.batch_size):
         if job.stop.is_set():
             return False
@@ -357,16 +408,17 @@ def _rescore_stored(job: SyncJob, report: SyncReport, *, dry_run: bool, seen: se
         stored = job.store.get_contacts(job.client, chunk)
         contacts = [s.as_contact() for s in stored.values()]
         _process(job, report, contacts, bookmark=None, full=False, dry_run=dry_run, seen=seen,
-                 from_state=True)
+                 from_state=set(chunk))
         progress("rescore", len(chunk))
     return True
 
 
 def _process(job: SyncJob, report: SyncReport, contacts: Sequence[Contact], *,
              bookmark: datetime | None, full: bool, dry_run: bool, seen: set[str],
-             from_state: bool = False) -> bool:
+             from_state: Collection[str] = ()) -> bool:
     """Score, write and record one batch; False when a stop came while its engagement was
-    being read (then nothing of the batch is written or recorded)."""
+    being read (then nothing of the batch is written or recorded). Contacts whose ids are
+    in ``from_state`` come from state: no engagement is read for them."""
     now = report.started_at
     contacts = _dedupe(contacts)
     previous = job.store.get_contacts(job.client, [c.id for c in contacts])
@@ -384,8 +436,9 @@ def _process(job: SyncJob, report: SyncReport, contacts: Sequence[Contact], *,
     ids = [c.id for c in contacts]
     cached = job.store.get_events(job.client, ids)
     try:
-        fresh = ({} if from_state else
-                 _fetch_events(job, report, contacts, previous, bookmark, full, cached))
+        crm_read = [c for c in contacts if c.id not in from_state]
+        fresh = (_fetch_events(job, report, crm_read, previous, bookmark, full, cached)
+                 if crm_read else {})
     except stopping.Stopped:
         return False
 
@@ -400,7 +453,7 @@ def _process(job: SyncJob, report: SyncReport, contacts: Sequence[Contact], *,
         except Exception as exc:  # a bad record never stops the others
             skipped[contact.id] = f"could not score: {type(exc).__name__}: {exc}"
             continue
-        in_crm = prev.score if from_state and prev else contact.score_in_crm
+        in_crm = prev.score if contact.id in from_state and prev else contact.score_in_crm
         scored.append(_Scored(contact, result, prev, in_crm, new_events, events))
     report.counts["scored"] += len(scored)
 
@@ -664,8 +717,8 @@ def _dedupe(contacts: Iterable[Contact]) -> list[Contact]:
     return list(by_id.values())
 
 
-def _chunks(items: Iterable[Contact], size: int) -> Iterator[list[Contact]]:
-    batch: list[Contact] = []
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
     for item in items:
         batch.append(item)
         if len(batch) >= size:

@@ -91,3 +91,18 @@ def test_unchanged_portal_incremental_sync_makes_at_most_3_calls(portal):
     report = run_sync(job)
     assert report.counts["written"] == 0
     assert app.ledger.count() <= 3, app.ledger.by_path()
+
+
+def test_pulled_and_time_due_scores_share_the_write_calls(portal):
+    """The last pulled batch and the contacts due by time are written together: 12 scores
+    go out in one batch call, not one for the pulled and one for the due contacts."""
+    app, account, job, clock, sink, store = portal
+    run_sync(job, full=True)
+    clock.advance(days=15)  # quiet contacts reach a decay step: due by time
+    for event in story_002("5000", clock.now()):
+        account.add_event(event)  # and one contact changes in the CRM
+    report = run_sync(job)
+    assert report.counts["pulled"] >= 1 and report.counts["due"] >= 1
+    assert report.counts["written"] >= 2
+    assert report.counts["write_calls"] == -(-report.counts["written"] // 100)
+    assert account.score_of("5000", "connector_lead_score") == "40"
