@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from connector import stopping
+from connector.crm import paging
 from connector.crm.base import (
     ALL_CAPABILITIES,
     MARKER_DESCRIPTION,
@@ -44,7 +45,7 @@ from connector.crm.base import (
 from connector.crm.fanout import DEFAULT_WORKERS, fan_out
 from connector.crm.mapping import form_event_type
 from connector.crm.registry import register
-from connector.errors import FixConfiguration, NetworkError, NotFoundError, SkipRecord
+from connector.errors import FixConfiguration, NotFoundError, SkipRecord
 from connector.http import HttpLayer, Limit, RateLimiter
 from connector.http.requests_client import JsonClient
 from connector.models import Contact, Event, EventType, Owner
@@ -235,23 +236,22 @@ class ActiveCampaignCRM:
 
     def _contact_pages(self, params: dict[str, Any], floor: datetime | None,
                        since: datetime | None, until: datetime) -> Iterator[Contact]:
-        last_id = 0
-        while True:
-            body = self.http.get("/contacts", **params, id_greater=last_id)
-            rows = body.get("contacts") or []
-            yield from self._page_contacts(body, floor, since, until)
+        def fetch(last_id: int | None) -> Mapping[str, Any]:
+            return self.http.get("/contacts", **params, id_greater=last_id or 0)
+
+        def next_id(body: Mapping[str, Any]) -> int | None:
             # ``meta.total`` counts what matches from ``id_greater`` on: a page holding all
             # of it is the last (no empty page asked for); a server counting the whole
             # account only costs that one empty page
+            rows = body.get("contacts") or []
             total = _int((body.get("meta") or {}).get("total"))
             if len(rows) < PAGE or (total is not None and len(rows) >= total):
-                return
-            next_id = max(int(r["id"]) for r in rows if str(r.get("id", "")).isdigit())
-            if next_id <= last_id:
-                raise NetworkError(f"id_greater did not advance past {last_id}",
-                                   crm=self.kind, client=self.client_name,
-                                   endpoint="GET /contacts")
-            last_id = next_id
+                return None
+            return max(int(r["id"]) for r in rows if str(r.get("id", "")).isdigit())
+
+        for body in paging.pages(fetch, next_id, crm=self.kind, client=self.client_name,
+                                 endpoint="GET /contacts"):
+            yield from self._page_contacts(body, floor, since, until)
 
     def _page_contacts(self, body: Mapping[str, Any], floor: datetime | None,
                        since: datetime | None, until: datetime) -> Iterator[Contact]:
@@ -459,29 +459,37 @@ class ActiveCampaignCRM:
 
     def _page_visits(self, cid: str, since: datetime | None) -> list[Event]:
         """Every page of the contact's tracking logs (AC answers 20 a page by default)."""
-        out: list[Event] = []
-        offset = 0
-        while True:
-            try:
-                body = self.http.get(f"/contacts/{cid}/trackingLogs", limit=PAGE,
-                                     offset=offset)
-            except NotFoundError:
-                return out
+        endpoint = f"/contacts/{cid}/trackingLogs"
+
+        def fetch(offset: int | None) -> tuple[int, Mapping[str, Any]]:
+            return offset or 0, self.http.get(endpoint, limit=PAGE, offset=offset or 0)
+
+        def next_offset(page: tuple[int, Mapping[str, Any]]) -> int | None:
+            offset, body = page
             rows = body.get("trackingLogs") or []
-            for row in rows:
-                when = parse_time(row.get("tstamp"))
-                if row.get("type") != "__pagevisit" or when is None:
-                    continue
-                if since is not None and when < since:
-                    continue
-                out.append(Event(f"ac-trk-{row.get('id')}", cid, EventType.PAGE_VIEW, when,
-                                 url=row.get("value")))
-            offset += len(rows)
             total = _int((body.get("meta") or {}).get("total"))
-            if not rows or (total is not None and offset >= total):
-                return out
+            reached = offset + len(rows)
+            if not rows or (total is not None and reached >= total):
+                return None
             if total is None and len(rows) < PAGE and len(rows) != DEFAULT_PAGE:
-                return out
+                return None
+            return reached
+
+        out: list[Event] = []
+        try:
+            for _, body in paging.pages(fetch, next_offset, crm=self.kind,
+                                        client=self.client_name, endpoint=f"GET {endpoint}"):
+                for row in body.get("trackingLogs") or []:
+                    when = parse_time(row.get("tstamp"))
+                    if row.get("type") != "__pagevisit" or when is None:
+                        continue
+                    if since is not None and when < since:
+                        continue
+                    out.append(Event(f"ac-trk-{row.get('id')}", cid, EventType.PAGE_VIEW,
+                                     when, url=row.get("value")))
+        except NotFoundError:
+            pass
+        return out
 
     # -- score field and writes ------------------------------------------------------------
     def ensure_score_property(self, prop: ScoreProperty) -> None:

@@ -60,3 +60,32 @@ def test_hubspot_owners_that_page_in_a_loop_fail_the_lookup_instead_of_truncatin
     with pytest.raises(NetworkError, match="repeated"):
         crm.get_owner(Contact(id="1", email="c@x.dk", owner_id="2"))
     assert api.calls == 2
+
+
+class _LoopingContacts:
+    """An ActiveCampaign contacts list that answers the first page to every id_greater, as
+    a proxy that drops the query string would."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def get(self, path: str, **params):
+        if path != "/contacts":
+            return {}
+        self.calls += 1
+        rows = [{"id": str(i), "email": f"c{i}@x.dk"} for i in range(1, 101)]
+        return {"contacts": rows, "fieldValues": [], "meta": {"total": "500"}}
+
+
+def test_activecampaign_pull_that_pages_in_a_loop_stops_with_an_error():
+    from datetime import UTC, datetime
+
+    from connector.crm.activecampaign import ActiveCampaignCRM
+
+    crm = ActiveCampaignCRM("nordic", "tok", "http://127.0.0.1:9")
+    api = _LoopingContacts()
+    crm.http = api  # the adapter's one HTTP layer
+    with pytest.raises(NetworkError, match="repeated") as err:
+        list(crm.iter_contacts(None, datetime(2026, 11, 2, tzinfo=UTC)))
+    assert err.value.endpoint == "GET /contacts"
+    assert api.calls == 2  # the first page, then the same cursor named again
