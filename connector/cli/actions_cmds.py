@@ -11,6 +11,7 @@ stopped a mass action: `release` sends them, `discard` drops them.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -83,16 +84,9 @@ def retry(
     with cli_errors():
         store, name = _open(client, config_dir)
         targets = _targets(store, name, ids, all_failed, "failed", "--all-failed")
-        now = datetime.now(UTC)
-        done = 0
-        for entry in targets:
-            if store.requeue_failed(name, entry.id, now):
-                done += 1
-                _say(f"requeued {entry.kind} for contact {entry.contact_id} "
-                     f"(id {entry.id}); the next sync sends it")
-            else:
-                _say(_refusal(name, entry, "retry"))
-        _done(done, targets)
+        _apply(name, targets, "retry", lambda e, now: store.requeue_failed(name, e.id, now),
+               lambda e: f"requeued {e.kind} for contact {e.contact_id} (id {e.id}); the "
+                         "next sync sends it")
 
 
 @actions_app.command("resolve")
@@ -113,17 +107,10 @@ def resolve(
                               "(search for the entry's Message-ID), then choose")
         store, name = _open(client, config_dir)
         targets = _targets(store, name, ids, all_unknown, "unknown", "--all-unknown")
-        now = datetime.now(UTC)
-        done = 0
-        for entry in targets:
-            if store.resolve_unknown(name, entry.id, sent, now):
-                done += 1
-                outcome = "recorded as sent" if sent else "requeued; the next sync sends it"
-                _say(f"{entry.kind} for contact {entry.contact_id} (id {entry.id}) "
-                     f"{outcome}")
-            else:
-                _say(_refusal(name, entry, "resolve"))
-        _done(done, targets)
+        outcome = "recorded as sent" if sent else "requeued; the next sync sends it"
+        _apply(name, targets, "resolve",
+               lambda e, now: store.resolve_unknown(name, e.id, sent, now),
+               lambda e: f"{e.kind} for contact {e.contact_id} (id {e.id}) {outcome}")
 
 
 @actions_app.command("release")
@@ -156,19 +143,29 @@ def _settle_held(client: str, ids: list[int] | None, config_dir: Path | None, *,
             targets = _targets(store, name, ids, False, "held", "--id")
         else:
             targets = store.outbox(name, ["held"])
-        now = datetime.now(UTC)
         settle = store.discard_held if discard else store.release_held
         outcome = "discarded; it is never sent" if discard else "the next sync sends it"
-        done = 0
-        for entry in targets:
-            if settle(name, entry.id, now):
-                done += 1
-                _say(f"{'discarded' if discard else 'released'} {entry.kind} for contact "
-                     f"{entry.contact_id} (id {entry.id}, held: {entry.hold_reason or '-'}); "
-                     f"{outcome}")
-            else:
-                _say(_refusal(name, entry, "discard" if discard else "release"))
-        _done(done, targets)
+        verb = "discard" if discard else "release"
+        _apply(name, targets, verb, lambda e, now: settle(name, e.id, now),
+               lambda e: f"{'discarded' if discard else 'released'} {e.kind} for contact "
+                         f"{e.contact_id} (id {e.id}, held: {e.hold_reason or '-'}); "
+                         f"{outcome}")
+
+
+def _apply(name: str, targets: list[OutboxEntry], verb: str,
+           act: Callable[[OutboxEntry, datetime], bool],
+           said: Callable[[OutboxEntry], str]) -> None:
+    """Carry out ``act`` on each target; say what was done, or why an entry was refused
+    (it changed state meanwhile), then the count."""
+    now = datetime.now(UTC)
+    done = 0
+    for entry in targets:
+        if act(entry, now):
+            done += 1
+            _say(said(entry))
+        else:
+            _say(_refusal(name, entry, verb))
+    _done(done, targets)
 
 
 def _open(client: str, config_dir: Path | None):
