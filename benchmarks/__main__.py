@@ -9,9 +9,11 @@ timed assertions: the machine is small and noisy.
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,6 +33,7 @@ from connector.crm.hubspot import HubSpotCRM
 from connector.models import Event, EventType
 from connector.runtime import make_job
 from connector.store import open_store
+from connector.sync import BATCH_SIZE as DEFAULT_BATCH
 from connector.sync import run_sync
 
 RULES = Path(__file__).resolve().parent.parent / "config" / "rules" / "default.yaml"
@@ -57,6 +60,7 @@ class Run:
     written: int
     extra: str = ""
     throttled: int = 0  # requests answered 429 (our own pace must earn none)
+    batches: list[float] | None = None  # seconds between one batch's end and the next's
 
 
 def _client(name: str, kind: str, url: str) -> ClientConfig:
@@ -146,15 +150,27 @@ def engagement_calls(kind: str, calls: Counter) -> int:
 def full_resync(kind: str, n: int, scale: float) -> Run:
     portal = Portal(kind, n, scale)
     began = time.perf_counter()
-    report = run_sync(portal.job, full=True)
+    ends: list[float] = []
+
+    def batch_done(stage: str, _: int) -> None:
+        if stage == "pull":
+            ends.append(time.perf_counter())
+    report = run_sync(portal.job, full=True, progress=batch_done)
     wall = time.perf_counter() - began
     calls = portal.calls()
     minimum, engagement = _minimum(kind, n, report.counts["written"], calls)
     run = Run(f"{kind} full resync {n:,}", calls, minimum, engagement, wall,
               _bound(kind, calls, scale), report.counts["written"],
-              throttled=portal.sandbox.throttled(portal.name))
+              throttled=portal.sandbox.throttled(portal.name),
+              batches=[b - a for a, b in itertools.pairwise(ends)])
     portal.close()
     return run
+
+
+def per_batch(run: Run) -> float:
+    """The median time of one batch (pull page, engagement, score, write, record): the
+    first batch, which also reads the account-wide streams, is not typical."""
+    return statistics.median(run.batches) if run.batches else float("nan")
 
 
 def incremental(kind: str, n: int, scale: float, changed_share: float = 0.01) -> list[Run]:
@@ -305,8 +321,10 @@ def main() -> None:
           "requests in flight",
           flush=True)
     for kind in [args.crm] if args.crm else ["hubspot", "activecampaign"]:
+        resyncs: list[Run] = []
         for n in sizes if "resync" in parts else []:
             run = full_resync(kind, n, scale_for(n))
+            resyncs.append(run)
             total = sum(run.calls.values())
             line(f"{run.label}: API calls", f"{total:,} (engagement {run.engagement:,}, "
                  f"writes {run.written:,} scores, {run.throttled} answered 429)",
@@ -314,6 +332,14 @@ def main() -> None:
             line(f"{run.label}: wall / rate-limit bound",
                  f"{run.wall:.1f} s / {run.bound:.1f} s ({scale_for(n):.0f}x limits)",
                  "<= 1.15x", f"{run.wall / run.bound:.2f}x")
+            line(f"{run.label}: time per batch of {DEFAULT_BATCH} (median)",
+                 f"{per_batch(run):.2f} s over {len(run.batches or [])} batches", "-", "-")
+        if len(resyncs) >= 2 and scale_for(sizes[0]) == scale_for(sizes[-1]):
+            small, big = resyncs[0], resyncs[-1]
+            ratio = per_batch(big) / per_batch(small)
+            line(f"{kind} time per batch, {sizes[-1]:,} vs {sizes[0]:,}",
+                 f"{per_batch(big):.2f} s / {per_batch(small):.2f} s", "<= 1.1x",
+                 f"{ratio:.2f}x" + ("" if ratio <= 1.1 else " MISSED"))
         for run in incremental(kind, steady, steady_scale) if "incremental" in parts else []:
             total = sum(run.calls.values())
             target, verdict = "-", "ok"

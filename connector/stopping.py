@@ -40,6 +40,18 @@ def check() -> None:
         raise Stopped
 
 
+class Linked(threading.Event):
+    """A stop event that also reads as set while ``parent`` is: a helper thread's reads can
+    be stopped on their own (whoever waited for them went away) or with the whole sync."""
+
+    def __init__(self, parent: threading.Event) -> None:
+        super().__init__()
+        self._parent = parent
+
+    def is_set(self) -> bool:
+        return super().is_set() or self._parent.is_set()
+
+
 @contextlib.contextmanager
 def on_signals(request_stop: Callable[[int], None]) -> Iterator[None]:
     """While inside: the first SIGTERM / SIGINT calls ``request_stop(signum)``; a second

@@ -46,6 +46,7 @@ from connector.models import (
     Transition,
     TransitionKind,
 )
+from connector.readahead import read_ahead
 from connector.report import SyncReport
 from connector.scoring import RulesModel, score, transitions
 from connector.scoring.model_change import ModelChange, model_hash
@@ -212,27 +213,47 @@ def _run(job: SyncJob, report: SyncReport, *, full: bool, dry_run: bool,
     # recorded and the bookmark never passes a contact that was not processed.
     pulled = _until_stopped(job.crm.iter_contacts(bookmark, started), job.stop)
     work = _Work(job, report, pulled, bookmark=bookmark, seen=seen)
+    chunks = _chunks(work, job.batch_size)
+
+    def read_next() -> _Read | None:
+        """The next batch, read from the CRM and state (runs in the read-ahead thread)."""
+        batch = next(chunks, None)
+        if batch is None or job.stop.is_set():
+            return None
+        pull_done = work.pull_done  # all pulled contacts are in this batch or before
+        work.handed()
+        crm_ids = {c.id for c, kind in batch if kind != "state"}
+        contacts = [c for c, kind in batch if kind != "state" or c.id not in crm_ids]
+        from_state = {c.id for c, kind in batch if kind == "state"} - crm_ids
+        fresh = [c for c, kind in batch if kind == "pull"]
+        report.counts["pulled"] += len(fresh)
+        read = _read(job, report, contacts, bookmark=bookmark, full=full, dry_run=dry_run,
+                     seen=seen, from_state=from_state)
+        read.pulled, read.pull_done = fresh, pull_done
+        return read
+
+    # batch k+1 is read (pull page, state, engagement) while batch k is scored, written
+    # and recorded: the rate limit does not idle between batches (``readahead``)
+    done: set[str] = set()
     try:
-        for batch in _chunks(work, job.batch_size):
-            if job.stop.is_set():
+        for read in read_ahead(read_next, job.stop):
+            if job.stop.is_set() or read.stopped:
                 break
-            pull_done = work.pull_done  # all pulled contacts are in this batch or before
-            crm_ids = {c.id for c, kind in batch if kind != "state"}
-            contacts = [c for c, kind in batch if kind != "state" or c.id not in crm_ids]
-            from_state = {c.id for c, kind in batch if kind == "state"} - crm_ids
-            fresh = [c for c, kind in batch if kind == "pull"]
-            report.counts["pulled"] += len(fresh)
-            if not _process(job, report, contacts, bookmark=bookmark, full=full,
-                            dry_run=dry_run, seen=seen, from_state=from_state):
+            # read while the batch before was being recorded: a contact both hold was
+            # processed there (the state check of ``_read`` could not see it yet)
+            read.contacts = [c for c in read.contacts if c.id not in done]
+            if not _complete(job, report, read, dry_run=dry_run, seen=seen):
                 break
-            if fresh:
-                progress("pull", len(fresh))
-            if from_state:
-                progress("rescore", len(from_state))
-            if ordered and fresh:
-                last = max((c.updated_at for c in fresh if c.updated_at), default=None)
+            done = {c.id for c in read.contacts}
+            work.finished()
+            if read.pulled:
+                progress("pull", len(read.pulled))
+            if read.from_state:
+                progress("rescore", len(read.from_state))
+            if ordered and read.pulled:
+                last = max((c.updated_at for c in read.pulled if c.updated_at), default=None)
                 checkpoint = min(last, started) if last else checkpoint
-            if pull_done and not report.bookmark_saved:
+            if read.pull_done and not report.bookmark_saved:
                 _pulled_all(job, report, dry_run=dry_run)
     except stopping.Stopped:
         pass
@@ -318,6 +339,26 @@ class _Work:
         self.job, self.report, self.pulled = job, report, pulled
         self.bookmark, self.seen = bookmark, seen
         self.pull_done = False
+        # batches handed to the finishing loop and batches it finished: what is due from
+        # state is asked only once all pulled contacts are recorded (read ahead or not)
+        self._handed = self._finished = 0
+        self._changed = threading.Condition()
+
+    def handed(self) -> None:
+        with self._changed:
+            self._handed += 1
+
+    def finished(self) -> None:
+        with self._changed:
+            self._finished += 1
+            self._changed.notify_all()
+
+    def _wait_recorded(self) -> None:
+        """Until every batch handed out is recorded; ``Stopped`` on a stop meanwhile."""
+        with self._changed:
+            while self._finished < self._handed:
+                stopping.check()
+                self._changed.wait(0.1)
 
     def __iter__(self) -> Iterator[tuple[Contact, str]]:
         job = self.job
@@ -330,6 +371,7 @@ class _Work:
         self.pull_done = True
         if job.stop.is_set():
             return
+        self._wait_recorded()
         ids = _stored_to_rescore(job, self.report, self.seen)
         for start in range(0, len(ids), job.batch_size):
             if job.stop.is_set():
@@ -413,12 +455,36 @@ def _rescore_stored(job: SyncJob, report: SyncReport, *, dry_run: bool, seen: se
     return True
 
 
+@dataclass
+class _Read:
+    """One batch read from state and the CRM, ready to be scored, written and recorded."""
+
+    contacts: list[Contact]
+    previous: dict[str, StoredContact]
+    cached: dict[str, list[Event]]
+    fresh: dict[str, list[Event]]
+    skipped: dict[str, str]
+    from_state: Collection[str]
+    stopped: bool = False  # a stop came while its engagement was read: drop the batch
+    pulled: list[Contact] = field(default_factory=list)  # for progress and the checkpoint
+    pull_done: bool = False
+
+
 def _process(job: SyncJob, report: SyncReport, contacts: Sequence[Contact], *,
              bookmark: datetime | None, full: bool, dry_run: bool, seen: set[str],
              from_state: Collection[str] = ()) -> bool:
     """Score, write and record one batch; False when a stop came while its engagement was
     being read (then nothing of the batch is written or recorded). Contacts whose ids are
     in ``from_state`` come from state: no engagement is read for them."""
+    read = _read(job, report, contacts, bookmark=bookmark, full=full, dry_run=dry_run,
+                 seen=seen, from_state=from_state)
+    return not read.stopped and _complete(job, report, read, dry_run=dry_run, seen=seen)
+
+
+def _read(job: SyncJob, report: SyncReport, contacts: Sequence[Contact], *,
+          bookmark: datetime | None, full: bool, dry_run: bool, seen: set[str],
+          from_state: Collection[str] = ()) -> _Read:
+    """The state and the engagement of one batch: no write of any kind."""
     now = report.started_at
     contacts = _dedupe(contacts)
     previous = job.store.get_contacts(job.client, [c.id for c in contacts])
@@ -432,19 +498,28 @@ def _process(job: SyncJob, report: SyncReport, contacts: Sequence[Contact], *,
         contacts = [c for c in contacts if (p := previous.get(c.id)) is None
                     or p.last_scored_at != now]
     if not contacts:
-        return True
-    ids = [c.id for c in contacts]
-    cached = job.store.get_events(job.client, ids)
+        return _Read([], previous, {}, {}, {}, from_state)
+    cached = job.store.get_events(job.client, [c.id for c in contacts])
     try:
         crm_read = [c for c in contacts if c.id not in from_state]
         fresh = (_fetch_events(job, report, crm_read, previous, bookmark, full, cached)
                  if crm_read else {})
     except stopping.Stopped:
-        return False
+        return _Read(contacts, previous, cached, {}, {}, from_state, stopped=True)
+    return _Read(contacts, previous, cached, fresh, job.crm.notes.take_skipped(), from_state)
 
+
+def _complete(job: SyncJob, report: SyncReport, read: _Read, *, dry_run: bool,
+              seen: set[str]) -> bool:
+    """Score, write and record a batch that was read; False when a stop came in the retry
+    wait of its write (then nothing of it is recorded: the writes repeat next run)."""
+    if not read.contacts:
+        return True
+    now = report.started_at
+    previous, cached, fresh, from_state = read.previous, read.cached, read.fresh, read.from_state
     scored: list[_Scored] = []
-    skipped = job.crm.notes.take_skipped()
-    for contact in contacts:
+    skipped = dict(read.skipped)
+    for contact in read.contacts:
         prev = previous.get(contact.id)
         new_events = fresh.get(contact.id, [])
         events = _merge(cached.get(contact.id, []), new_events)

@@ -91,6 +91,7 @@ class ACAccount:
         self.bucket = _Bucket(requests_per_second)
         self.import_polls = import_polls
         self.contacts: dict[int, dict[str, Any]] = {}
+        self._ids: list[int] | None = None  # contact ids in order, sorted once per addition
         self.by_email: dict[str, int] = {}  # lower-cased email -> id, as AC's unique index
         self.field_values: dict[tuple[int, str], str] = {}
         self.fields: dict[str, dict[str, Any]] = {}
@@ -124,6 +125,7 @@ class ACAccount:
         f = contact.fields
         created = contact.created_at or self.clock()
         with self.lock:
+            self._ids = None
             self.contacts[cid] = {
                 "id": cid, "email": contact.email or "", "firstName": f.get("first_name") or "",
                 "lastName": f.get("last_name") or "", "phone": "", "orgname": f.get("company")
@@ -235,6 +237,12 @@ class ACAccount:
     def _field_id(self, perstag: str) -> str:
         return next(f["id"] for f in self.fields.values() if f["perstag"] == perstag)
 
+    def sorted_ids(self) -> list[int]:
+        with self.lock:
+            if self._ids is None:
+                self._ids = sorted(self.contacts)
+            return self._ids
+
     def sorted_activities(self) -> list[dict[str, Any]]:
         """All activities by (time, id), sorted once per change, not once per page."""
         if self._activities_sorted is None:
@@ -329,10 +337,15 @@ class ACSandbox:
         if offset > MAX_OFFSET:
             return _json({"message": "offset too deep; page with id_greater"}, 400)
         by_id = a.get("orders[id]", "").upper() == "ASC"
+        total: int | None = None
         if by_id:  # the connector's paging: ids in order, from id_greater (no full sort)
-            ids = sorted(account.contacts)
+            ids = account.sorted_ids()
             start = bisect.bisect_right(ids, int(a["id_greater"])) if a.get("id_greater") else 0
-            rows = [account.contacts[i] for i in ids[start:]]
+            if a.get("ids") or a.get("filters[updated_after]"):
+                rows = [account.contacts[i] for i in ids[start:]]
+            else:  # only the page's rows: a page costs the same on any account size
+                rows = [account.contacts[i] for i in ids[start:start + offset + limit]]
+                total = len(ids) - start
         else:
             rows = list(account.contacts.values())
             if a.get("id_greater"):
@@ -352,7 +365,8 @@ class ACSandbox:
         page = rows[offset:offset + limit]
         body: dict[str, Any] = {"scoreValues": [],
                                 "contacts": [account.view(c["id"]) for c in page],
-                                "meta": {"total": str(len(rows)), "page_input": {
+                                "meta": {"total": str(len(rows) if total is None else total),
+                                         "page_input": {
                                     "limit": limit, "offset": offset}}}
         include = a.get("include", "")
         if "fieldValues" in include:
@@ -387,18 +401,20 @@ class ACSandbox:
         rows = account.sorted_activities()
         if a.get("contact"):
             rows = [r for r in rows if r["subscriberid"] == a["contact"]]
+        start = 0
         if a.get("after"):
             after = datetime.fromisoformat(a["after"].replace("Z", "+00:00"))
             if after.tzinfo is None:
                 after = after.replace(tzinfo=TZ)
-            rows = rows[bisect.bisect_left(rows, after, key=lambda r: r["_ts"]):]
+            start = bisect.bisect_left(rows, after, key=lambda r: r["_ts"])
+        # a page slices the sorted stream in place: it costs the same on any account size
         page = [{k: v for k, v in r.items() if not k.startswith("_")}
-                for r in rows[offset:offset + limit]]
+                for r in rows[start + offset:start + offset + limit]]
         # the spec's example answers the page's contacts and recipients beside it
         ids = sorted({int(r["subscriberid"]) for r in page})
         return _json({"contacts": [account.view(i) for i in ids if i in account.contacts],
                       "activityRecipients": [], "activities": page,
-                      "meta": {"total": str(len(rows))}})
+                      "meta": {"total": str(len(rows) - start)}})
 
     # -- fields and writes ------------------------------------------------------------
     def fields(self, request: Request, account: ACAccount) -> Response:
