@@ -58,3 +58,32 @@ def test_deals_and_the_activity_stream_are_paged_in_flight_with_the_same_result(
     assert four[0] > 1  # pages of deals / activities in flight together
     assert four[1:] == one[1:]  # the same contacts, owners, won deals and events, in order
     assert len(four[2]) == 30 and sum(len(v) for v in four[3].values()) >= 420
+
+
+def test_a_long_stream_is_read_window_by_window_with_every_row_in_order(monkeypatch):
+    """A 100,000-contact account's stream is 7,600 pages: it is turned into events a window
+    of pages at a time (here 2), never held whole as raw rows, and nothing is lost or
+    reordered at the windows' seams."""
+    from connector.crm import activecampaign
+
+    wrapped = Latency(_account())
+    ledger = wrapped.app.ledger
+
+    def asked() -> int:
+        return sum(1 for e in ledger.entries if e.path.endswith("/activities"))
+
+    with Server(wrapped) as server:
+        crm = _activecampaign(server.url, 4)
+        whole = [r["id"] for r in crm._paged("/activities", "activities", {})]
+        before = asked()
+        monkeypatch.setattr(activecampaign, "STREAM_WINDOW", 2)
+        pages = crm._pages("/activities", "activities", {})
+        first = next(pages)
+        on_first = asked() - before  # handed on before the rest is asked for
+        second = next(pages)
+        on_second = asked() - before  # then a window of two pages
+        rest = [r["id"] for page in pages for r in page]
+        crm.close()
+    assert len(whole) >= 420 and before == -(-len(whole) // 100)  # one call a page
+    assert (on_first, on_second) == (1, 3)
+    assert whole == [r["id"] for r in first + second] + rest
