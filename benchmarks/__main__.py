@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -59,7 +59,7 @@ class Run:
     written: int
     extra: str = ""
     throttled: int = 0  # requests answered 429 (our own pace must earn none)
-    batches: list[float] | None = None  # seconds between one batch's end and the next's
+    batches: list[float] = field(default_factory=list)  # from one batch's end to the next's
 
 
 def _client(name: str, kind: str, url: str) -> ClientConfig:
@@ -335,7 +335,7 @@ def main() -> None:
                  f"{run.wall:.1f} s / {run.bound:.1f} s ({scale_for(n):.0f}x limits)",
                  "<= 1.15x", f"{run.wall / run.bound:.2f}x")
             line(f"{run.label}: time per batch of {DEFAULT_BATCH} (mean)",
-                 f"{per_batch(run):.2f} s over {len(run.batches or [])} batches", "-", "-")
+                 f"{per_batch(run):.2f} s over {len(run.batches)} batches", "-", "-")
         if len(resyncs) >= 2 and scale_for(sizes[0]) == scale_for(sizes[-1]):
             small, big = resyncs[0], resyncs[-1]
             ratio = per_batch(big) / per_batch(small)

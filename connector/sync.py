@@ -518,7 +518,7 @@ def _complete(job: SyncJob, report: SyncReport, read: _Read, *, dry_run: bool,
     now = report.started_at
     previous, cached, fresh, from_state = read.previous, read.cached, read.fresh, read.from_state
     scored: list[_Scored] = []
-    skipped = dict(read.skipped)
+    skipped = read.skipped
     for contact in read.contacts:
         prev = previous.get(contact.id)
         new_events = fresh.get(contact.id, [])

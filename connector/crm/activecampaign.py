@@ -359,15 +359,13 @@ class ActiveCampaignCRM:
         total = _int((body.get("meta") or {}).get("total"))
         offset, seen = PAGE, len(first)
         if total is not None:
-            last = first
             while offset < total:
                 end = min(total, offset + STREAM_WINDOW * PAGE)
                 pages = fan_out(page, range(offset, end, PAGE), self.engagement_workers)
                 yield from pages
                 seen += sum(len(p) for p in pages)
                 offset = end
-                last = pages[-1] if pages else last
-                if len(last) < PAGE:
+                if len(pages[-1]) < PAGE:
                     return
             if seen >= total:
                 return  # else: the list grew while it was read; read on
