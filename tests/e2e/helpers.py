@@ -31,6 +31,21 @@ def client_config(name: str, kind: str, base_url: str, smtp_port: int,
     return ClientConfig.model_validate(data)
 
 
+def client_yaml(kind: str, base_url: str, token_env: str, smtp_port: int) -> str:
+    """A client file for tests that run the CLI or workers: the default rules, a rate limit
+    out of the way, invites in the owner's name, no notify and no unsubscribe."""
+    return f"""\
+crm: {{kind: {kind}, base_url: "{base_url}", token_env: {token_env}, plan: enterprise,
+      rate_limit: {{requests_per_second: 100000}}}}
+rules: {RULES}
+owner_fallback: {{name: Linnea Berg, email: linnea@example-agency.com}}
+invite: {{from_address: sales@example-agency.com}}
+notify: {{enabled: false}}
+unsubscribe: {{enabled: false}}
+smtp: {{host: 127.0.0.1, port: {smtp_port}, timeout: 5}}
+"""
+
+
 def settings(url: str) -> Settings:
     return Settings(state_url=url, lease_seconds=60)
 

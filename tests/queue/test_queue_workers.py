@@ -29,7 +29,7 @@ from connector.sandbox.population import Population
 from connector.sandbox.server import Server
 from connector.store import open_store
 
-from ..e2e.helpers import RULES
+from ..e2e.helpers import client_yaml
 from ..scoring.scenarios import story_000
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -97,16 +97,8 @@ def _clients(tmp: Path, hs_url: str, ac_url: str, smtp_port: int, hs: HubSpotSan
                 "email": email, "first_name": "Maja", "last_name": "Lund",
                 "company": "Lund ApS"}), story_000(cid, now))
         accounts[name] = account
-        (folder / f"{name}.yaml").write_text(f"""\
-crm: {{kind: {kind}, base_url: "{url}", token_env: {name.upper()}_TOKEN, plan: enterprise,
-      rate_limit: {{requests_per_second: 100000}}}}
-rules: {RULES}
-owner_fallback: {{name: Linnea Berg, email: linnea@example-agency.com}}
-invite: {{from_address: sales@example-agency.com}}
-notify: {{enabled: false}}
-unsubscribe: {{enabled: false}}
-smtp: {{host: 127.0.0.1, port: {smtp_port}, timeout: 5}}
-""")
+        (folder / f"{name}.yaml").write_text(
+            client_yaml(kind, url, f"{name.upper()}_TOKEN", smtp_port))
     return accounts
 
 

@@ -42,7 +42,7 @@ from connector.sandbox.server import Server
 from connector.store import open_store
 from connector.sync import run_sync
 
-from ..e2e.helpers import RULES
+from ..e2e.helpers import client_yaml
 from ..scoring.scenarios import story_000
 
 SIGNALS = ("kill -9", "SIGINT", "SIGTERM")
@@ -133,16 +133,8 @@ def _client(lab: Lab, s: Schedule) -> tuple[str, str, HubSpotAccount, Path, str]
         account.add_contact(contact, story_000(cid, lab.now()) if i < s.warm else [])
     folder = lab.tmp / name
     folder.mkdir()
-    (folder / f"{name}.yaml").write_text(f"""\
-crm: {{kind: hubspot, base_url: "{lab.server.url}", token_env: FS_TOKEN, plan: enterprise,
-      rate_limit: {{requests_per_second: 100000}}}}
-rules: {RULES}
-owner_fallback: {{name: Linnea Berg, email: linnea@example-agency.com}}
-invite: {{from_address: sales@example-agency.com}}
-notify: {{enabled: false}}
-unsubscribe: {{enabled: false}}
-smtp: {{host: 127.0.0.1, port: {lab.sink.port}, timeout: 5}}
-""")
+    (folder / f"{name}.yaml").write_text(
+        client_yaml("hubspot", lab.server.url, "FS_TOKEN", lab.sink.port))
     return name, token, account, folder, f"sqlite:///{lab.tmp / name}.db"
 
 
