@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +24,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from connector.errors import ClientConfigError
 
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+CLIENT_NAME = r"^[a-z0-9][a-z0-9_-]*$"
+PROPERTY_NAME = r"^[a-z][a-z0-9_]*$"
+# what a value failing each pattern should look like, for people (never the regex itself)
+PATTERN_TEXT = {
+    EMAIL: ("is not an email address", "write it as name@domain, e.g. sales@example-agency.com"),
+    CLIENT_NAME: ("is not a usable client name", "use lower-case letters a-z, digits, '-' and "
+                  "'_', starting with a letter or digit, e.g. acme-hubspot"),
+    PROPERTY_NAME: ("is not a CRM property name", "use lower-case letters a-z, digits and '_', "
+                    "starting with a letter, e.g. connector_lead_score"),
+}
 SECRET_KEYS = ("token", "api_key", "apikey", "password", "secret")
 # what tokens and keys look like: vendor prefixes, long hex
 TOKEN_PREFIX = re.compile(r"(?i)^(pat-|sk[-_]|ghp_|gho_|xox[abp]-|bearer\s)|^[0-9a-f]{32,}$")
@@ -120,9 +132,9 @@ class CRMConfig(_Strict):
 
 
 class ScorePropertyConfig(_Strict):
-    name: str = Field("connector_lead_score", pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field("connector_lead_score", pattern=PROPERTY_NAME)
     label: str = "Lead score (connector)"
-    group: str = Field("connector", pattern=r"^[a-z][a-z0-9_]*$")
+    group: str = Field("connector", pattern=PROPERTY_NAME)
 
 
 class ScheduleConfig(_Strict):
@@ -158,7 +170,7 @@ class ScheduleConfig(_Strict):
 
 class PersonConfig(_Strict):
     name: str = Field(min_length=1)
-    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email: str = Field(pattern=EMAIL)
 
 
 class InviteConfig(_Strict):
@@ -167,7 +179,7 @@ class InviteConfig(_Strict):
                  "activecampaign_automation"] = "smtp"
     subject: str = "{{ first_name or 'Hi' }}, shall we talk about {{ top_interest }}?"
     template: Path | None = None
-    from_address: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    from_address: str | None = Field(None, pattern=EMAIL)
     tag: str | None = None
     automation_id: str | None = None
     meeting_link: str | None = None
@@ -266,7 +278,7 @@ class WebhooksConfig(_Strict):
 class ClientConfig(_Strict):
     """One client of the agency, from ``config/clients/<name>.yaml``."""
 
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str = Field(pattern=CLIENT_NAME)
     crm: CRMConfig
     rules: Path
     score_property: ScorePropertyConfig = ScorePropertyConfig()
@@ -314,13 +326,27 @@ class ClientConfig(_Strict):
 def _secret(client: ClientConfig, var: str, field: str, env: Mapping[str, str] | None) -> str:
     """The secret named ``var``: the environment first, then the ``.env`` file in the
     working directory (where ``.env.example`` and the error below send users)."""
-    value = (env if env is not None else os.environ).get(var) or dotenv_secret(var)
+    raw = (env if env is not None else os.environ).get(var)
+    value = raw if raw and raw.strip() else dotenv_secret(var)
     if not value:
+        fix = (f"export {var}=<secret> or put {var}=<secret> in {DOTENV.resolve()} "
+               "(never in the YAML file)")
+        if raw is not None or _dotenv_names(var):
+            where = "in the environment" if raw is not None else f"in {DOTENV.resolve()}"
+            raise ClientConfigError(f"environment variable {var} is set {where} but empty",
+                                    file=str(client.source or client.name), field=field,
+                                    fix=f"give it the secret: {fix}")
         raise ClientConfigError(f"environment variable {var} is not set", file=str(
-            client.source or client.name), field=field,
-            fix=f"export {var}=<secret> or put {var}=<secret> in {DOTENV.resolve()} "
-                "(never in the YAML file)")
+            client.source or client.name), field=field, fix=fix)
     return value
+
+
+def _dotenv_names(var: str) -> bool:
+    """Whether the ``.env`` file has a line for ``var`` (even an empty one)."""
+    try:
+        return DOTENV.is_file() and var in dotenv_values(DOTENV)
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def dotenv_secret(var: str, path: Path | None = None) -> str | None:
@@ -329,9 +355,10 @@ def dotenv_secret(var: str, path: Path | None = None) -> str | None:
     if not file.is_file():
         return None
     try:
-        return dotenv_values(file).get(var) or None
+        value = dotenv_values(file).get(var)
     except (OSError, UnicodeDecodeError):
         return None
+    return value if value and value.strip() else None
 
 
 # --------------------------------------------------------------------------- loading
@@ -363,11 +390,14 @@ def load_client(path: str | Path) -> ClientConfig:
         raise ClientConfigError("a client file must be a YAML mapping", file=str(p),
                                 fix="start from config/clients/acme-hubspot.yaml")
     _reject_secrets(data, p, node)
+    named = "name" in data
     data.setdefault("name", p.stem)
     data["source"] = str(p)
     try:
         client = ClientConfig.model_validate(data)
     except ValidationError as exc:
+        if not named and _bad_name(exc):
+            raise _name_from_file(p) from None
         raise _translate(exc, p, node) from None
     rules = _resolve(client.rules, p)
     if not rules.exists():
@@ -375,6 +405,11 @@ def load_client(path: str | Path) -> ClientConfig:
                                 field=_where(node, ("rules",)) + "rules",
                                 fix="point rules: at a file such as ../rules/default.yaml "
                                     "(relative to this file)")
+    if rules.is_dir():
+        raise ClientConfigError(f"rules: {client.rules} is a folder, not a rules file",
+                                file=str(p), field=_where(node, ("rules",)) + "rules",
+                                fix="name one YAML file in it, e.g. rules: "
+                                    f"{Path(client.rules) / 'default.yaml'}")
     template = client.invite.template
     updates: dict[str, Any] = {"rules": rules}
     if template is not None:
@@ -456,6 +491,29 @@ def _reject_secrets(data: Any, path: Path, node: yaml.Node | None, loc: tuple = 
             _reject_secrets(value, path, node, (*loc, key))
 
 
+def _bad_name(exc: ValidationError) -> bool:
+    return any(tuple(e.get("loc", ())) == ("name",) for e in exc.errors())
+
+
+def _name_from_file(path: Path) -> ClientConfigError:
+    """The file has no ``name:``, so the client is named after the file, and the file
+    name is not a usable client name: say so, and suggest one."""
+    folded = unicodedata.normalize("NFKD", path.stem.lower().translate(_FOLD))
+    ascii_name = "".join(c for c in folded if not unicodedata.combining(c))
+    suggestion = re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9_-]", "-", ascii_name)).strip("-_")
+    suggestion = suggestion or "my-client"
+    return ClientConfigError(
+        f"the file has no name: field, so the client is named after the file "
+        f"({path.stem!r}), and a client name may only use lower-case letters a-z, digits, "
+        f"'-' and '_'", file=str(path), field="file name",
+        fix=f"rename the file to {suggestion}{path.suffix}, or add the line "
+            f"name: {suggestion} to it")
+
+
+_FOLD = str.maketrans({"ø": "o", "æ": "ae", "å": "a", "œ": "oe", "ß": "ss", "ð": "d",
+                       "þ": "th", "ł": "l", "đ": "d", " ": "-", ".": "-"})
+
+
 def _translate(exc: ValidationError, path: Path, node: yaml.Node | None) -> ClientConfigError:
     err = exc.errors()[0]
     loc = tuple(p for p in err.get("loc", ()) if not str(p).startswith("function-"))
@@ -464,6 +522,12 @@ def _translate(exc: ValidationError, path: Path, node: yaml.Node | None) -> Clie
                       else str(p) for p in loc) or "(top level)"
     message = err.get("msg", "invalid").removeprefix("Value error, ")
     message, _, fix = message.partition("; fix: ")
+    pattern = (err.get("ctx") or {}).get("pattern")
+    if err.get("type") == "string_pattern_mismatch" and pattern in PATTERN_TEXT:
+        value = str(err.get("input"))
+        what, fix = PATTERN_TEXT[pattern]
+        shown = "the value" if looks_like_secret(value) else repr(value)
+        message = f"{shown} {what}"
     if not fix:
         fix = {"missing": f"add {dotted}", "extra_forbidden":
                f"remove or rename {dotted!r} (see config/clients/acme-hubspot.yaml)",

@@ -17,9 +17,11 @@ status behaviour                       error raised when it is final
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from html.parser import HTMLParser
 from typing import Any
 
 from connector.errors import (
@@ -85,11 +87,13 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
 
 
 def message_of(body: bytes) -> str:
-    """The human part of an error body, whichever CRM's shape it has."""
+    """The human part of an error body, whichever CRM's shape it has: a JSON error's
+    message, an HTML page's title (a proxy's or load balancer's error page), or the first
+    line of plain text; never a whole page."""
     try:
         data = json.loads(body) if body else None
     except ValueError:
-        return body[:200].decode("utf-8", "replace").strip() or "no details"
+        return _text_summary(body.decode("utf-8", "replace"))
     if isinstance(data, dict):
         if isinstance(data.get("message"), str):
             return data["message"]
@@ -103,6 +107,41 @@ def message_of(body: bytes) -> str:
         if isinstance(data.get("error"), str):
             return data["error"]
     return str(data)[:200] if data is not None else "no details"
+
+
+class _Headings(HTMLParser):
+    """The text of a page's <title> and first <h1>."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: dict[str, str] = {}
+        self._in: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("title", "h1") and tag not in self.found:
+            self._in = tag
+            self.found[tag] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == self._in:
+            self._in = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in:
+            self.found[self._in] += data
+
+
+def _text_summary(text: str) -> str:
+    """One short line for a body that is not JSON."""
+    if re.match(r"\s*<", text):
+        parser = _Headings()
+        parser.feed(text)
+        parser.close()
+        heading = " ".join((parser.found.get("title") or parser.found.get("h1") or "").split())
+        return (f"an HTML error page titled {heading[:120]!r}" if heading
+                else "an HTML error page without a title")
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return (first[:200] + ("..." if len(first) > 200 else "")) or "no details"
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:

@@ -7,7 +7,6 @@ condition (``event`` + optional filters and one way of counting). See docs/rules
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Mapping
 from datetime import timedelta
@@ -33,6 +32,14 @@ _UNIT_SECONDS = {"h": 3600, "d": 86400, "w": 7 * 86400}
 FIELD_OPERATORS = ("equals", "one_of", "contains", "regex", "min", "max", "exists",
                    "email_domain")
 COUNTING = ("min_count", "max_count", "distinct", "per_occurrence", "nth")
+
+
+class _Misplaced(ValueError):
+    """A whole-model check that failed at one place: ``loc`` points the error at it."""
+
+    def __init__(self, loc: tuple, message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
 
 
 def parse_duration(value: str | None) -> timedelta | None:
@@ -248,35 +255,54 @@ class RulesModel(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> RulesModel:
         lo, hi = self.range.min, self.range.max
+        given = self.model_fields_set
         if not lo < self.warm_at <= hi:
-            raise ValueError(f"warm_at {self.warm_at} is outside the range ({lo}..{hi}]; "
-                             "fix: pick a score "
-                             "inside the range, e.g. 30")
-        if not self.tiers:
-            raise ValueError("no tiers; fix: give at least one tier")
-        if self.tiers[0].from_score not in (None, lo):
-            raise ValueError("the first tier starts at the range minimum; "
-                             "fix: leave its 'from' out")
-        cuts = [t.from_score for t in self.tiers[1:]]
-        if any(c is None for c in cuts):
-            raise ValueError("a tier after the first has no 'from'; "
-                             "fix: give each its lowest score")
-        values = [lo, *(c for c in cuts if c is not None)]  # none is None (above)
-        if any(b <= a for a, b in itertools.pairwise(values)):
-            raise ValueError("tier 'from' scores do not increase; "
-                             "fix: order tiers from cold to hot with "
-                             "increasing 'from' scores above range.min")
-        if values[-1] > hi:
-            raise ValueError("a tier starts above range.max; fix: lower its 'from'")
-        names = [t.name for t in self.tiers]
-        if len(set(names)) != len(names):
-            raise ValueError("tier names repeat; fix: give each tier its own name")
-        seen: set[str] = set()
-        for rule in self.rules:
+            where = ("warm_at",) if "warm_at" in given else ("range",)
+            raise _Misplaced(where, f"warm_at {self.warm_at}"
+                             f"{'' if 'warm_at' in given else ' (the default)'} is outside "
+                             f"the range ({lo}..{hi}]; fix: set warm_at to a score above "
+                             f"{lo} and at most {hi}")
+        self._check_tiers(lo, hi, "tiers" in given)
+        seen: dict[str, int] = {}
+        for i, rule in enumerate(self.rules):
             if rule.id in seen:
-                raise ValueError(f"rule id {rule.id!r} is used twice; fix: rename one of them")
-            seen.add(rule.id)
+                raise _Misplaced(("rules", i, "id"), f"rule id {rule.id!r} is used twice "
+                                 f"(rule {seen[rule.id] + 1} and rule {i + 1} of the list); "
+                                 "fix: rename one of them")
+            seen[rule.id] = i
         return self
+
+    def _check_tiers(self, lo: int, hi: int, given: bool) -> None:
+        def at(i: int, key: str) -> tuple:
+            return ("tiers", i, key) if given else ("range",)
+
+        default = "" if given else " (default tiers)"
+        if not self.tiers:
+            raise _Misplaced(("tiers",), "no tiers; fix: give at least one tier")
+        if self.tiers[0].from_score not in (None, lo):
+            raise _Misplaced(at(0, "from"), f"the first tier {self.tiers[0].name!r} starts at "
+                             f"the range minimum ({lo}); fix: leave its 'from' out")
+        previous = (lo, "range.min")
+        for i, tier in enumerate(self.tiers[1:], start=1):
+            if tier.from_score is None:
+                raise _Misplaced(at(i, "from"), f"tier {tier.name!r} has no 'from'; fix: "
+                                 "give every tier after the first its lowest score, "
+                                 f"e.g. from: {previous[0] + 10}")
+            if tier.from_score <= previous[0]:
+                raise _Misplaced(at(i, "from"), f"tier {tier.name!r}{default} starts at "
+                                 f"{tier.from_score}, not above {previous[1]} "
+                                 f"({previous[0]}); fix: order tiers from cold to hot, each "
+                                 "'from' higher than the one before")
+            if tier.from_score > hi:
+                raise _Misplaced(at(i, "from"), f"tier {tier.name!r}{default} starts at "
+                                 f"{tier.from_score}, above range.max ({hi}); fix: lower its "
+                                 "'from' or raise range.max")
+            previous = (tier.from_score, f"tier {tier.name!r}")
+        names = [t.name for t in self.tiers]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise _Misplaced(at(i, "name"), f"tier name {name!r} is used twice; fix: "
+                                 "give each tier its own name")
 
     def __eq__(self, other: object) -> bool:
         # the compiled matchers are a cache, not part of the model
@@ -345,9 +371,19 @@ def load_rules(path: str | Path) -> RulesModel:
         raise RulesError("file not found", file=str(p),
                          fix="check the path (relative paths start at the working "
                              "directory)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RulesError(f"cannot read the file: {exc}", file=str(p),
-                         fix="save it as UTF-8 text") from None
+    except IsADirectoryError:
+        inside = sorted(f.name for f in p.glob("*.y*ml"))[:3]
+        raise RulesError("this is a folder, not a rules file", file=str(p),
+                         fix="give the path of one rules file, e.g. "
+                             + (str(p / inside[0]) if inside else "config/rules/default.yaml")
+                         ) from None
+    except UnicodeDecodeError as exc:
+        raise RulesError(f"the file is not UTF-8 text (byte {exc.start} cannot be read)",
+                         file=str(p), fix="save it as UTF-8 text") from None
+    except OSError as exc:
+        raise RulesError(f"cannot read the file: {exc.strerror or exc}", file=str(p),
+                         fix="check that the file exists and that this user may read it"
+                         ) from None
     return load_rules_text(text, str(p))
 
 
@@ -376,7 +412,7 @@ def _translate(exc: ValidationError, node: yaml.Node | None, data: dict, source:
     errors = exc.errors()
     # an unknown key is usually a typo of a missing one: name the typo first
     err = next((e for e in errors if e.get("type") == "extra_forbidden"), errors[0])
-    loc = tuple(err.get("loc", ()))
+    loc = error_loc(err)
     line = _line_of(node, loc)
     rule_id = None
     if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
@@ -394,6 +430,16 @@ def _translate(exc: ValidationError, node: yaml.Node | None, data: dict, source:
     message, _, fix = message.partition("; fix: ")
     return RulesError(message, file=source, field=": ".join(where),
                       fix=fix or _fix_for(err, loc))
+
+
+def error_loc(err: Mapping[str, Any]) -> tuple:
+    """Where a validation error is: pydantic's location, made precise for a whole-model
+    check (warm_at, tier order, duplicate rule ids) by the place the check names."""
+    loc = tuple(err.get("loc", ()))
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, _Misplaced):
+        loc = (*loc, *cause.loc)
+    return loc
 
 
 def _fix_for(err: Mapping[str, Any], loc: tuple) -> str:

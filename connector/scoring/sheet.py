@@ -11,7 +11,6 @@ See docs/rules.md.
 from __future__ import annotations
 
 import csv
-import itertools
 import math
 import re
 import types
@@ -26,7 +25,7 @@ import yaml
 from pydantic import ValidationError
 
 from connector.errors import RulesError
-from connector.scoring.rules import Rule, RulesModel, _fix_for, rules_yaml
+from connector.scoring.rules import Rule, RulesModel, _fix_for, error_loc, rules_yaml
 
 TEXT, INT, NUM, BOOL, YAML, LIST = "text", "int", "number", "bool", "yaml", "list"
 
@@ -534,7 +533,7 @@ _COLUMN_WORD = re.compile(r"(?<!\w)(" + "|".join(sorted(RULE_COLUMNS, key=len, r
 def _map_error(exc: ValidationError, data: dict[str, Any], ctx: _Context,
                cells: _Cells) -> RulesError:
     err = exc.errors()[0]
-    loc = tuple(err.get("loc", ()))
+    loc = error_loc(err)
     message = err.get("msg", "invalid").removeprefix("Value error, ")
     message, _, fix = message.partition("; fix: ")
     fix = fix or _fix_for(dict(err), loc)
@@ -561,37 +560,9 @@ def _map_error(exc: ValidationError, data: dict[str, Any], ctx: _Context,
         row = next((rows[k] for k in keys if k in rows), None)
     elif loc:
         row = rows.get(str(loc[0]))
-    elif "rule id" in message:
-        ids = ctx.rule_ids
-        i = next(i for i, rid in enumerate(ids) if rid in ids[:i])
-        return cells.error(message, fix, ctx.rules_sheet, ctx.rule_rows[i], "id", ids[i])
-    elif "warm_at" in message:
-        row = rows.get("warm_at") or rows.get("range.max")
-    elif "tier" in message:
-        i, column = _bad_tier(message, data)
-        row = ctx.tier_rows[i] if i < len(ctx.tier_rows) else None
     if row is None:
         row, column = ctx.settings_header, None
     return cells.error(message, fix, sheet, row, column)
-
-
-def _bad_tier(message: str, data: dict[str, Any]) -> tuple[int, str]:
-    """Which tier row (and column) a model-level tier error is about."""
-    tiers = data.get("tiers") or []
-    if "names repeat" in message:
-        names = [t.get("name") for t in tiers]
-        return next(i for i, n in enumerate(names) if n in names[:i]), "value"
-    if "first tier" in message:
-        return 0, "from"
-    if "no 'from'" in message:
-        return next((i for i, t in enumerate(tiers) if i and t.get("from") is None), 0), "from"
-    if "above range.max" in message:
-        return len(tiers) - 1, "from"
-    low = (data.get("range") or {}).get("min", -30)
-    starts = [low, *(t.get("from") for t in tiers[1:])]
-    bad = next((i for i, (a, b) in enumerate(itertools.pairwise(starts), 1)
-                if isinstance(a, int) and isinstance(b, int) and b <= a), 0)
-    return bad, "from"
 
 
 # --------------------------------------------------------------------------- YAML

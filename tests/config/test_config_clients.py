@@ -91,3 +91,38 @@ def test_duplicate_client_names_are_refused(tmp_path):
     assert set(clients) == {"other"}  # neither of the two can be trusted; the rest goes on
     assert {Path(p).name for p in clients.broken} == {"a.yaml", "b.yaml"}
     assert all("used twice" in str(e) for e in clients.broken.values())
+
+
+def test_a_file_name_that_is_no_client_name_is_named_as_the_file_not_a_field(tmp_path):
+    """kunde-ø.yaml has no name: line; the error says the name comes from the file."""
+    path = tmp_path / "kunde-ø.yaml"
+    path.write_text(GOOD.replace("RULES", str(ROOT / "config" / "rules" / "default.yaml")),
+                    encoding="utf-8")
+    with pytest.raises(ClientConfigError) as info:
+        load_client(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: file name: the file has no name: field, so the "
+                              "client is named after the file ('kunde-ø')")
+    assert "(fix: rename the file to kunde-o.yaml, or add the line name: kunde-o to it)" \
+        in message
+    assert "pattern" not in message and "^[a-z0-9]" not in message
+
+
+def test_a_bad_from_address_says_what_an_address_looks_like_not_the_regex(tmp_path):
+    path = write(tmp_path, "acme", GOOD + "invite:\n  via: smtp\n"
+                 "  from_address: sales(at)example.com\n")
+    with pytest.raises(ClientConfigError) as info:
+        load_client(path)
+    assert str(info.value) == (
+        f"{path}: line 6: invite.from_address: 'sales(at)example.com' is not an email "
+        "address (fix: write it as name@domain, e.g. sales@example-agency.com)")
+
+
+def test_rules_naming_a_folder_is_refused_at_the_rules_line(tmp_path):
+    path = write(tmp_path, "acme", GOOD.replace("RULES", str(ROOT / "config" / "rules")))
+    with pytest.raises(ClientConfigError) as info:
+        load_client(path)
+    assert str(info.value) == (
+        f"{path}: line 2: rules: rules: {ROOT / 'config' / 'rules'} is a folder, not a rules "
+        f"file (fix: name one YAML file in it, e.g. rules: "
+        f"{ROOT / 'config' / 'rules' / 'default.yaml'})")

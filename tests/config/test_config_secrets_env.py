@@ -94,3 +94,27 @@ def test_a_token_pasted_as_a_key_is_never_echoed(tmp_path):
     with pytest.raises(ClientConfigError) as err:
         load_client(path)
     assert TOKEN not in str(err.value) and "looks like a token" in str(err.value)
+
+
+def test_an_empty_variable_is_reported_as_empty_not_as_missing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HUBSPOT_TOKEN_ACME", "")
+    path = client_file(tmp_path, "HUBSPOT_TOKEN_ACME")
+    client = load_client(path)
+    with pytest.raises(ClientConfigError) as err:
+        client.token()
+    assert str(err.value).startswith(
+        f"{path}: crm.token_env: environment variable HUBSPOT_TOKEN_ACME is set in the "
+        "environment but empty (fix: give it the secret: export HUBSPOT_TOKEN_ACME=<secret>")
+    assert "not set" not in str(err.value)
+
+
+def test_an_empty_line_in_dotenv_is_reported_as_empty(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HUBSPOT_TOKEN_ACME", raising=False)
+    (tmp_path / ".env").write_text("HUBSPOT_TOKEN_ACME=\n")
+    client = load_client(client_file(tmp_path, "HUBSPOT_TOKEN_ACME"))
+    with pytest.raises(ClientConfigError) as err:
+        client.token()
+    assert (f"environment variable HUBSPOT_TOKEN_ACME is set in {tmp_path / '.env'} but "
+            "empty (fix: give it the secret:") in str(err.value)

@@ -135,3 +135,28 @@ def test_stats_count_calls_and_retries():
     assert http.stats.calls["default"] == 2
     assert http.stats.retried["GET /api/3/contacts"] == 1
     assert isinstance(RateLimited("x", crm="c", client="d", endpoint="e"), Exception)
+
+
+NGINX_502 = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+             b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+             + b"<!-- a padding comment -->\r\n" * 20 + b"</body>\r\n</html>\r\n")
+
+
+def test_an_html_error_page_is_summarised_by_status_and_title():
+    clock = FakeClock()
+    send, _ = replies(*[RawResponse(502, {"content-type": "text/html"}, NGINX_502)] * 5)
+    with pytest.raises(ServerError) as info:
+        layer(clock).send("default", "GET", "http://x/api/3/contacts", send)
+    assert str(info.value) == (
+        "activecampaign client 'nordic': GET /api/3/contacts (HTTP 502): an HTML error page "
+        "titled '502 Bad Gateway'; fix: the CRM is failing; the next sync retries")
+
+
+def test_a_json_server_error_keeps_its_message():
+    clock = FakeClock()
+    body = json.dumps({"status": "error", "message": "Internal error, try again",
+                       "correlationId": "abc"}).encode()
+    send, _ = replies(*[RawResponse(500, {"content-type": "application/json"}, body)] * 5)
+    with pytest.raises(ServerError) as info:
+        layer(clock).send("default", "GET", "http://x/crm/v3/objects/contacts", send)
+    assert "(HTTP 500): Internal error, try again; fix:" in str(info.value)

@@ -205,7 +205,7 @@ def test_bad_tier_order_names_the_settings_row(xlsx_sheet):
     book.save(xlsx_sheet)
     message = _error(xlsx_sheet)
     assert f"sheet 'settings', row {hot[0].row}" in message and "column 'from'" in message
-    assert "do not increase" in message
+    assert "tier 'hot' starts at 20, not above tier 'warm' (30)" in message
 
 
 def test_bad_setting_value_and_unknown_setting(csv_sheet):
