@@ -309,15 +309,19 @@ class ActiveCampaignCRM:
                        invited_at=parse_time(by_field.get(ids.get(MARKER_TAG, ""))))
 
     def _field_map(self) -> dict[str, str]:
+        """Personalisation tag -> field id, every page of ``GET /fields`` (an agency's
+        account holds more than one page of 100)."""
         if self._field_ids is None:
-            body = self.http.get("/fields", limit=100)
-            self._field_ids = {f["perstag"]: str(f["id"]) for f in body.get("fields") or []}
+            self._field_ids = {f["perstag"]: str(f["id"])
+                               for rows in self._offset_list("/fields", "fields")
+                               for f in rows}
         return self._field_ids
 
     def _tag_names(self) -> dict[str, str]:
+        """Tag id -> name, every page of ``GET /tags``."""
         if self._tags is None:
-            body = self.http.get("/tags", limit=100)
-            self._tags = {str(t["id"]): t.get("tag", "") for t in body.get("tags") or []}
+            self._tags = {str(t["id"]): t.get("tag", "")
+                          for rows in self._offset_list("/tags", "tags") for t in rows}
         return self._tags
 
     def _deal_info(self) -> dict[str, dict[str, Any]]:
@@ -474,27 +478,10 @@ class ActiveCampaignCRM:
 
     def _page_visits(self, cid: str, since: datetime | None) -> list[Event]:
         """Every page of the contact's tracking logs (AC answers 20 a page by default)."""
-        endpoint = f"/contacts/{cid}/trackingLogs"
-
-        def fetch(offset: int | None) -> tuple[int, Mapping[str, Any]]:
-            return offset or 0, self.http.get(endpoint, limit=PAGE, offset=offset or 0)
-
-        def next_offset(page: tuple[int, Mapping[str, Any]]) -> int | None:
-            offset, body = page
-            rows = body.get("trackingLogs") or []
-            total = _int((body.get("meta") or {}).get("total"))
-            reached = offset + len(rows)
-            if not rows or (total is not None and reached >= total):
-                return None
-            if total is None and len(rows) < PAGE and len(rows) != DEFAULT_PAGE:
-                return None
-            return reached
-
         out: list[Event] = []
         try:
-            for _, body in paging.pages(fetch, next_offset, crm=self.kind,
-                                        client=self.client_name, endpoint=f"GET {endpoint}"):
-                for row in body.get("trackingLogs") or []:
+            for rows in self._offset_list(f"/contacts/{cid}/trackingLogs", "trackingLogs"):
+                for row in rows:
                     when = parse_time(row.get("tstamp"))
                     if row.get("type") != "__pagevisit" or when is None:
                         continue
@@ -505,6 +492,14 @@ class ActiveCampaignCRM:
         except NotFoundError:
             pass
         return out
+
+    def _offset_list(self, endpoint: str, key: str,
+                     **params: Any) -> Iterator[list[dict[str, Any]]]:
+        """The pages of a list read one after the other to its end (``paging``)."""
+        return paging.offset_pages(
+            lambda offset: self.http.get(endpoint, **params, limit=PAGE, offset=offset),
+            key, limit=PAGE, default_limit=DEFAULT_PAGE, crm=self.kind,
+            client=self.client_name, endpoint=f"GET {endpoint}")
 
     # -- score field and writes ------------------------------------------------------------
     def ensure_score_property(self, prop: ScoreProperty) -> None:

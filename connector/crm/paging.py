@@ -7,8 +7,8 @@ forever nor end it silently with half a list.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator
-from typing import TypeVar
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from typing import Any, TypeVar
 
 from connector.errors import NetworkError
 
@@ -34,3 +34,37 @@ def pages(fetch: Callable[[C | None], P], next_cursor: Callable[[P], C | None], 
                                crm=crm, client=client, endpoint=endpoint)
         seen.add(nxt)
         cursor = nxt
+
+
+def offset_pages(get: Callable[[int], Mapping[str, Any]], key: str, *, limit: int,
+                 default_limit: int, crm: str, client: str,
+                 endpoint: str) -> Iterator[list[dict[str, Any]]]:
+    """The rows of a list paged by ``offset`` (ActiveCampaign's: "limit" rows from
+    "offset", the count in ``meta.total``; https://developers.activecampaign.com/reference/
+    pagination), page by page to its end through ``pages``. ``get(offset)`` asks for
+    ``limit`` rows; without a total, a page shorter than ``limit`` ends the list unless it
+    holds ``default_limit`` rows (a server that ignored ``limit`` pages by its default)."""
+    def fetch(offset: int | None) -> tuple[int, Mapping[str, Any]]:
+        return offset or 0, get(offset or 0)
+
+    def next_offset(page: tuple[int, Mapping[str, Any]]) -> int | None:
+        offset, body = page
+        rows = body.get(key) or []
+        meta = body.get("meta")
+        total = _int(meta.get("total")) if isinstance(meta, Mapping) else None
+        reached = offset + len(rows)
+        if not rows or (total is not None and reached >= total):
+            return None
+        if total is None and len(rows) < limit and len(rows) != default_limit:
+            return None
+        return reached
+
+    for _, body in pages(fetch, next_offset, crm=crm, client=client, endpoint=endpoint):
+        yield list(body.get(key) or [])
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return None

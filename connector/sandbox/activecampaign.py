@@ -10,6 +10,15 @@ OpenAPI spec (tests validate them); where the spec is wrong (list-shaped 201 on 
 /fields) we follow the recorded real answers and say so. Activities name their model in
 ``reference_type`` ("Log", "LinkData", ...) with ``jsonData`` a JSON string; tracking logs
 page by 20 like AC's other lists (see the comments at ``_record`` and ``tracking``).
+
+Account options for real accounts' shapes (issue 21): ``custom_fields`` / ``tags`` fill the
+account with that many custom fields / tags *before* any other, so the fit fields, the
+score field and the tags of a test sit past the first page of 100 (``GET /fields`` and
+``GET /tags`` page with ``limit``/``offset`` and count in ``meta.total``); ``stream``
+(one of ``STREAM_MODES``) makes ``GET /activities`` list no site visits ("no_visits": the
+visits are only in the contacts' tracking logs), or refuse the account-wide stream (a read
+without ``contact``) with 403 ("refused") or 404 ("missing"), or answer it 200 with an
+empty list ("empty"); a read of one contact's activities is answered in full.
 """
 
 from __future__ import annotations
@@ -37,6 +46,11 @@ from connector.sandbox.webhooks import ACWebhooks
 TZ = ZoneInfo("America/Chicago")
 ZERO_DATE = "0000-00-00 00:00:00"
 MAX_OFFSET = 10_000
+# ``GET /activities``: "full" lists every activity, site visits ("TrackingLog") included;
+# "no_visits" leaves the visits out (they are only in the tracking logs); the others apply
+# to the account-wide stream only (no ``contact`` filter): "refused" is a 403, "missing" a
+# 404, "empty" a 200 with no rows
+STREAM_MODES = ("full", "no_visits", "refused", "missing", "empty")
 FIT_FIELDS = {"JOB_TITLE": "job_title", "COMPANY_SIZE": "company_size", "INDUSTRY": "industry",
               "COUNTRY": "country"}
 Clock = Callable[[], datetime]
@@ -48,6 +62,14 @@ def local(dt: datetime) -> str:
 
 def _json(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body), status=status, mimetype="application/json")
+
+
+def _page(request: Request, rows: list[Any], *, default: int) -> tuple[list[Any],
+                                                                       dict[str, Any]]:
+    """One page of ``rows`` by ``limit`` (at most 100) and ``offset``, with its meta."""
+    limit = min(int(request.args.get("limit", default)), 100)
+    offset = int(request.args.get("offset", 0))
+    return rows[offset:offset + limit], {"total": str(len(rows))}
 
 
 def _errors(status: int, title: str, detail: str, code: str) -> Response:
@@ -84,8 +106,12 @@ class ACAccount:
 
     def __init__(self, name: str, population: Population | None = None, *,
                  clock: Clock | None = None, requests_per_second: float = 5.0,
-                 import_polls: int = 1) -> None:
+                 import_polls: int = 1, custom_fields: int = 0, tags: int = 0,
+                 stream: str = "full") -> None:
+        if stream not in STREAM_MODES:
+            raise ValueError(f"stream must be one of {STREAM_MODES}, not {stream!r}")
         self.name = name
+        self.stream = stream
         self.clock = clock or (lambda: datetime.now(UTC))
         self.lock = threading.RLock()
         self.bucket = _Bucket(requests_per_second)
@@ -108,6 +134,10 @@ class ACAccount:
         self.tracking: dict[int, list[dict[str, Any]]] = {}
         self.imports: dict[str, dict[str, Any]] = {}
         self.webhooks: ACWebhooks | None = None
+        for n in range(1, custom_fields + 1):  # an agency's fields, before ours
+            self._field(f"Agency field {n}", f"AGENCY_FIELD_{n}", "text")
+        for n in range(1, tags + 1):
+            self.tags[str(n)] = f"agency-tag-{n}"
         for perstag in FIT_FIELDS:
             self._field(perstag.replace("_", " ").title(), perstag, "text")
         if population is not None:
@@ -221,6 +251,16 @@ class ACAccount:
             "userid": "0", "permission": "", "referenceModelName": kind[1], "notes": [],
             "recipients": [], "reference": {"type": kind[1], "id": aid}, "user": "0",
             "id": aid, "_ts": event.occurred_at, "_key": event.id})
+
+    def tag(self, cid: int, name: str) -> str:
+        """Put the tag ``name`` on contact ``cid`` (the tag is created if new); its id."""
+        with self.lock:
+            tid = next((t for t, n in self.tags.items() if n == name), None)
+            if tid is None:
+                tid = str(len(self.tags) + 1)
+                self.tags[tid] = name
+            self.contact_tags.append((cid, tid))
+            return tid
 
     def touch(self, cid: int) -> None:
         self.contacts[cid]["udate"] = self.clock()
@@ -398,7 +438,15 @@ class ACSandbox:
         a = request.args
         limit = min(int(a.get("limit", 100)), 100)
         offset = int(a.get("offset", 0))
+        if not a.get("contact") and account.stream == "refused":
+            return _json({"message": "Forbidden"}, 403)
+        if not a.get("contact") and account.stream == "missing":
+            return _json({"message": "No Result found"}, 404)
         rows = account.sorted_activities()
+        if not a.get("contact") and account.stream == "empty":
+            rows = []
+        if account.stream == "no_visits":
+            rows = [r for r in rows if r["reference_type"] != "TrackingLog"]
         if a.get("contact"):
             rows = [r for r in rows if r["subscriberid"] == a["contact"]]
         start = 0
@@ -417,10 +465,15 @@ class ACSandbox:
                       "meta": {"total": str(len(rows) - start)}})
 
     # -- fields and writes ------------------------------------------------------------
+    # GET /fields and GET /tags page as AC's lists do: "limit" (at most 100) and "offset",
+    # the count in ``meta.total`` (https://developers.activecampaign.com/reference/
+    # pagination); /fields answers 100 when no limit is asked for (the spec's default,
+    # ../shared/specs/activecampaign-v3.openapi.json GET /fields ``limit``), /tags 20
     def fields(self, request: Request, account: ACAccount) -> Response:
         perstag = request.args.get("filters[perstag]")
         rows = [f for f in account.fields.values() if not perstag or f["perstag"] == perstag]
-        return _json({"fields": rows, "meta": {"total": str(len(rows))}})
+        page, meta = _page(request, rows, default=100)
+        return _json({"fields": page, "meta": meta})
 
     def create_field(self, request: Request, account: ACAccount) -> Response:
         body = (request.get_json(silent=True) or {}).get("field") or {}
@@ -565,7 +618,8 @@ class ACSandbox:
         search = request.args.get("search")
         rows = [{"id": tid, "tag": name, "tagType": "contact"}
                 for tid, name in account.tags.items() if not search or name == search]
-        return _json({"tags": rows, "meta": {"total": str(len(rows))}})
+        page, meta = _page(request, rows, default=20)
+        return _json({"tags": page, "meta": meta})
 
     def create_tag(self, request: Request, account: ACAccount) -> Response:
         body = (request.get_json(silent=True) or {}).get("tag") or {}
