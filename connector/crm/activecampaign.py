@@ -162,7 +162,8 @@ class ActiveCampaignCRM:
                  else Limit(requests_per_second * RATE_MARGIN, 1.0, burst=1))
         limiter = RateLimiter({"default": limit}, monotonic, sleep)
         self.layer = HttpLayer("activecampaign", client_name, limiter, clock=monotonic,
-                               sleep=sleep, max_attempts=max_attempts, secrets=[token])
+                               sleep=sleep, max_attempts=max_attempts, secrets=[token],
+                               now=self.clock)
         self.http = JsonClient(base, self.layer, headers={"Api-Token": token},
                                classify=lambda method, path: "default")
         self._field_ids: dict[str, str] | None = None

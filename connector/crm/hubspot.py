@@ -144,7 +144,7 @@ class HubSpotCRM:
                                "search": Limit(search_per_second, 1.0, burst=search_per_second)},
                               monotonic, sleep)
         self.layer = HttpLayer("hubspot", client_name, limiter, clock=monotonic, sleep=sleep,
-                               max_attempts=max_attempts, secrets=[token])
+                               max_attempts=max_attempts, secrets=[token], now=self.clock)
         self.pool = GuardedPoolManager(self.layer, _classify)
         self._auth = {"Authorization": f"Bearer {token}"}
         self.sdk = HubSpot(access_token=token, host=self.base_url, api_factory=self._factory)

@@ -20,6 +20,8 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from enum import Enum
 from html.parser import HTMLParser
 from typing import Any
@@ -144,18 +146,28 @@ def _text_summary(text: str) -> str:
     return (first[:200] + ("..." if len(first) > 200 else "")) or "no details"
 
 
-def retry_after(headers: Mapping[str, str]) -> float | None:
+def retry_after(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
+    """The seconds a 429 asks us to wait. ``Retry-After`` is "either an HTTP-date or a
+    number of seconds" (RFC 9110 section 10.2.3): a date counts from ``now`` (the wall
+    clock; a date already past is no wait). None when absent or unreadable."""
     value = headers.get("retry-after")
     if value is None:
         return None
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None:  # "-0000": RFC 5322's unknown zone; HTTP dates are GMT
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def error_for(response: RawResponse, *, crm: str, client: str, endpoint: str,
-              secrets: Iterable[str] = ()) -> CRMError | None:
+              secrets: Iterable[str] = (), now: datetime | None = None) -> CRMError | None:
     """The connector error a response means, or None when it is a success."""
     behaviour = behaviour_for(response.status)
     if behaviour is Behaviour.OK:
@@ -164,7 +176,7 @@ def error_for(response: RawResponse, *, crm: str, client: str, endpoint: str,
     kw: dict[str, Any] = {"crm": crm, "client": client, "endpoint": endpoint,
                           "status": response.status}
     if behaviour is Behaviour.WAIT:
-        return RateLimited(detail, retry_after=retry_after(response.headers), **kw)
+        return RateLimited(detail, retry_after=retry_after(response.headers, now), **kw)
     if behaviour is Behaviour.RETRY:
         return ServerError(detail, **kw)
     if behaviour is Behaviour.AUTH:

@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
@@ -56,11 +57,13 @@ class HttpLayer:
     def __init__(self, crm: str, client: str, limiter: RateLimiter, *,
                  clock: Callable[[], float] = time.monotonic, sleep: Sleep = time.sleep,
                  max_attempts: int = 6, max_wait: float = 120.0, timeout: float = 30.0,
-                 secrets: Iterable[str] = ()) -> None:
+                 secrets: Iterable[str] = (),
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.crm = crm
         self.client = client
         self.limiter = limiter
         self.clock = clock
+        self.now = now  # the wall clock: a Retry-After date counts from it
         self.sleep = sleep
         self.max_attempts = max_attempts
         self.max_wait = max_wait
@@ -100,7 +103,7 @@ class HttpLayer:
         finally:  # the answer is back: limiters that count requests in flight free a place
             self.limiter.release(endpoint_class)
         error = error_for(response, crm=self.crm, client=self.client, endpoint=endpoint,
-                          secrets=self.secrets)
+                          secrets=self.secrets, now=self.now())
         if error is not None:
             if isinstance(error, RateLimited):
                 self.stats.count(self.stats.rate_limited, endpoint_class)

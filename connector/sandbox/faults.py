@@ -26,7 +26,7 @@ class FaultPlan:
     reset: float = 0.0
     malformed: float = 0.0
     partial: float = 0.0  # per record: HubSpot 207 failures, ActiveCampaign bulk-import rows
-    retry_after: float | None = 1.0
+    retry_after: float | str | None = 1.0  # seconds, or an HTTP date (RFC 9110 10.2.3)
     burst: int = 0
     only_paths: tuple[str, ...] = ()
     injected: dict[str, int] = field(default_factory=dict)

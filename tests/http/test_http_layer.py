@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import pytest
 
 from connector.clock import FakeClock
+from connector.crm.activecampaign import ActiveCampaignCRM
 from connector.errors import AuthError, NetworkError, RateLimited, ServerError, SkipRecord
 from connector.http import HttpLayer, Limit, RateLimiter, RawResponse
 from connector.http.policy import STATUS_TABLE, Behaviour
+from connector.sandbox.activecampaign import ACAccount, ACSandbox
+from connector.sandbox.faults import FaultPlan
+from connector.sandbox.population import Population
+from connector.sandbox.server import Server
 
 SECRET = "api-token-very-secret"
 
@@ -160,3 +167,23 @@ def test_a_json_server_error_keeps_its_message():
     with pytest.raises(ServerError) as info:
         layer(clock).send("default", "GET", "http://x/crm/v3/objects/contacts", send)
     assert "(HTTP 500): Internal error, try again; fix:" in str(info.value)
+
+
+@pytest.mark.parametrize("form", ["seconds", "http-date"])
+def test_a_429s_retry_after_is_waited_in_seconds_or_as_an_http_date(form):
+    """RFC 9110 section 10.2.3: "either an HTTP-date or a number of seconds". Through the
+    real adapter and HTTP layer against the sandbox's 429; the fake clock does the waiting."""
+    clock = FakeClock(datetime(2026, 11, 2, 9, tzinfo=UTC))
+    wait = 9 if form == "seconds" else format_datetime(clock.now() + timedelta(seconds=9),
+                                                       usegmt=True)
+    app = ACSandbox(FaultPlan(burst=1, retry_after=wait))
+    app.add_account(SECRET, ACAccount("nordic", Population(3, seed=1), clock=clock.now,
+                                      requests_per_second=100_000))
+    with Server(app) as server:
+        crm = ActiveCampaignCRM("nordic", SECRET, server.url, clock=clock.now,
+                                sleep=clock.sleep, monotonic=clock.monotonic,
+                                requests_per_second=100_000)
+        assert [c.id for c in crm.get_contacts_by_id(["1", "2"])] == ["1", "2"]
+        crm.close()
+    assert app.ledger.count("/api/3/contacts", status=429) == 1
+    assert 9.0 <= clock.slept < 9.5  # not the limiter's 1.1 s window: the server's 9 s
