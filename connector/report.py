@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -93,29 +94,35 @@ class SyncReport:
         }
 
     def summary(self) -> str:
-        c = self.counts
-        parts = [
-            f"{c['pulled']} pulled",
-            f"{c['scored']} scored",
-            f"{c['written']} written",
-            f"{c['unchanged']} unchanged",
-        ]
-        if c["write_failed"]:
-            parts.append(f"{c['write_failed']} write failures")
-        if c["became_warm"]:
-            parts.append(f"{c['became_warm']} turned warm")
-        if c["actions_sent"]:
-            parts.append(f"{c['actions_sent']} actions sent")
-        for key, label in (("actions_retrying", "not sent (retried later)"),
-                           ("actions_failed", "failed"), ("actions_unknown", "outcome unknown")):
-            if c[key]:
-                parts.append(f"{c[key]} actions {label}")
-        for key, label in (("actions_held_model", "actions held (model change)"),
-                           ("actions_held_guard", "actions held by the guard"),
-                           ("invites_queued", "invites queued (daily cap)"),
-                           ("already_invited", "warm leads already invited per CRM marker")):
-            if c[key]:
-                parts.append(f"{c[key]} {label}")
-        if c["skipped"]:
-            parts.append(f"{c['skipped']} skipped")
-        return f"{self.client}: {self.status}: " + ", ".join(parts)
+        return f"{self.client}: {self.status}: " + ", ".join(count_words(self.counts))
+
+
+def count_words(counts: Mapping[str, int]) -> list[str]:
+    """A run's counts as words ("30 pulled", "2 actions failed"), the ones a person reads;
+    the rest are in the JSON report."""
+    c: Counter[str] = Counter(counts)
+    parts = [
+        f"{c['pulled']} pulled",
+        f"{c['scored']} scored",
+        f"{c['written']} written",
+        f"{c['unchanged']} unchanged",
+    ]
+    if c["write_failed"]:
+        parts.append(f"{c['write_failed']} write failures")
+    if c["became_warm"]:
+        parts.append(f"{c['became_warm']} turned warm")
+    if c["actions_sent"]:
+        parts.append(f"{c['actions_sent']} actions sent")
+    for key, label in (("actions_retrying", "not sent (retried later)"),
+                       ("actions_failed", "failed"), ("actions_unknown", "outcome unknown")):
+        if c[key]:
+            parts.append(f"{c[key]} actions {label}")
+    for key, label in (("actions_held_model", "actions held (model change)"),
+                       ("actions_held_guard", "actions held by the guard"),
+                       ("invites_queued", "invites queued (daily cap)"),
+                       ("already_invited", "warm leads already invited per CRM marker")):
+        if c[key]:
+            parts.append(f"{c[key]} {label}")
+    if c["skipped"]:
+        parts.append(f"{c['skipped']} skipped")
+    return parts

@@ -11,7 +11,7 @@ stopped a mass action: `release` sends them, `discard` drops them.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -255,19 +255,33 @@ def _when(at: datetime | None) -> str:
 
 
 def outbox_line(name: str, counts: dict[str, int]) -> str | None:
-    """For `connector status`: what waits or needs a person, and the command to see it."""
-    parts = [f"{counts[s]} {s}" for s in ("pending", "held", "queued", "sending", "unknown",
-                                          "failed") if counts.get(s)]
+    """What waits or needs a person, and the commands to see and settle it, in one line."""
+    parts = outbox_words(counts)
     if not parts:
         return None
-    settle = []
+    return f"{name}: actions {', '.join(parts)}: " + "; ".join(outbox_commands(name, counts))
+
+
+def outbox_words(counts: Mapping[str, int], *, with_done: bool = False) -> list[str]:
+    """The outbox's counts as words ("3 held", "2 failed"): what waits or needs a person
+    first, then (``with_done``) what is done."""
+    shown = ["held", "unknown", "failed", "queued", "pending", "sending"]
+    if with_done:
+        shown += ["sent", "discarded"]
+    return [f"{counts[s]} {s}" for s in shown if counts.get(s)]
+
+
+def outbox_commands(name: str, counts: Mapping[str, int]) -> list[str]:
+    """The commands that show and settle what waits in the outbox (none when nothing)."""
+    if not outbox_words(counts):
+        return []
+    out = [f"see them with `connector actions list --client {name}`"]
     if counts.get("unknown"):
-        settle.append(f"settle unknown with `connector actions resolve --client {name} "
-                      "--id N --sent|--not-sent`")
+        out.append(f"settle unknown with `connector actions resolve --client {name} "
+                   "--id N --sent|--not-sent`")
     if counts.get("failed"):
-        settle.append(f"requeue failed with `connector actions retry --client {name} --id N`")
+        out.append(f"requeue failed with `connector actions retry --client {name} --id N`")
     if counts.get("held"):
-        settle.append(f"review held, then release with `connector actions release --client "
-                      f"{name}` (or drop with `connector actions discard --client {name}`)")
-    return (f"{name}: actions {', '.join(parts)}: see `connector actions list --client "
-            f"{name}`" + ("; " + "; ".join(settle) if settle else ""))
+        out.append(f"review held, then release with `connector actions release --client "
+                   f"{name}` (or drop with `connector actions discard --client {name}`)")
+    return out

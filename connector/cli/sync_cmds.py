@@ -265,45 +265,13 @@ def status(
         _print_status(summary, clients)
         for error in summary["broken_client_files"].values():
             console.print(f"[red]broken client file (not synced):[/] "
-                          f"{escape(logs.mask(error))}",
-                          highlight=False, soft_wrap=True)
+                          f"{escape(logs.mask(error))}", highlight=False)
 
 
 def _print_status(summary: dict, clients: dict) -> None:
-    table = Table(title="clients")
-    for column in ("client", "last run", "status", "counts", "actions", "failed writes",
-                   "skipped"):
-        table.add_column(column)
-    names = sorted(set(clients) | set(summary.get("clients", {})))
-    for name in names:
-        info = summary.get("clients", {}).get(name, {})
-        run_info = info.get("last_run") or {}
-        counts = run_info.get("counts") or {}
-        actions = info.get("actions", {})
-        table.add_row(
-            name,
-            str(run_info.get("started_at", "never")),
-            str(run_info.get("status", "-")),
-            ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if v) or "-",
-            ", ".join(f"{k} {v}" for k, v in sorted(actions.items()) if v) or "-",
-            str(info.get("failed_writes", 0)),
-            str(len(info.get("skipped", []))),
-        )
-    console.print(table)
-    for name in names:
-        info = summary.get("clients", {}).get(name, {})
-        for row in info.get("skipped", []):
-            console.print(f"  {name}: skipped contact {row['contact_id']}: {row['reason']}",
-                          highlight=False)
-        for row in info.get("unknown", []):
-            console.print(f"  [red]{name}: needs a person:[/] {row}", highlight=False)
-        from connector.cli.actions_cmds import outbox_line
+    from connector.cli.status_view import print_status
 
-        line = outbox_line(name, info.get("actions", {}))
-        if line:
-            console.print(f"  {line}", highlight=False, soft_wrap=True, markup=False)
-        for err in (info.get("last_run") or {}).get("errors", [])[:5]:
-            console.print(f"  [red]{name}:[/] {err}", highlight=False)
+    print_status(console, summary, clients)
 
 
 @app.command()
