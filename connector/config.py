@@ -292,6 +292,11 @@ class ClientConfig(_Strict):
     # when the rules change, invites and unsubscribes the change alone causes are "held"
     # until `connector actions release` (hold), or sent like any other (act)
     on_model_change: Literal["hold", "act"] = "hold"
+    # a client's first sync (state has never finished a pull of it): leads already warm and
+    # contacts already at the floor are recorded as the starting point and listed, never
+    # invited or unsubscribed (baseline: only later transitions are acted on); acted on
+    # like any transition (act); or enqueued "held" for a person (hold). README, "First sync"
+    first_sync: Literal["baseline", "act", "hold"] = "baseline"
     webhooks: WebhooksConfig = WebhooksConfig()
     dry_run: bool = False
     source: Path | None = None

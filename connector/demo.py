@@ -71,4 +71,7 @@ def _client(file: str, url: str, smtp_port: int, rate: float) -> ClientConfig:
             "base_url": url, "plan": "enterprise",
             "rate_limit": RateLimitConfig(requests_per_second=rate)}),
         "smtp": base.smtp.model_copy(update={"port": smtp_port}),
+        # the demo shows invites: its sandbox portal is new, so its first sync acts on the
+        # leads already warm (a real client's file keeps the safe default, baseline)
+        "first_sync": "act",
     })

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+LISTED = 10  # already-warm leads a first sync's report names
+
 
 @dataclass
 class SyncReport:
@@ -33,6 +35,55 @@ class SyncReport:
     took_over: str | None = None  # the holder of a dead run whose lease this run took
     model: str | None = None  # the rules model that scored: "name (hash)"
     guard: list[str] = field(default_factory=list)  # why the run guard held actions
+    # the client's first sync (no pull of it had finished): its ``first_sync`` setting, and
+    # the best of the leads it found already warm (all: `connector leads --already-warm`)
+    first_sync: str | None = None
+    already_warm: list[dict[str, Any]] = field(default_factory=list)
+
+    def list_already_warm(self, lead: dict[str, Any]) -> None:
+        """Keep ``lead`` if it is among the LISTED best already-warm leads (by score)."""
+        self.already_warm.append(lead)
+        self.already_warm.sort(key=lambda row: (-int(row["score"]), str(row["contact_id"])))
+        del self.already_warm[LISTED:]
+
+    def first_sync_lines(self) -> list[str]:
+        """On a client's first sync (the report's first lines): what it did with the leads
+        already warm and the contacts already at the floor, and the one command to take
+        next. Empty on any other sync."""
+        if self.first_sync is None:
+            return []
+        c, name, mode = self.counts, self.client, self.first_sync
+        warm, floor = c["first_sync_warm"], c["first_sync_floor"]
+        dry = "dry run, nothing saved: " if "dry run" in self.kind else ""
+        found = (f"{dry}first sync of {name} (first_sync: {mode}): {warm} lead(s) already "
+                 f"warm, {floor} contact(s) already at the floor")
+        if mode == "baseline":
+            did = ("recorded as the starting point, with no invite, sales note or "
+                   "unsubscribe; only later transitions are acted on (a lead already warm is "
+                   "invited once it cools and warms again)")
+            then = (f"`connector leads --client {name} --already-warm` (the already-warm "
+                    "leads, for sales)")
+        elif mode == "hold":
+            did = (f"their {c['actions_held_first_sync']} invite(s), sales note(s) and "
+                   "unsubscribe(s) are held for review, none sent")
+            then = (f"`connector actions list --client {name} --status held`, then "
+                    f"`connector actions release --client {name}` (or `discard`)")
+        elif self.guard:
+            did = "acted on like any transition, and the run guard held them (exit code 4)"
+            then = f"`connector actions list --client {name} --status held`"
+        else:
+            did = "acted on like any transition: invited (with sales notes) and unsubscribed"
+            then = f"`connector actions list --client {name}`"
+        lines = [f"{found}: {did}", f"next: {then}"]
+        if mode == "baseline":
+            for lead in self.already_warm:
+                who = " ".join(str(p) for p in (lead.get("name"), lead.get("email") and
+                                                f"<{lead['email']}>") if p)
+                lines.append(f"  already warm: {who or lead['contact_id']} (contact "
+                             f"{lead['contact_id']}), score {lead['score']}")
+            if warm > len(self.already_warm):
+                lines.append(f"  ... and {warm - len(self.already_warm)} more")
+        return lines
 
     @property
     def guard_tripped(self) -> bool:
@@ -75,6 +126,11 @@ class SyncReport:
             "client": self.client,
             "kind": self.kind,
             "status": self.status,
+            "first_sync": None if self.first_sync is None else {
+                "mode": self.first_sync, "already_warm": self.counts["first_sync_warm"],
+                "already_at_floor": self.counts["first_sync_floor"],
+                "held": self.counts["actions_held_first_sync"],
+                "leads": list(self.already_warm), "lines": self.first_sync_lines()},
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "counts": dict(self.counts),
@@ -94,7 +150,11 @@ class SyncReport:
         }
 
     def summary(self) -> str:
-        return f"{self.client}: {self.status}: " + ", ".join(count_words(self.counts))
+        parts = count_words(self.counts)
+        if self.first_sync is not None:
+            parts.append(f"first sync ({self.first_sync}): {self.counts['first_sync_warm']} "
+                         f"already warm, {self.counts['first_sync_floor']} already at the floor")
+        return f"{self.client}: {self.status}: " + ", ".join(parts)
 
 
 def count_words(counts: Mapping[str, int]) -> list[str]:

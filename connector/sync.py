@@ -10,7 +10,9 @@ The order is what makes it safe to crash anywhere:
    the write next run, which converges because the value is the same);
 4. in ONE transaction: new contact state, transitions and the actions outbox (keyed by
    warm-up episode, so a repeat never enqueues a second invite), failed writes; the
-   actions a model change alone causes are enqueued "held" (``scoring.model_change``);
+   actions a model change alone causes are enqueued "held" (``scoring.model_change``); on
+   the client's first sync, ``first_sync`` says what happens to the leads already warm and
+   the contacts already at the floor (baseline: recorded, not acted on; hold; act);
 5. hold mass actions (``actions.guard``), queue invites above a salesperson's daily cap
    (``actions.capacity``), then deliver the outbox (claimed and committed as "sending"
    before each send, so a crash mid-send leaves an "unknown" entry for a person instead
@@ -49,12 +51,17 @@ from connector.models import (
 from connector.readahead import read_ahead
 from connector.report import SyncReport
 from connector.scoring import RulesModel, score, transitions
-from connector.scoring.model_change import ModelChange, model_hash
+from connector.scoring.model_change import ACTING, ModelChange, model_hash
 from connector.store.base import Store, StoredContact, StoredModel
 
 log = logging.getLogger("connector.sync")
 
 BATCH_SIZE = 500
+# the hold reason of the actions ``first_sync: hold`` holds (model-change holds are counted
+# apart from them)
+FIRST_SYNC_HOLD = "first sync: "
+_ALREADY = {TransitionKind.BECAME_WARM: "already warm",
+            TransitionKind.HIT_FLOOR: "already at the floor"}
 CONTACTS_STREAM = "contacts"
 Clock = Callable[[], datetime]
 Progress = Callable[[str, int], None]
@@ -199,7 +206,10 @@ def _run(job: SyncJob, report: SyncReport, *, full: bool, dry_run: bool,
         _run_targeted(job, report, targeted, dry_run=dry_run, progress=progress)
         return
 
-    bookmark = None if full else job.store.get_bookmark(job.client, CONTACTS_STREAM)
+    stored_bookmark = job.store.get_bookmark(job.client, CONTACTS_STREAM)
+    if stored_bookmark is None:  # no pull of this client ever finished: its first sync
+        report.first_sync = job.actions.client.first_sync
+    bookmark = None if full else stored_bookmark
     report.bookmark = bookmark
     seen: set[str] = set()
     checkpoint: datetime | None = None
@@ -573,6 +583,12 @@ def _record(job: SyncJob, report: SyncReport, scored: list[_Scored], to_write: d
     for s in scored:
         state, changes = _next_state(job, s, written=s.contact.id in to_write
                                      and s.contact.id not in failed, written_at=written_at)
+        # on the client's first sync, a contact the state never saw is already warm or at
+        # the floor before the connector was there: ``first_sync`` says what happens
+        first = report.first_sync if s.previous is None else None
+        _count_first_sync(report, s, changes, first)
+        if first == "baseline":
+            state, changes = _baseline(state, changes)
         rows.append(state)
         all_transitions.extend(changes)
         events.extend(s.new_events)
@@ -586,6 +602,11 @@ def _record(job: SyncJob, report: SyncReport, scored: list[_Scored], to_write: d
                 planned = [replace(e, status="held", hold_reason=(
                     f"model change: {label} -> {job.model.name} ({job.model_hash}) alone "
                     f"causes this {change.kind.value}")) for e in planned]
+            elif first == "hold" and change.kind in ACTING:
+                planned = [replace(e, status="held", hold_reason=(
+                    f"{FIRST_SYNC_HOLD}{_ALREADY[change.kind]} when the client was "
+                    "connected (first_sync: hold)")) for e in planned]
+                report.counts["actions_held_first_sync"] += len(planned)
             outbox.extend(planned)
     report.counts["skipped"] += len(skipped)
     if dry_run:
@@ -604,7 +625,8 @@ def _record(job: SyncJob, report: SyncReport, scored: list[_Scored], to_write: d
         for entry in outbox:
             if tx.enqueue(entry):
                 report.counts["actions_enqueued"] += 1
-                if entry.status == "held":
+                if entry.status == "held" and not (entry.hold_reason or "").startswith(
+                        FIRST_SYNC_HOLD):
                     report.counts["actions_held_model"] += 1
         if failed:
             tx.add_failed_writes(job.client, {cid: (to_write[cid], reason)
@@ -662,6 +684,35 @@ def _next_state(job: SyncJob, s: _Scored, *, written: bool,
            if written else own_writes.carried(prev)),
     )
     return row, changes
+
+
+def _count_first_sync(report: SyncReport, s: _Scored, changes: list[Transition],
+                      first: str | None) -> None:
+    """Count (and list, for sales) the contacts a first sync finds already warm or already
+    at the floor."""
+    if first is None:
+        return
+    for change in changes:
+        if change.kind is TransitionKind.BECAME_WARM:
+            report.counts["first_sync_warm"] += 1
+            f = s.contact.fields or {}
+            name = " ".join(str(p) for p in (f.get("first_name"), f.get("last_name")) if p)
+            report.list_already_warm({"contact_id": s.contact.id, "email": s.contact.email,
+                                      "name": name or None, "score": s.result.total,
+                                      "tier": s.result.tier})
+        elif change.kind is TransitionKind.HIT_FLOOR:
+            report.counts["first_sync_floor"] += 1
+
+
+def _baseline(state: StoredContact, changes: list[Transition],
+              ) -> tuple[StoredContact, list[Transition]]:
+    """``first_sync: baseline``: the contact is recorded as it is (warm, at the floor) but
+    its turning warm or reaching the floor is neither recorded as a transition nor acted
+    on. A lead already warm is kept in warm-up 0, which no invite is ever keyed by (`connector
+    leads --already-warm` lists them): when it cools and warms again, warm-up 1 starts and
+    is invited like any other."""
+    kept = [c for c in changes if c.kind not in ACTING]
+    return replace(state, warm_episode=0), kept
 
 
 def _before(prev: StoredContact | None) -> ContactState | None:

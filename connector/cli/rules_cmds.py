@@ -180,11 +180,18 @@ def rules_preview(
     config_dir: Path | None = typer.Option(None, "--config-dir", help="Client config folder."),
 ) -> None:
     """What a new model would do to the client's stored contacts, before it goes live:
-    score and tier shifts, who would be invited, unsubscribed or stop being warm.
-    Reads the state only: no CRM call, nothing written."""
+    score and tier shifts, who would be invited, unsubscribed or stop being warm, and
+    which of those invites and unsubscribes the next sync holds (model change, run guard)
+    and sends. Reads the state only: no CRM call, nothing written."""
     from connector.cli.common import output_path, pick, settings_and_clients, store_for
-    from connector.preview.compare import owners_from_state, people_from_store, preview
+    from connector.preview.compare import (
+        owners_from_state,
+        pending_from_state,
+        people_from_store,
+        preview,
+    )
     from connector.scoring.lint import known_fields, unknown_names
+    from connector.scoring.model_change import ModelChange, model_hash
 
     with cli_errors():
         if html is not None:
@@ -203,9 +210,13 @@ def rules_preview(
         busy = (contextlib.nullcontext() if as_json
                 else console.status(f"{client}: scoring the stored contacts with both models"))
         with busy:
+            # what the next sync will hold: the change's doing (judged against the stored
+            # models, as the sync does) and the run guard, with what earlier runs left
             result = preview(people_from_store(store, client), current, new, at, conf,
                              owners=owners_from_state(store, client),
-                             current_source=str(conf.rules), new_source=str(new_rules))
+                             current_source=str(conf.rules), new_source=str(new_rules),
+                             model_change=ModelChange(store, client, model_hash(text)),
+                             pending=pending_from_state(store, client))
         if result.contacts == 0:
             raise ConfigError(f"no contacts in state for client {client!r}", field="--client",
                               fix=f"run `connector sync --client {client}` first")

@@ -62,6 +62,8 @@ def print_report(report: SyncReport, as_json: bool = False) -> None:
     if as_json:
         console.print_json(json.dumps(report.as_dict()))
         return
+    for line in report.first_sync_lines():  # a first sync says first what it did
+        console.print(escape(line), highlight=False, soft_wrap=True)
     console.print(report.summary(), highlight=False)
     if report.took_over:
         console.print(f"  took over from a run that is gone ({report.took_over}); it is "
@@ -277,7 +279,11 @@ def _print_status(summary: dict, clients: dict) -> None:
 @app.command()
 def leads(
     client: str = typer.Option(..., "--client", help="Client name."),
-    top: int = typer.Option(20, "--top", min=1, help="How many leads."),
+    top: int | None = typer.Option(None, "--top", min=1, help="How many leads (default: 20; "
+                                   "with --already-warm: all)."),
+    already_warm: bool = typer.Option(False, "--already-warm", help="Only the leads already "
+                                      "warm when the client was first synced (first_sync: "
+                                      "baseline), never invited: hand them to sales."),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
     config_dir: Path | None = ConfigDir,
 ) -> None:
@@ -286,7 +292,16 @@ def leads(
         settings, clients = settings_and_clients(config_dir)
         pick(clients, client)
         store = store_for(settings)
-        rows = store.top_contacts(client, top)
+        if already_warm:
+            rows = store.already_warm(client, top)
+            if as_json:
+                console.print_json(json.dumps([_lead_dict(r) for r in rows], default=str))
+                return
+            console.print(leaderboard(client, rows, title=(
+                f"{client}: {len(rows)} lead(s) already warm at the first sync, never "
+                "invited (first_sync: baseline)")))
+            return
+        rows = store.top_contacts(client, top or 20)
         waiting = invite_queue(store, client)
         if as_json:
             console.print_json(json.dumps([_lead_dict(r) for r in rows], default=str))
@@ -321,9 +336,9 @@ def _lead_dict(row) -> dict:
             "tier": row.tier, "warm": row.warm, "interests": row.interests}
 
 
-def leaderboard(client: str, rows) -> Table:
+def leaderboard(client: str, rows, title: str | None = None) -> Table:
     """The "who to call today" table."""
-    table = Table(title=f"{client}: who to call today")
+    table = Table(title=title or f"{client}: who to call today")
     for column in ("#", "contact", "email", "score", "tier", "interests"):
         table.add_column(column, justify="right" if column in ("#", "score") else "left")
     for i, row in enumerate(rows, 1):

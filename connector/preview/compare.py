@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
 
 from connector.actions.base import ActionContext, plan_actions
+from connector.actions.guard import invites_over, unsubscribes_over
 from connector.config import ClientConfig
 from connector.crm.base import CRM
 from connector.models import (
@@ -30,12 +31,15 @@ from connector.models import (
 )
 from connector.scoring import RulesModel, score, transitions
 from connector.scoring.engine import DECAY_RULE_ID
+from connector.scoring.model_change import ModelChange
 from connector.store.base import Store, StoredContact
 
 # score shift bins (new - old), inclusive; None is open-ended
 SHIFT_BINS: tuple[tuple[int | None, int | None], ...] = (
     (None, -20), (-19, -10), (-9, -1), (0, 0), (1, 9), (10, 19), (20, None))
 DECAY_TEXT = "Inactivity decay"  # its per-contact description names days, not the rule
+# why the next sync holds a change's actions
+MODEL_CHANGE, GUARD = "model change", "guard"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +76,8 @@ class Change:
     actions: tuple[str, ...]  # what the sync would enqueue: invite, notify, unsubscribe
     by_time: bool  # the current model does the same now (time passed, not the change)
     threshold: str | None = None  # a moved threshold that matters here: "warm at 30 -> 25"
+    # why the next sync will hold its actions (MODEL_CHANGE or GUARD; None: sent)
+    held: str | None = None
 
     def reasons(self) -> list[str]:
         """Why, in words: the rules that moved the score, then a moved threshold."""
@@ -83,6 +89,7 @@ class Change:
                 "new_score": self.after, "old_tier": self.before_tier,
                 "new_tier": self.after_tier, "actions": list(self.actions),
                 "also_with_current_model": self.by_time, "threshold": self.threshold,
+                "held": self.held,
                 "rules": [{"rule": m.rule_id, "description": m.description,
                            "old_points": m.before, "new_points": m.after, "delta": m.delta}
                           for m in self.moved]}
@@ -118,6 +125,30 @@ class Preview:
     turn_warm: list[Change] = field(default_factory=list)
     hit_floor: list[Change] = field(default_factory=list)
     leave_warm: list[Change] = field(default_factory=list)
+    # why the next sync holds actions (the model change's and the run guard's own words)
+    held_reasons: list[str] = field(default_factory=list)
+    # invites and unsubscribes already pending from an earlier run: the guard counts them
+    pending: Counter[str] = field(default_factory=Counter)
+    daily_cap: int | None = None  # invite.daily_cap_per_owner: it may queue sent invites
+
+    @property
+    def release_command(self) -> str:
+        return f"connector actions release --client {self.client}"
+
+    def outcome(self) -> dict[str, dict[str, int]]:
+        """Per action kind (invite, notify, unsubscribe): how many the next sync plans,
+        holds because the model change alone causes them, holds by the run guard, and
+        sends."""
+        out: dict[str, dict[str, int]] = {}
+        for kind in ("invite", "notify", "unsubscribe"):
+            row = {"planned": 0, "held_model_change": 0, "held_guard": 0, "sent": 0}
+            for c in (*self.turn_warm, *self.hit_floor):
+                if kind in c.actions:
+                    row["planned"] += 1
+                    row[{MODEL_CHANGE: "held_model_change", GUARD: "held_guard"}.get(
+                        c.held or "", "sent")] += 1
+            out[kind] = row
+        return out
 
     @property
     def raised(self) -> int:
@@ -169,6 +200,9 @@ class Preview:
             "tier_shift": [{"from": old, "to": new, "contacts": n}
                            for (old, new), n in sorted(self.tiers.items())],
             "invites": len(self.invites), "unsubscribes": len(self.unsubscribes),
+            "actions": self.outcome(), "held_reasons": list(self.held_reasons),
+            "already_pending": dict(self.pending), "daily_cap_per_owner": self.daily_cap,
+            "release": self.release_command if self.held_reasons else None,
             "turn_warm": [c.as_dict() for c in self.turn_warm],
             "hit_floor": [c.as_dict() for c in self.hit_floor],
             "leave_warm": [c.as_dict() for c in self.leave_warm],
@@ -178,13 +212,21 @@ class Preview:
 def preview(people: Iterable[tuple[StoredContact, Sequence[Event]]], current: RulesModel,
             new: RulesModel, now: datetime, client: ClientConfig, *,
             owners: Mapping[str, Owner] | None = None, current_source: str = "current",
-            new_source: str = "new") -> Preview:
-    """Compare ``current`` and ``new`` on ``people`` (stored state and events) at ``now``."""
+            new_source: str = "new", model_change: ModelChange | None = None,
+            pending: Mapping[str, int] | None = None) -> Preview:
+    """Compare ``current`` and ``new`` on ``people`` (stored state and events) at ``now``.
+
+    Which actions the next sync holds, as the sync decides it: ``model_change`` (the
+    stored models, the new one's hash) says which transitions the change alone causes
+    (held with ``on_model_change: hold``), then the run guard (``client.guard``) counts
+    the rest with the ``pending`` invites and unsubscribes earlier runs left."""
     result = Preview(client=client.name, now=now,
                      current=_model_info(current, current_source),
                      new=_model_info(new, new_source),
                      old_tiers=[t.name for t in current.tiers],
-                     new_tiers=[t.name for t in new.tiers])
+                     new_tiers=[t.name for t in new.tiers],
+                     pending=Counter(pending or {}),
+                     daily_cap=client.invite.daily_cap_per_owner)
     ctx = ActionContext(client=client, crm=cast(CRM, _KnownOwners(owners or {})), dry_run=True)
     for stored, events in people:
         contact = stored.as_contact()
@@ -202,6 +244,14 @@ def preview(people: Iterable[tuple[StoredContact, Sequence[Event]]], current: Ru
         before = previous_state(stored)
         with_new, _ = transitions(before, fresh, new)
         kinds_now = {t.kind for t in transitions(before, old, current)[0]}
+        held: set[TransitionKind] = set()
+        if model_change is not None and client.on_model_change == "hold":
+            held, label = model_change.caused_by_change(stored.model_hash, before, contact,
+                                                        events, now, with_new)
+            why = (f"model change: {label} -> {new.name} ({model_change.current_hash}) "
+                   "alone causes them (on_model_change: hold)")
+            if held and why not in result.held_reasons:
+                result.held_reasons.append(why)
         for change in with_new:
             target = _LISTS.get(change.kind)
             if target is None:
@@ -209,7 +259,9 @@ def preview(people: Iterable[tuple[StoredContact, Sequence[Event]]], current: Ru
             actions = plan_actions(change, fresh, contact, events, ctx)
             getattr(result, target).append(_change(
                 stored, contact, old, fresh, tuple(a.kind for a in actions),
-                change.kind in kinds_now, _threshold(change.kind, current, new), ctx))
+                change.kind in kinds_now, _threshold(change.kind, current, new), ctx,
+                held=MODEL_CHANGE if actions and change.kind in held else None))
+    _guard(result, client)
     result.turn_warm.sort(key=lambda c: (-c.after, c.name))
     result.hit_floor.sort(key=lambda c: (c.after, c.name))
     result.leave_warm.sort(key=lambda c: (-c.before, c.name))
@@ -218,6 +270,33 @@ def preview(people: Iterable[tuple[StoredContact, Sequence[Event]]], current: Ru
 
 _LISTS = {TransitionKind.BECAME_WARM: "turn_warm", TransitionKind.HIT_FLOOR: "hit_floor",
           TransitionKind.LEFT_WARM: "leave_warm"}
+
+
+def _guard(result: Preview, client: ClientConfig) -> None:
+    """What the run guard holds at the sync's delivery: every fresh invite (with its note)
+    when there are more than ``guard.max_invites_per_run``, every unsubscribe when they
+    are more than the share of the contacts; actions the model change holds are not
+    pending, so they do not count (``actions.guard``)."""
+    invites = {c.contact_id for c in result.turn_warm if "invite" in c.actions and not c.held}
+    if reason := invites_over(client.guard, len(invites) + result.pending["invite"]):
+        result.turn_warm = [replace(c, held=GUARD) if c.contact_id in invites else c
+                            for c in result.turn_warm]
+        result.held_reasons.append(f"{reason} (exit code 4)")
+    unsubscribes = {c.contact_id for c in result.hit_floor
+                    if "unsubscribe" in c.actions and not c.held}
+    count = len(unsubscribes) + result.pending["unsubscribe"]
+    if unsubscribes and (reason := unsubscribes_over(client.guard, count, result.contacts)):
+        result.hit_floor = [replace(c, held=GUARD) if c.contact_id in unsubscribes else c
+                            for c in result.hit_floor]
+        result.held_reasons.append(f"{reason} (exit code 4)")
+
+
+def pending_from_state(store: Store, client: str) -> Counter[str]:
+    """Invites and unsubscribes earlier runs left pending, never tried: the run guard
+    counts them with the next sync's own."""
+    return Counter(e.kind for e in store.outbox(client, ["pending"])
+                   if e.attempts == 0 and e.released_at is None
+                   and e.kind in ("invite", "unsubscribe"))
 
 
 def previous_state(stored: StoredContact) -> ContactState | None:
@@ -278,14 +357,14 @@ class _KnownOwners:
 
 def _change(stored: StoredContact, contact: Contact, old: ScoreResult, new: ScoreResult,
             actions: tuple[str, ...], by_time: bool, threshold: str | None,
-            ctx: ActionContext) -> Change:
+            ctx: ActionContext, held: str | None = None) -> Change:
     f = contact.fields or {}
     name = " ".join(str(p) for p in (f.get("first_name"), f.get("last_name")) if p)
     return Change(contact_id=contact.id, name=name or contact.email or contact.id,
                   email=contact.email, company=f.get("company"), owner=_owner(contact, ctx),
                   before=old.total, after=new.total, before_tier=old.tier,
                   after_tier=new.tier, moved=moved_rules(old, new), actions=actions,
-                  by_time=by_time, threshold=threshold)
+                  by_time=by_time, threshold=threshold, held=held)
 
 
 def _threshold(kind: TransitionKind, current: RulesModel, new: RulesModel) -> str | None:

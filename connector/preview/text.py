@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rich.console import RenderableType
+from rich.markup import escape
 from rich.table import Table
 
 from connector.preview.compare import Change, Preview
@@ -25,6 +26,7 @@ def renderables(p: Preview, top: int = 50) -> Iterator[RenderableType | str]:
            f"{p.floor_before:,} -> {p.floor_after:,}")
     yield histogram_table(p)
     yield tier_table(p)
+    yield from outcome_lines(p)
     yield (f"[bold]would turn warm: {len(p.turn_warm):,}[/] ({len(p.invites):,} invites in "
            "the salesperson's name)")
     if p.turn_warm:
@@ -39,6 +41,36 @@ def renderables(p: Preview, top: int = 50) -> Iterator[RenderableType | str]:
     if any(c.by_time for c in (*p.turn_warm, *p.hit_floor, *p.leave_warm)):
         yield ("* the current model does the same at this moment (time passed since the "
                "last sync): the next sync acts on it with either model")
+
+
+KIND_NAMES = {"invite": "invites", "notify": "sales notes", "unsubscribe": "unsubscribes"}
+
+
+def outcome_lines(p: Preview) -> Iterator[str]:
+    """What the next sync holds and sends of the actions the new model plans, and why."""
+    parts = []
+    for kind, row in p.outcome().items():
+        if not row["planned"]:
+            continue
+        parts.append(f"  {KIND_NAMES[kind]} {row['planned']:,}: {row['held_model_change']:,} "
+                     f"held (model change), {row['held_guard']:,} held (run guard), "
+                     f"{row['sent']:,} sent")
+    if not parts:
+        yield "[bold]the next sync with it:[/] no invite, sales note or unsubscribe"
+        return
+    yield "[bold]the next sync with it[/] (what it holds and what it sends):"
+    yield from parts
+    for reason in p.held_reasons:
+        yield f"  held: {escape(reason)}"
+    pending = ", ".join(f"{n:,} {KIND_NAMES[k]}" for k, n in sorted(p.pending.items()) if n)
+    if pending:
+        yield f"  already pending from an earlier run (the run guard counts them too): {pending}"
+    if p.daily_cap and p.outcome()["invite"]["sent"]:
+        yield (f"  invite.daily_cap_per_owner ({p.daily_cap}): invites above a salesperson's "
+               "cap today wait as queued for the next day")
+    if p.held_reasons:
+        yield (f"  release them after that sync: `connector actions list --client {p.client} "
+               f"--status held`, then `{p.release_command}` (or `discard`)")
 
 
 def histogram_table(p: Preview) -> Table:
@@ -76,7 +108,8 @@ def change_table(changes: list[Change], top: int, title: str) -> Table:
             moved += f"; {len(reasons) - 4} more"
         table.add_row(f"{c.name} ({c.contact_id})", c.owner,
                       f"{c.before} -> {c.after}" + ("*" if c.by_time else ""), moved,
-                      ", ".join(c.actions) or "-")
+                      ", ".join(c.actions) + (f" (held: {c.held})" if c.held else "")
+                      or "-")
     if len(changes) > top:
         table.caption = f"and {len(changes) - top:,} more (--top, --json or --html for all)"
     return table

@@ -223,6 +223,17 @@ class SqlStore:
                                 .limit(limit))
             return [_contact(row) for row in rows]
 
+    def already_warm(self, client: str, limit: int | None = None) -> list[StoredContact]:
+        """Leads warm since the client's first sync recorded them (``first_sync: baseline``:
+        warm in warm-up 0, which no invite is keyed by), best first."""
+        c = t.contacts.c
+        query = (select(t.contacts).where(and_(c.client == client, c.warm.is_(True),
+                                                c.warm_episode == 0))
+                 .order_by(c.total.desc(), c.contact_id))
+        with self._conn() as conn:
+            return [_contact(row) for row in conn.execute(
+                query if limit is None else query.limit(limit))]
+
     def iter_contacts(self, client: str, chunk: int = 2000) -> Iterator[list[StoredContact]]:
         """Every contact of a client, in chunks (keyset paging by id: memory stays flat)."""
         after = ""

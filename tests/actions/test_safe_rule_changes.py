@@ -87,10 +87,12 @@ def visits(cid: str, now: datetime, *, services: int, opens: int,
 
 
 class Client:
-    """One client: a sandbox portal, its YAML file, its state database, the CLI."""
+    """One client: a sandbox portal, its YAML file, its state database, the CLI. Its first
+    sync acts on the leads already warm (``first_sync: act``) unless ``first_sync`` says
+    otherwise (None: the default)."""
 
     def __init__(self, servers, tmp: Path, name: str, extra: str = "",
-                 clock=None, url: str | None = None) -> None:
+                 clock=None, url: str | None = None, first_sync: str | None = "act") -> None:
         app_, self.server, self.sink = servers
         self.name, self.token = name, f"pat-{name}-token"
         self.account = app_.add_account(self.token, HubSpotAccount(
@@ -109,6 +111,7 @@ owner_fallback: {{name: Linnea Berg, email: linnea@example-agency.com}}
 invite: {{from_address: sales@example-agency.com}}
 notify: {{to: [sales@example-agency.com]}}
 smtp: {{host: 127.0.0.1, port: {self.sink.port}, timeout: 5}}
+{f"first_sync: {first_sync}" if first_sync else ""}
 {extra}""")
         self.url = url or f"sqlite:///{tmp / 'state.db'}"
 

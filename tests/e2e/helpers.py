@@ -22,6 +22,9 @@ def client_config(name: str, kind: str, base_url: str, smtp_port: int,
         "invite": {"from_address": "sales@example-agency.com"},
         "notify": {"to": ["sales@example-agency.com"]},
         "smtp": {"host": "127.0.0.1", "port": smtp_port},
+        # these tests act on the leads already warm at a first sync (the default, baseline,
+        # is tested in tests/actions/test_first_sync.py)
+        "first_sync": "act",
     }
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(data.get(key), dict):
@@ -33,7 +36,8 @@ def client_config(name: str, kind: str, base_url: str, smtp_port: int,
 
 def client_yaml(kind: str, base_url: str, token_env: str, smtp_port: int) -> str:
     """A client file for tests that run the CLI or workers: the default rules, a rate limit
-    out of the way, invites in the owner's name, no notify and no unsubscribe."""
+    out of the way, invites in the owner's name (also at the first sync), no notify and no
+    unsubscribe."""
     return f"""\
 crm: {{kind: {kind}, base_url: "{base_url}", token_env: {token_env}, plan: enterprise,
       rate_limit: {{requests_per_second: 100000}}}}
@@ -43,6 +47,7 @@ invite: {{from_address: sales@example-agency.com}}
 notify: {{enabled: false}}
 unsubscribe: {{enabled: false}}
 smtp: {{host: 127.0.0.1, port: {smtp_port}, timeout: 5}}
+first_sync: act
 """
 
 

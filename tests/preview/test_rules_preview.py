@@ -56,6 +56,7 @@ owner_fallback: {{name: Linnea Berg, email: linnea@example-agency.com}}
 invite: {{from_address: sales@example-agency.com}}
 notify: {{enabled: false}}
 smtp: {{host: 127.0.0.1, port: {smtp_port}}}
+first_sync: act
 """
 
 

@@ -200,6 +200,7 @@ owner_fallback: {{name: A B, email: a@b.co}}
 invite: {{from_address: sales@b.co}}
 notify: {{enabled: false}}
 smtp: {{host: 127.0.0.1, port: {sink.port}}}
+first_sync: act
 """)
     state = f"sqlite:///{tmp_path / 's.db'}"
     env = {**os.environ, "T_ACME": token, "CONNECTOR_CONFIG_DIR": str(clients),
