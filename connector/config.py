@@ -100,7 +100,9 @@ class CRMConfig(_Strict):
     kind: Literal["hubspot", "activecampaign"]
     base_url: str | None = None
     token_env: str
-    plan: Literal["free", "starter", "professional", "enterprise"] = "starter"
+    # optional: what the portal can do is detected (connector/crm/detected.py); a plan
+    # declared here narrows it, and the sync report says where they disagree
+    plan: Literal["free", "starter", "professional", "enterprise"] | None = None
     rate_limit: RateLimitConfig | None = None
     # per-contact engagement requests in flight: hides the CRM's latency; the rate limit
     # still holds across all of them

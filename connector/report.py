@@ -39,6 +39,9 @@ class SyncReport:
     # the best of the leads it found already warm (all: `connector leads --already-warm`)
     first_sync: str | None = None
     already_warm: list[dict[str, Any]] = field(default_factory=list)
+    # what changed in the account's detected capabilities, and a declared crm.plan that
+    # disagrees with them (connector/crm/detected.py)
+    capabilities: list[str] = field(default_factory=list)
 
     def list_already_warm(self, lead: dict[str, Any]) -> None:
         """Keep ``lead`` if it is among the LISTED best already-warm leads (by score)."""
@@ -146,6 +149,7 @@ class SyncReport:
             "took_over": self.took_over,
             "model": self.model,
             "guard": list(self.guard),
+            "capabilities": list(self.capabilities),
             "held": self.held_notes(),
         }
 

@@ -38,6 +38,7 @@ from connector.actions.deliver import deliver_pending, settle_hint
 from connector.actions.guard import apply_guard, invites_over, unsubscribes_over
 from connector.actions.marker import skips_warm_up
 from connector.crm.base import CRM, ContactsById, ScoreProperty
+from connector.crm.detected import settle
 from connector.errors import ConnectorError
 from connector.lease import holder_name
 from connector.models import (
@@ -192,6 +193,10 @@ def _sync_holding_lease(job: SyncJob, report: SyncReport, kind: str,
 def _run(job: SyncJob, report: SyncReport, *, full: bool, dry_run: bool,
          progress: Progress, targeted: Targeted | None = None) -> None:
     started = report.started_at
+    # what the account can do: detected on the first sync and every full resync (kept in
+    # state, changes reported), else as kept (connector/crm/detected.py)
+    report.capabilities = settle(job.crm, job.store, job.client, detect=full,
+                                 keep=not dry_run)
     if not dry_run:
         for entry in job.store.recover_interrupted(job.client, started):
             report.unknown_actions.append(

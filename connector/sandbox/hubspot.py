@@ -54,6 +54,32 @@ SESSION_GAP = timedelta(minutes=30)
 # events on Starter); the stored docs do not list scopes per plan. A call without the
 # scope is HubSpot's 403 MISSING_SCOPES (tests/corpus/hubspot/error_403_missing_scopes.json).
 NO_EMAIL_EVENTS_PLANS = ("free", "starter")
+# The scopes each route needs, any one of them (the "security" block of each operation in
+# HubSpot's public spec collection, github.com/HubSpot/HubSpot-public-api-spec-collection:
+# PublicApiSpecs/CRM/Contacts, Crm Owners, Properties, Tasks/Rollouts/*/v3, Communication
+# Preferences/Subscriptions/Rollouts/147906/v3, Events/Events/Rollouts/147897/v3; the
+# email events API's "content": see NO_EMAIL_EVENTS_PLANS). A token without them gets
+# HubSpot's 403 MISSING_SCOPES.
+READ = ("crm.objects.contacts.read",)
+WRITE = ("crm.objects.contacts.write",)
+ROUTE_SCOPES: dict[str, tuple[str, ...]] = {
+    "list_contacts": READ, "search": READ, "get_contact": READ, "batch_update": WRITE,
+    "update_contact": WRITE, "create_task": WRITE,
+    "get_property": ("crm.objects.contacts.read", "crm.schemas.contacts.read"),
+    "get_group": ("crm.objects.contacts.read", "crm.schemas.contacts.read"),
+    "list_properties": ("crm.objects.contacts.read", "crm.schemas.contacts.read"),
+    "create_property": ("crm.schemas.contacts.write",),
+    "create_group": ("crm.schemas.contacts.write",),
+    "owners": ("crm.objects.owners.read", "automation"),
+    "events": ("oauth",), "email_events": ("content",),
+    "definitions": ("communication_preferences.read", "communication_preferences.read_write"),
+    "unsubscribe": ("communication_preferences.write", "communication_preferences.read_write"),
+}
+# what a private app made for connector is granted unless a test takes some away
+DEFAULT_SCOPES = frozenset({"oauth", "crm.objects.contacts.read", "crm.objects.contacts.write",
+                            "crm.schemas.contacts.read", "crm.schemas.contacts.write",
+                            "crm.objects.owners.read", "content",
+                            "communication_preferences.read_write"})
 
 
 def iso(dt: datetime) -> str:
@@ -95,9 +121,20 @@ class HubSpotAccount:
 
     def __init__(self, name: str, population: Population | None = None, *,
                  plan: str = "starter", clock: Clock | None = None,
-                 ten_second_limit: int = 100, search_per_second: int = 5) -> None:
+                 ten_second_limit: int = 100, search_per_second: int = 5,
+                 events_api: bool | None = None, email_events_api: bool | None = None,
+                 scopes: Iterable[str] | None = None) -> None:
         self.name = name
         self.plan = plan
+        # what the portal offers (None: as its plan gives it; False: HubSpot's 403 as for a
+        # plan or scope that lacks it) and the scopes its private app token was granted
+        self.events_api = plan == "enterprise" if events_api is None else events_api
+        self.email_events_api = (plan not in NO_EMAIL_EVENTS_PLANS if email_events_api is None
+                                 else email_events_api)
+        # a portal without the email events API is one whose token lacks "content"
+        self.scopes = frozenset(DEFAULT_SCOPES if scopes is None else scopes) - (
+            set() if self.email_events_api else {"content"})
+        self.hub_id = 62515
         self.clock = clock or (lambda: datetime.now(UTC))
         self.lock = threading.RLock()
         self.contacts: dict[str, dict[str, Any]] = {}
@@ -225,6 +262,7 @@ class HubSpotSandbox:
             Rule("/crm/v3/properties/contacts/groups/<name>", endpoint="get_group",
                  methods=["GET"]),
             Rule("/crm/v3/properties/contacts", endpoint="create_property", methods=["POST"]),
+            Rule("/crm/v3/properties/contacts", endpoint="list_properties", methods=["GET"]),
             Rule("/crm/v3/properties/contacts/<name>", endpoint="get_property",
                  methods=["GET"]),
             Rule("/crm/v3/owners/", endpoint="owners", methods=["GET"]),
@@ -236,6 +274,8 @@ class HubSpotSandbox:
             Rule("/communication-preferences/v3/definitions", endpoint="definitions",
                  methods=["GET"]),
             Rule("/communication-preferences/v3/unsubscribe", endpoint="unsubscribe",
+                 methods=["POST"]),
+            Rule("/oauth/v2/private-apps/get/access-token-info", endpoint="token_info",
                  methods=["POST"]),
             Rule("/__sandbox/faults", endpoint="admin_faults", methods=["GET", "POST"]),
         ], strict_slashes=False)
@@ -268,6 +308,8 @@ class HubSpotSandbox:
         endpoint, args = adapter.match()
         if endpoint == "admin_faults":
             return self.admin_faults(request)
+        if endpoint == "token_info":
+            return self.token_info(request)
         if account is None:
             return _error(401, "Authentication credentials not found. This API supports OAuth "
                           "2.0 authentication and you can find more details at "
@@ -282,8 +324,12 @@ class HubSpotSandbox:
         allowed, remaining = (account.search_window if search else account.window).allow()
         if not allowed:
             return _rate_limited("SECONDLY" if search else "TEN_SECONDLY_ROLLING")
-        with account.lock:
-            response = getattr(self, endpoint)(request, account, **args)
+        needed = ROUTE_SCOPES.get(endpoint, ())
+        if needed and not account.scopes & set(needed):
+            response = _missing_scopes(needed)
+        else:
+            with account.lock:
+                response = getattr(self, endpoint)(request, account, **args)
         if not search:
             response.headers["X-HubSpot-RateLimit-Max"] = str(account.window.limit)
             response.headers["X-HubSpot-RateLimit-Remaining"] = str(remaining)
@@ -496,7 +542,7 @@ class HubSpotSandbox:
                       "archived": False}, 201)
 
     def events(self, request: Request, account: HubSpotAccount) -> Response:
-        if account.plan != "enterprise":
+        if not account.events_api:
             return _error(403, "This endpoint requires an Enterprise subscription.",
                           "MISSING_SCOPES")
         cid = request.args.get("objectId", "")
@@ -519,14 +565,6 @@ class HubSpotSandbox:
         return _json(body)
 
     def email_events(self, request: Request, account: HubSpotAccount) -> Response:
-        if account.plan in NO_EMAIL_EVENTS_PLANS:
-            return _error(403, "This app hasn't been granted all required scopes to make this "
-                          "call. Read more about required scopes here: "
-                          "https://developers.hubspot.com/scopes.", "MISSING_SCOPES",
-                          errors=[{"message": "One or more of the following scopes are "
-                                              "required.",
-                                   "context": {"requiredGranularScopes": ["content"]}}],
-                          links={"scopes": "https://developers.hubspot.com/scopes"})
         recipient = (request.args.get("recipient") or "").lower()
         wanted = request.args.get("eventType")
         offset = int(request.args.get("offset") or 0)
@@ -583,6 +621,30 @@ class HubSpotSandbox:
                       "status": "NOT_SUBSCRIBED", "sourceOfStatus": "SUBSCRIPTION_STATUS",
                       "legalBasis": body.get("legalBasis"),
                       "legalBasisExplanation": body.get("legalBasisExplanation")})
+
+    def list_properties(self, request: Request, account: HubSpotAccount) -> Response:
+        """``GET /crm/v3/properties/contacts``: every property of contacts in one answer
+        (no paging: CollectionResponsePropertyNoPaging in the SDK's crm.properties models),
+        HubSpot's defaults (as ``string`` here: their real types are in
+        tests/corpus/hubspot/properties_contacts_engagement.json) and the custom ones."""
+        now = iso(account.clock())
+        defaults = [{"name": n, "label": n, "type": "string", "fieldType": "text",
+                     "groupName": "contactinformation", "description": "", "options": [],
+                     "createdAt": now, "updatedAt": now, "archived": False}
+                    for n in CONTACT_PROPERTIES]
+        return _json({"results": defaults + list(account.properties.values())})
+
+    def token_info(self, request: Request) -> Response:
+        """A private app token's portal and scopes: ``POST /oauth/v2/private-apps/get/
+        access-token-info`` with ``{"tokenKey": ...}`` (documented at the end of
+        developers.hubspot.com/docs/api/private-apps; the answer's fields ``userId``,
+        ``hubId``, ``appId``, ``scopes`` are what public integrations read: unverified)."""
+        key = str((request.get_json(silent=True) or {}).get("tokenKey") or "")
+        account = self.accounts.get(key)
+        if account is None:
+            return _error(401, "The access token provided is invalid.", "INVALID_AUTHENTICATION")
+        return _json({"userId": 1, "hubId": account.hub_id, "appId": 1,
+                      "scopes": sorted(account.scopes)})
 
     def admin_faults(self, request: Request) -> Response:
         if request.method == "POST":
@@ -641,6 +703,17 @@ def engagement_properties(events: Iterable[Event]) -> dict[str, str | None]:
         out[f"{end}_conversion_event_name"] = form[0].name if form else None
         out[f"{end}_conversion_date"] = iso(form[0].occurred_at) if form else None
     return out
+
+
+def _missing_scopes(scopes: Iterable[str]) -> Response:
+    """HubSpot's 403 for a token or plan without a scope (the recorded body is
+    tests/corpus/hubspot/error_403_missing_scopes.json)."""
+    return _error(403, "This app hasn't been granted all required scopes to make this call. "
+                  "Read more about required scopes here: https://developers.hubspot.com/scopes.",
+                  "MISSING_SCOPES",
+                  errors=[{"message": "One or more of the following scopes are required.",
+                           "context": {"requiredGranularScopes": list(scopes)}}],
+                  links={"scopes": "https://developers.hubspot.com/scopes"})
 
 
 def _bearer(request: Request) -> str | None:

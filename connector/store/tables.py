@@ -190,6 +190,17 @@ dirty_contacts = Table(
     Column("marked_at", UTCDateTime, nullable=False),
 )
 
+# what each client's CRM account was found able to do (migration 0008)
+capabilities = Table(
+    "capabilities", metadata,
+    Column("client", String(100), primary_key=True),
+    Column("kind", String(30), nullable=False),
+    Column("found", JSON, nullable=False),
+    Column("checked_at", UTCDateTime, nullable=False),
+    Column("changes", JSON),  # what the last detection that changed something changed
+    Column("changed_at", UTCDateTime),
+)
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
