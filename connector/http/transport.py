@@ -70,6 +70,9 @@ class HttpLayer:
         self.timeout = timeout
         self.secrets = tuple(s for s in secrets if s)
         self.stats = HttpStats()
+        # the headers of the answers so far, newest value of each (``connector doctor``
+        # reads the rate-limit headers and the Date)
+        self.headers_seen: dict[str, str] = {}
         self._backoff = wait_exponential_jitter(multiplier=0.5, max=max_wait, jitter=1.0)
 
     def send(self, endpoint_class: str, method: str, url: str,
@@ -102,6 +105,7 @@ class HttpLayer:
                                 secrets=self.secrets) from None
         finally:  # the answer is back: limiters that count requests in flight free a place
             self.limiter.release(endpoint_class)
+        self.headers_seen.update(response.headers)
         error = error_for(response, crm=self.crm, client=self.client, endpoint=endpoint,
                           secrets=self.secrets, now=self.now())
         if error is not None:

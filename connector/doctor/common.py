@@ -1,0 +1,83 @@
+"""Rows every CRM shares: rate limit, clock skew, and kept against found capabilities."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from connector.crm.detected import Detected, changes
+from connector.doctor import FAIL, FALLBACK, OK, Row
+
+# the incremental pulls overlap the bookmark by 300 s (``overlap_seconds``): a CRM clock
+# this far from ours eats into it
+MAX_SKEW_SECONDS = 60
+# HubSpot: the ten-second limit in its headers (developers.hubspot.com/docs/guides/apps/
+# api-usage/usage-details); ActiveCampaign documents no rate-limit header
+HUBSPOT_MAX = "x-hubspot-ratelimit-max"
+HUBSPOT_INTERVAL = "x-hubspot-ratelimit-interval-milliseconds"
+
+
+def kept_row(kept: Detected | None, found: Detected, client: str) -> Row:
+    check = "capabilities kept in state"
+    if kept is None:
+        return Row(check, OK, "none kept yet", "the first sync detects and keeps them")
+    diff = changes(kept, found)
+    if not diff:
+        return Row(check, OK, "the same as found now", "uses them")
+    return Row(check, FALLBACK, "changed since kept: " + "; ".join(diff),
+               "syncs use what was kept until the next full resync (an API that went away "
+               "is noticed at its first 403)",
+               f"connector resync --full --client {client}")
+
+
+def limits_rows(crm: Any) -> list[Row]:
+    """The rate-limit headers seen against our limiter, and the CRM's clock against ours,
+    from the answers the checks before got."""
+    layer = crm.layer
+    seen = layer.headers_seen
+    return [_rate_row(crm.kind, seen, layer.limiter.limits.get("default")),
+            _skew_row(seen.get("date"))]
+
+
+def _rate_row(kind: str, seen: dict[str, str], limit: Any) -> Row:
+    check = "rate limit"
+    ours = limit.requests / limit.per_seconds if limit else None
+    mine = f"our limiter {ours:.2f}/s" if ours else "no limiter"
+    if kind != "hubspot":
+        return Row(check, OK, f"no rate-limit header (none documented); {mine}",
+                   "paces to the documented 5 requests per second per account, 429s wait "
+                   "out Retry-After")
+    try:
+        theirs = int(seen[HUBSPOT_MAX]) / (int(seen[HUBSPOT_INTERVAL]) / 1000)
+    except (KeyError, ValueError, ZeroDivisionError):
+        return Row(check, FALLBACK, f"no X-HubSpot-RateLimit headers seen; {mine}",
+                   "paces to the documented limit; a 429 waits out the window",
+                   "nothing, unless 429s show in the sync report (then lower "
+                   "crm.rate_limit.requests_per_second)")
+    seen_text = (f"portal allows {seen[HUBSPOT_MAX]} per "
+                 f"{int(seen[HUBSPOT_INTERVAL]) // 1000} s ({theirs:.2f}/s); {mine}")
+    if ours is not None and ours > theirs:
+        return Row(check, FAIL, seen_text, "earns 429s: each one stops the client for a "
+                   "whole window", f"set crm.rate_limit.requests_per_second to "
+                   f"{theirs * 0.95:.1f} or less (or remove it)")
+    return Row(check, OK, seen_text, "stays under it")
+
+
+def _skew_row(date: str | None) -> Row:
+    check = "clock skew (CRM Date header)"
+    if not date:
+        return Row(check, FALLBACK, "no Date header seen", "cannot compare clocks",
+                   "nothing; keep this machine on NTP")
+    try:
+        theirs = parsedate_to_datetime(date)
+    except (TypeError, ValueError):
+        return Row(check, FALLBACK, f"unreadable Date header {date!r}",
+                   "cannot compare clocks", "nothing; keep this machine on NTP")
+    skew = (datetime.now(UTC) - theirs.astimezone(UTC)).total_seconds()
+    seen = f"ours {'ahead of' if skew >= 0 else 'behind'} the CRM by {abs(skew):.0f} s"
+    if abs(skew) <= MAX_SKEW_SECONDS:
+        return Row(check, OK, seen, "bookmarks and the 300 s overlap hold")
+    return Row(check, FAIL, seen, "the incremental pull's 300 s overlap is eaten by the "
+               "skew: contacts changed near a bookmark can be missed",
+               "set this machine's clock (NTP: timedatectl set-ntp true)")

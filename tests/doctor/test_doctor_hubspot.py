@@ -1,0 +1,98 @@
+"""`connector doctor` against the HubSpot sandbox: green on a full portal, and one row
+naming the fallback and the fix for each capability the portal lacks. Every run stays
+read-only: at most 30 CRM calls, no write, no mail."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from connector.actions.smtp_sink import SmtpSink
+from connector.doctor import MAX_CALLS, examine, exit_code
+from connector.sandbox.hubspot import DEFAULT_SCOPES, HubSpotAccount, HubSpotSandbox
+from connector.sandbox.population import Population
+from connector.sandbox.server import Server
+
+from ..e2e.helpers import client_config
+
+TOKEN = "pat-na1-doctor-0000"
+ENV = {"TEST_TOKEN": TOKEN}
+NOW = datetime(2026, 12, 7, 9, tzinfo=UTC)
+READS = ("GET", "HEAD")
+TOKEN_INFO = "/oauth/v2/private-apps/get/access-token-info"
+
+
+def doctor(**account_options):
+    """The doctor's rows for a portal with these options, and the sandbox's ledger."""
+    app = HubSpotSandbox()
+    options = {"plan": "enterprise", **account_options}
+    app.add_account(TOKEN, HubSpotAccount("acme", Population(20, seed=3, now=NOW),
+                                          ten_second_limit=100_000, **options))
+    with Server(app) as server, SmtpSink() as sink:
+        client = client_config("acme", "hubspot", server.url, sink.port)
+        rows = examine(client, env=ENV)
+        assert sink.messages == []  # no mail, ever
+    entries = app.ledger.entries
+    assert len(entries) <= MAX_CALLS, app.ledger.by_path()
+    writes = [e for e in entries if e.method not in READS and e.path != TOKEN_INFO]
+    assert writes == []  # the token-info POST reads; nothing else may be other than a GET
+    return {r.check: r for r in rows}, rows
+
+
+def test_doctor_is_green_on_a_full_portal():
+    by_check, rows = doctor()
+    assert [r.check for r in rows if not r.holds] == []
+    assert exit_code(rows) == 0
+    assert "all connector needs" in by_check["token and scopes"].seen
+    assert by_check["score property"].seen.startswith("connector_lead_score missing; can be")
+    assert "portal allows 100000 per 10 s" in by_check["rate limit"].seen
+
+
+def test_no_events_api_row_names_the_fallback_and_the_fix():
+    by_check, rows = doctor(events_api=False)
+    row = by_check["events API (page views, forms)"]
+    assert row.status == "fallback" and "403" in row.seen
+    assert "first and last page seen" in row.action
+    assert "Enterprise" in row.fix
+    assert exit_code(rows) == 1
+
+
+def test_no_email_events_api_row_names_the_fallback_and_the_fix():
+    by_check, rows = doctor(email_events_api=False)
+    row = by_check["email events API (opens, clicks)"]
+    assert row.status == "fallback"
+    assert "hs_email_open" in row.action and "scope content" in row.fix
+    assert by_check["token and scopes"].holds  # content is optional: a fallback, no failure
+
+
+def test_missing_scope_row_names_the_scope_what_fails_and_the_fix():
+    by_check, rows = doctor(scopes=DEFAULT_SCOPES - {"crm.objects.owners.read"})
+    row = by_check["token and scopes"]
+    assert row.status == "fail"
+    assert "crm.objects.owners.read" in row.seen
+    assert "first warm lead that has an owner" in row.action
+    assert "add crm.objects.owners.read" in row.fix and "private app" in row.fix
+    assert by_check["owners readable"].status == "fail"
+    assert exit_code(rows) == 1
+
+
+def test_missing_unsubscribe_scope_fails_the_unsubscribe_path():
+    by_check, _ = doctor(scopes=DEFAULT_SCOPES - {"communication_preferences.read_write"})
+    row = by_check["unsubscribe path (subscription types)"]
+    assert row.status == "fail" and "communication_preferences" in row.fix
+
+
+@pytest.mark.parametrize("ssl_flag", ["starttls"])
+def test_smtp_without_starttls_row_says_nothing_is_sent_and_the_fix(ssl_flag):
+    app = HubSpotSandbox()
+    app.add_account(TOKEN, HubSpotAccount("acme", plan="enterprise",
+                                          ten_second_limit=100_000))
+    with Server(app) as server, SmtpSink() as sink:
+        client = client_config("acme", "hubspot", server.url, sink.port,
+                               smtp={ssl_flag: True})
+        rows = {r.check: r for r in examine(client, env=ENV)}
+        assert sink.messages == []
+    row = rows["SMTP (EHLO, STARTTLS, AUTH; no mail sent)"]
+    assert row.status == "fail" and "offers no STARTTLS" in row.seen
+    assert "marked failed" in row.action and "587" in row.fix
