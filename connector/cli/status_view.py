@@ -103,8 +103,27 @@ def errors(c: ClientStatus) -> list[Line]:
     return out + _more(len(found))
 
 
+def capabilities(c: ClientStatus) -> list[Line]:
+    """What the CRM account was found able to do (connector/crm/detected.py), and what
+    changed at the last detection that changed something."""
+    from connector.crm.detected import Detected, summary
+
+    kept = c.info.get("capabilities")
+    if not kept:
+        return []
+    detected = Detected.from_dict(kept)
+    at = f"{detected.checked_at:%Y-%m-%d %H:%M} UTC" if detected.checked_at else "?"
+    out: list[Line] = [f"capabilities (detected {at}): {summary(detected)}"]
+    if kept.get("changes"):
+        changed = _parse(kept.get("changed_at"))
+        when = f"{changed:%Y-%m-%d %H:%M} UTC" if changed else "?"
+        out.append(Text.assemble(("capabilities changed ", "yellow"),
+                                 f"at {when}: " + "; ".join(kept["changes"])))
+    return out
+
+
 SECTIONS: list[Section] = [last_run, run_counts, contacts, actions, unknown, skipped,
-                           failed_writes, errors]
+                           failed_writes, errors, capabilities]
 
 
 def print_status(console: Console, summary: Mapping[str, Any],

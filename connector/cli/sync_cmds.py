@@ -268,7 +268,6 @@ def status(
             return
         console.print(f"state: {where_state_lives(settings)}")
         _print_status(summary, clients)
-        print_capabilities(summary)
         for error in summary["broken_client_files"].values():
             console.print(f"[red]broken client file (not synced):[/] "
                           f"{escape(logs.mask(error))}", highlight=False)
@@ -278,25 +277,6 @@ def _print_status(summary: dict, clients: dict) -> None:
     from connector.cli.status_view import print_status
 
     print_status(console, summary, clients)
-
-
-def print_capabilities(summary: dict) -> None:
-    """Per client, what its CRM account was found able to do, and the last change."""
-    from connector.crm.detected import Detected
-    from connector.crm.detected import summary as in_a_line
-
-    for name, info in sorted(summary.get("clients", {}).items()):
-        kept = info.get("capabilities")
-        if not kept:
-            continue
-        detected = Detected.from_dict(kept)
-        at = f"{detected.checked_at:%Y-%m-%d %H:%M} UTC" if detected.checked_at else "?"
-        console.print(f"  {name}: capabilities (detected {at}): {in_a_line(detected)}",
-                      highlight=False, soft_wrap=True, markup=False)
-        if kept.get("changes"):
-            console.print(f"  {name}: capabilities changed at {kept['changed_at'][:16]}: "
-                          + "; ".join(kept["changes"]), highlight=False, soft_wrap=True,
-                          markup=False)
 
 
 @app.command()

@@ -70,7 +70,7 @@ def test_status_shows_what_was_detected_and_what_changed(portal):
     assert "capabilities: changed since the detection of" in resync.output
     status = runner.invoke(app, ["status"])
     assert status.exit_code == 0, status.output
-    assert "acme: capabilities (detected" in status.output
+    assert "capabilities (detected" in status.output
     assert "events_api no" in status.output
     assert "capabilities changed at" in status.output and "events_api: yes -> no" in \
         status.output
