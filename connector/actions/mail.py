@@ -10,6 +10,14 @@ connection refused, timeout or drop before DATA         NotSent          pending
 5xx reply at any step                                   Rejected         failed (reason)
 connection lost after the message was handed over      SendUncertain    unknown (a person)
 =====================================================  ===============  ==================
+
+Names in From, Reply-To and To are ``email.headerregistry.Address`` objects, never
+``formataddr`` strings: a string is parsed again by the header policy, so "Jensen, Søren"
+became two addresses and "Åsa O'Neil <Sales>" the address "Sales". Address fields are
+folded only past RFC 5322's 998-character line limit (section 2.1.1): folding at 78 cuts a
+long non-ASCII name into adjacent encoded-words, which RFC 2047 section 6.2 readers join
+but Python's own parser (before the fix of CPython gh-128110) reads with a space inside
+the name.
 """
 
 from __future__ import annotations
@@ -18,8 +26,11 @@ import re
 import smtplib
 import ssl
 from collections.abc import Callable
+from email.errors import HeaderParseError, MessageDefect
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate
+from email.policy import EmailPolicy
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +39,26 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from connector.config import ClientConfig, SmtpConfig
 
 TEMPLATES = Path(__file__).parent / "templates"
+ADDRESS_FIELDS = frozenset({"from", "reply-to", "to", "cc", "sender"})
+LINE_LIMIT = 998  # RFC 5322 section 2.1.1: a line MUST NOT exceed 998 characters
+
+
+class _MailPolicy(EmailPolicy):
+    """``email.policy.default``, except that address fields fold only at LINE_LIMIT, so a
+    display name stays one encoded-word (see the module docstring)."""
+
+    def fold(self, name: str, value: str) -> str:
+        if name.lower() in ADDRESS_FIELDS and self.max_line_length != LINE_LIMIT:
+            return self.clone(max_line_length=LINE_LIMIT).fold(name, value)
+        return super().fold(name, value)
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if name.lower() in ADDRESS_FIELDS and self.max_line_length != LINE_LIMIT:
+            return self.clone(max_line_length=LINE_LIMIT).fold_binary(name, value)
+        return super().fold_binary(name, value)
+
+
+POLICY = _MailPolicy()
 
 
 class NotSent(Exception):
@@ -62,11 +93,11 @@ def invite_message(client: ClientConfig, payload: dict[str, Any], dedupe_key: st
     subject = _env(TEMPLATES).from_string(client.invite.subject).render(
         **payload, **context).strip()
     body = render(client.invite.template, "invite.txt.j2", payload, **context)
-    msg = EmailMessage()
+    msg = EmailMessage(policy=POLICY)
     sender = client.invite.from_address or payload["owner_email"]
-    msg["From"] = formataddr((payload["owner_name"], sender))
-    msg["Reply-To"] = formataddr((payload["owner_name"], payload["owner_email"]))
-    msg["To"] = payload["email"]
+    msg["From"] = address(payload["owner_name"], sender)
+    msg["Reply-To"] = address(payload["owner_name"], payload["owner_email"])
+    msg["To"] = address("", payload["email"])
     msg["Subject"] = " ".join(subject.split())
     _stamp(msg, client, dedupe_key, sender)
     msg.set_content(body)
@@ -78,15 +109,40 @@ def notify_message(client: ClientConfig, payload: dict[str, Any], dedupe_key: st
     """The sales notification: details, explanation, interests and journey."""
     body = render(None, "notify.txt.j2", payload, invite_enabled=client.invite.enabled)
     name = " ".join(p for p in (payload.get("first_name"), payload.get("last_name")) if p)
-    msg = EmailMessage()
+    msg = EmailMessage(policy=POLICY)
     sender = client.invite.from_address or payload["owner_email"]
-    msg["From"] = formataddr(("connector", sender))
-    msg["To"] = ", ".join(client.notify.to or [payload["owner_email"]])
+    msg["From"] = address("connector", sender)
+    if client.notify.to:  # the client file's addresses, as written there
+        msg["To"] = ", ".join(client.notify.to)
+    else:
+        msg["To"] = address(payload["owner_name"], payload["owner_email"])
     msg["Subject"] = (f"Warm lead: {name or payload.get('email')} "
                       f"({payload['score']} points, {payload['tier']})")
     _stamp(msg, client, dedupe_key, sender)
     msg.set_content(body)
     return msg
+
+
+def address(name: str | None, email: str) -> Address:
+    """``name <email>`` as one mailbox, whatever the name holds (commas, quotes, ``<>``,
+    ``@``, any script); runs of spaces in the name become one, as a reader shows them.
+    Raises ValueError naming the address when ``email`` is not a plain address."""
+    display = " ".join(re.split(r"[ \t\r\n]+", (name or "").strip(" \t\r\n")))
+    try:
+        return Address(display_name=display, addr_spec=email)
+    except (HeaderParseError, MessageDefect, IndexError) as exc:
+        raise ValueError(f"{email!r} is not an email address ({exc})") from None
+
+
+def usable_email(email: str | None) -> bool:
+    """Whether ``email`` can be a From or Reply-To address (a plain ASCII addr-spec)."""
+    if not email:
+        return False
+    try:
+        address("", email)
+    except ValueError:
+        return False
+    return True
 
 
 def _stamp(msg: EmailMessage, client: ClientConfig, dedupe_key: str, sender: str) -> None:
