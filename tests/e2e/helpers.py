@@ -55,6 +55,28 @@ def settings(url: str) -> Settings:
     return Settings(state_url=url, lease_seconds=60)
 
 
+def sandbox_job(client: ClientConfig, base_url: str, token: str, clock: Any, store: Any,
+                store_url: str) -> Any:
+    """A sync job on the client's sandbox account: the real adapter over HTTP, on the test's
+    fake clock, with the rate limits out of the way."""
+    from connector.runtime import make_job
+
+    if client.crm.kind == "hubspot":
+        from connector.crm.hubspot import HubSpotCRM
+
+        crm: Any = HubSpotCRM(client.name, token, base_url, plan="enterprise",
+                              clock=clock.now, sleep=clock.sleep, monotonic=clock.monotonic,
+                              requests_per_10s=100_000, search_per_second=100_000)
+    else:
+        from connector.crm.activecampaign import ActiveCampaignCRM
+
+        crm = ActiveCampaignCRM(client.name, token, base_url, clock=clock.now,
+                                sleep=clock.sleep, monotonic=clock.monotonic,
+                                requests_per_second=100_000)
+    return make_job(client, settings(store_url), store, crm=crm, clock=clock.now,
+                    env={"TEST_TOKEN": token})
+
+
 def story_contact(cid: str, email: str, **fields: Any) -> Contact:
     return Contact(id=cid, email=email, fields={"email": email, "first_name": "Maja",
                                                 "last_name": "Lund", "company": "Lund ApS",

@@ -15,9 +15,7 @@ from typing import Any
 import pytest
 
 from connector.clock import FakeClock
-from connector.crm.activecampaign import ActiveCampaignCRM
 from connector.models import Event, EventType
-from connector.runtime import make_job
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server
@@ -25,7 +23,7 @@ from connector.scoring import score
 from connector.store import open_store
 from connector.sync import run_sync
 
-from .helpers import client_config, settings
+from .helpers import client_config, sandbox_job
 
 START = datetime(2026, 11, 2, 9, tzinfo=UTC)
 TOKEN = "ac-echo-secret"
@@ -61,12 +59,8 @@ def world(store_url):
         client = client_config("echo", "activecampaign", server.url, 2525,
                                invite={"enabled": False}, notify={"enabled": False},
                                unsubscribe={"enabled": False})
-        crm = ActiveCampaignCRM("echo", TOKEN, server.url, clock=clock.now,
-                                sleep=clock.sleep, monotonic=clock.monotonic,
-                                requests_per_second=100_000)
         store = open_store(store_url)
-        job = make_job(client, settings(store_url), store, crm=crm, clock=clock.now,
-                       env={"TEST_TOKEN": TOKEN})
+        job = sandbox_job(client, server.url, TOKEN, clock, store, store_url)
         yield account, job, clock, counting, population
         store.close()
 

@@ -9,16 +9,14 @@ import pytest
 
 from connector.actions.smtp_sink import SmtpSink
 from connector.clock import FakeClock
-from connector.crm.activecampaign import ActiveCampaignCRM
 from connector.models import Event, EventType
-from connector.runtime import make_job
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
 from connector.sandbox.server import Server
 from connector.store import open_store
 from connector.sync import run_sync
 
 from ..scoring.scenarios import story_000
-from .helpers import client_config, settings, story_contact
+from .helpers import client_config, sandbox_job, story_contact
 
 START = datetime(2026, 11, 2, 9, tzinfo=UTC)
 TOKEN = "ac-e2e-secret"
@@ -35,12 +33,8 @@ def world(store_url):
     with Server(app) as server, SmtpSink() as sink:
         client = client_config("nordic", "activecampaign", server.url, sink.port,
                                unsubscribe={"list_id": "3"})
-        crm = ActiveCampaignCRM("nordic", TOKEN, server.url, clock=clock.now,
-                                sleep=clock.sleep, monotonic=clock.monotonic,
-                                requests_per_second=100_000)
         store = open_store(store_url)
-        job = make_job(client, settings(store_url), store, crm=crm, clock=clock.now,
-                       env={"TEST_TOKEN": TOKEN})
+        job = sandbox_job(client, server.url, TOKEN, clock, store, store_url)
         yield account, job, clock, sink
         store.close()
 

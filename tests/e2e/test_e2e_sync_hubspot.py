@@ -8,8 +8,6 @@ import pytest
 
 from connector.actions.smtp_sink import SmtpSink
 from connector.clock import FakeClock
-from connector.crm.hubspot import HubSpotCRM
-from connector.runtime import make_job
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server
@@ -17,7 +15,7 @@ from connector.store import open_store
 from connector.sync import run_sync
 
 from ..scoring.scenarios import story_002
-from .helpers import client_config, settings, story_contact
+from .helpers import client_config, sandbox_job, story_contact
 
 START = datetime(2026, 11, 2, 9, tzinfo=UTC)
 TOKEN = "pat-na1-e2e-secret"
@@ -34,12 +32,8 @@ def portal(store_url):
     with Server(app) as server, SmtpSink() as sink:
         client = client_config("acme", "hubspot", server.url, sink.port,
                                crm={"plan": "enterprise"})
-        crm = HubSpotCRM("acme", TOKEN, server.url, plan="enterprise", clock=clock.now,
-                         sleep=clock.sleep, monotonic=clock.monotonic,
-                         requests_per_10s=100_000, search_per_second=100_000)
         store = open_store(store_url)
-        job = make_job(client, settings(store_url), store, crm=crm, clock=clock.now,
-                       env={"TEST_TOKEN": TOKEN})
+        job = sandbox_job(client, server.url, TOKEN, clock, store, store_url)
         yield app, account, job, clock, sink, store
         store.close()
 
