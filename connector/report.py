@@ -42,6 +42,14 @@ class SyncReport:
     # what changed in the account's detected capabilities, and a declared crm.plan that
     # disagrees with them (connector/crm/detected.py)
     capabilities: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # done, but not as configured
+
+    def warn(self, note: str) -> bool:
+        """Add a warning once (the same cause in many contacts is one line); True if new."""
+        if note in self.warnings:
+            return False
+        self.warnings.append(note)
+        return True
 
     def list_already_warm(self, lead: dict[str, Any]) -> None:
         """Keep ``lead`` if it is among the LISTED best already-warm leads (by score)."""
@@ -151,6 +159,7 @@ class SyncReport:
             "guard": list(self.guard),
             "capabilities": list(self.capabilities),
             "held": self.held_notes(),
+            "warnings": list(self.warnings),
         }
 
     def summary(self) -> str:
@@ -184,7 +193,8 @@ def count_words(counts: Mapping[str, int]) -> list[str]:
     for key, label in (("actions_held_model", "actions held (model change)"),
                        ("actions_held_guard", "actions held by the guard"),
                        ("invites_queued", "invites queued (daily cap)"),
-                       ("already_invited", "warm leads already invited per CRM marker")):
+                       ("already_invited", "warm leads already invited per CRM marker"),
+                       ("owner_fallback", "warm leads sent from owner_fallback (warnings)")):
         if c[key]:
             parts.append(f"{c[key]} {label}")
     if c["skipped"]:

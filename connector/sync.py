@@ -32,7 +32,7 @@ from hashlib import sha256
 from typing import Any, TypeVar
 
 from connector import lease, logs, own_writes, stopping
-from connector.actions.base import ActionContext, plan_actions
+from connector.actions.base import ActionContext, owner_warning, plan_actions
 from connector.actions.capacity import apply_capacity
 from connector.actions.deliver import deliver_pending, settle_hint
 from connector.actions.guard import apply_guard, invites_over, unsubscribes_over
@@ -603,6 +603,11 @@ def _record(job: SyncJob, report: SyncReport, scored: list[_Scored], to_write: d
             planned = plan_actions(change, s.result, s.contact, s.events, job.actions,
                                    s.previous)
             report.counts["already_invited"] += skips_warm_up(change, s.contact, s.previous)
+            warnings = {w for e in planned if (w := owner_warning(e.payload))}
+            report.counts["owner_fallback"] += bool(warnings)
+            for note in sorted(warnings):
+                if report.warn(note):
+                    log.warning("%s", note)
             if change.kind in held:
                 planned = [replace(e, status="held", hold_reason=(
                     f"model change: {label} -> {job.model.name} ({job.model_hash}) alone "

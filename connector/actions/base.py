@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from connector.actions.mail import usable_email
 from connector.actions.marker import skips_warm_up
 from connector.config import ClientConfig
 from connector.crm.base import CRM
@@ -21,6 +22,8 @@ from connector.store.base import OutboxEntry, StoredContact
 log = logging.getLogger("connector.actions")
 
 JOURNEY_STEPS = 15
+CRM_NAMES = {"hubspot": "HubSpot", "activecampaign": "ActiveCampaign"}
+NOT_FOUND = "is not found"
 
 
 @dataclass
@@ -45,7 +48,9 @@ def plan_actions(change: Transition, result: ScoreResult, contact: Contact,
         log.info("contact %s is warm; no invite or note planned: %s (%s)", contact.id,
                  "already invited per CRM marker", contact.invited_at)
     elif change.kind is TransitionKind.BECAME_WARM:
-        payload = _payload(change, result, contact, events, _owner(contact, ctx))
+        owner, crm_owner = _owner(contact, ctx)
+        payload = _payload(change, result, contact, events, owner)
+        payload["crm_owner"] = crm_owner
         episode = change.warm_episode
         if cfg.invite.enabled:
             out.append(OutboxEntry(cfg.name, contact.id, "invite",
@@ -61,12 +66,46 @@ def plan_actions(change: Transition, result: ScoreResult, contact: Contact,
     return out
 
 
-def _owner(contact: Contact, ctx: ActionContext) -> Owner:
+def _owner(contact: Contact, ctx: ActionContext) -> tuple[Owner, dict[str, str] | None]:
+    """Who the invite and note go out as: the contact's CRM owner, else ``owner_fallback``.
+    When the contact has a CRM owner that cannot send (unknown to the CRM, or without a
+    usable email) the second item says who that owner is and why, for the note to sales
+    and the run's warnings; a contact without an owner is the fallback's, no warning."""
     owner = ctx.crm.get_owner(contact) if contact.owner_id else None
-    if owner is not None and owner.email:
-        return owner
+    if owner is not None and usable_email(owner.email):
+        return owner, None
     fallback = ctx.client.owner_fallback
-    return Owner(id="fallback", name=fallback.name, email=fallback.email)
+    stand_in = Owner(id="fallback", name=fallback.name, email=fallback.email)
+    if not contact.owner_id:
+        return stand_in, None
+    crm = CRM_NAMES.get(ctx.crm.kind, ctx.crm.kind)
+    if owner is None:
+        problem = NOT_FOUND
+    elif not owner.email:
+        problem = "has no email address"
+    else:
+        problem = f"has no usable email address ({owner.email!r})"
+    name = owner.name if owner is not None and owner.name != owner.email else ""
+    return stand_in, {"id": owner.id if owner else contact.owner_id, "name": name or "",
+                      "crm": crm, "problem": problem}
+
+
+def owner_warning(payload: dict[str, Any]) -> str | None:
+    """The run's warning when an invite or note goes out from ``owner_fallback`` because
+    the contact's CRM owner cannot send (see ``_owner``); None otherwise."""
+    crm_owner = payload.get("crm_owner")
+    if not crm_owner:
+        return None
+    who = f"{crm_owner['crm']} owner {crm_owner['id']}"
+    if crm_owner["name"]:
+        who += f" ({crm_owner['name']})"
+    fix = (f"assign the contacts to an existing owner in {crm_owner['crm']}"
+           if crm_owner["problem"] == NOT_FOUND else
+           f"give the owner an email address in {crm_owner['crm']} or assign the contacts "
+           "to another owner")
+    return (f"{who} {crm_owner['problem']} in {crm_owner['crm']}: invites and notes for "
+            f"their contacts go out from owner_fallback {payload['owner_name']} "
+            f"<{payload['owner_email']}> instead; fix: {fix}")
 
 
 def _payload(change: Transition, result: ScoreResult, contact: Contact,

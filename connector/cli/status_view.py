@@ -122,8 +122,15 @@ def capabilities(c: ClientStatus) -> list[Line]:
     return out
 
 
+def warnings(c: ClientStatus) -> list[Line]:
+    """What the runs of the last 24 hours did, but not as configured (e.g. a lead's owner
+    without an email, sent from owner_fallback), with the fix."""
+    return [Text.assemble(("warning: ", "yellow"), str(note))
+            for note in c.info.get("warnings") or []]
+
+
 SECTIONS: list[Section] = [last_run, run_counts, contacts, actions, unknown, skipped,
-                           failed_writes, errors, capabilities]
+                           failed_writes, errors, warnings, capabilities]
 
 
 def print_status(console: Console, summary: Mapping[str, Any],

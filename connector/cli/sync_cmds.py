@@ -81,6 +81,9 @@ def print_report(report: SyncReport, as_json: bool = False) -> None:
         console.print(f"  [red]needs a person:[/] {line}", highlight=False)
     for line in report.held_notes():
         console.print(f"  [yellow]held:[/] {escape(line)}", highlight=False, soft_wrap=True)
+    for line in report.warnings:
+        console.print(f"  [yellow]warning:[/] {escape(line)}", highlight=False,
+                      soft_wrap=True)
     for line in report.errors[:20]:
         console.print(f"  [red]error:[/] {logs.mask(line)}", highlight=False)
     if report.planned:

@@ -522,7 +522,9 @@ class HubSpotSandbox:
         results = []
         for owner in account.owners:
             first, _, last = owner.name.partition(" ")
-            results.append({"id": owner.id, "email": owner.email, "type": "PERSON",
+            # an owner without an email (the SDK's PublicOwner.email is optional) has none
+            email = {"email": owner.email} if owner.email else {}
+            results.append({"id": owner.id, **email, "type": "PERSON",
                             "firstName": first, "lastName": last, "userId": int(owner.id),
                             "userIdIncludingInactive": int(owner.id),
                             "createdAt": now, "updatedAt": now, "archived": False,

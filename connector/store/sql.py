@@ -37,6 +37,7 @@ from connector.store import tables as t
 from connector.store.base import OutboxEntry, StoredContact, StoredModel, iter_chunks
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+WARNINGS_FOR = timedelta(hours=24)  # `connector status` lists the warnings of this long
 INTERRUPTED_NOTE = ("the run stopped before finishing (its process was killed or stopped "
                     "renewing its lease); the next run picks up its work")
 
@@ -462,8 +463,19 @@ class SqlStore:
                             for r in self.skipped(client)],
                 "contacts": self.contact_count(client),
                 "capabilities": self.get_capabilities(client),
+                "warnings": self._recent_warnings(client, datetime.now(UTC) - WARNINGS_FOR),
             }
         return out
+
+    def _recent_warnings(self, client: str, since: datetime) -> list[str]:
+        """The warnings of the client's runs started since ``since``, newest first, once
+        each (kept in each run's recorded report; a run that planned nothing has none)."""
+        with self._conn() as conn:
+            reports = conn.execute(select(t.runs.c.report).where(and_(
+                t.runs.c.client == client, t.runs.c.started_at >= since)).order_by(
+                t.runs.c.started_at.desc()).limit(1000)).scalars()
+            notes = [w for r in reports for w in (r or {}).get("warnings", [])]
+        return list(dict.fromkeys(notes))
 
     # -- dirty contacts (webhooks) ---------------------------------------------------------
     def mark_dirty(self, client: str, ids: Sequence[str], source: str, now: datetime) -> None:
