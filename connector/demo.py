@@ -9,6 +9,9 @@ times the real rate limits so the demo takes seconds instead of minutes.
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
+import sys
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -62,6 +65,31 @@ def run_demo(contacts: int = 300, state_path: Path = Path("connector-demo.db"),
             result.leaders[client.name] = store.top_contacts(client.name, top)
         result.invites = [m for m in sink.messages if ":invite:" in m["X-Connector-Key"]]
     return result
+
+
+def connector_command() -> str:
+    """``connector`` as a command that works as printed in this shell's working directory:
+    the script next to the running interpreter (a virtual environment's ``bin/connector``,
+    relative to the working directory when below it), plain ``connector`` only when the
+    PATH finds that same script, else ``python -m connector.cli``."""
+    script = Path(sys.executable).parent / ("connector.exe" if os.name == "nt" else "connector")
+    if not script.is_file():
+        return f"{shlex.quote(sys.executable)} -m connector.cli"
+    found = shutil.which("connector")
+    if found and Path(found).resolve() == script.resolve():
+        return "connector"
+    relative = os.path.relpath(script, Path.cwd())
+    return shlex.quote(str(script) if relative.startswith("..") else relative)
+
+
+def state_command(state_path: Path, args: str) -> str:
+    """A `connector` command line on the demo's state file and client files, ready to paste
+    in this working directory (``--config-dir`` unless the clients are its config/clients)."""
+    url = shlex.quote(f"sqlite:///{state_path}")
+    folder = ""
+    if CLIENTS.resolve() != (Path.cwd() / "config" / "clients").resolve():
+        folder = f" --config-dir {shlex.quote(str(CLIENTS))}"
+    return f"CONNECTOR_STATE_URL={url} {connector_command()} {args}{folder}"
 
 
 def _client(file: str, url: str, smtp_port: int, rate: float) -> ClientConfig:

@@ -43,6 +43,12 @@ class SyncReport:
     # disagrees with them (connector/crm/detected.py)
     capabilities: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # done, but not as configured
+    # this run's delivery problems, one line per entry (stored with the run's errors; the
+    # report prints ``left`` instead, which groups them with the earlier runs' ones)
+    delivery_errors: list[str] = field(default_factory=list)
+    # after a finished delivery: the outbox's waiting, failed and unknown actions, grouped
+    # with their reason and command (``connector.actions.left``); None: not looked at
+    left: list[str] | None = None
 
     def warn(self, note: str) -> bool:
         """Add a warning once (the same cause in many contacts is one line); True if new."""
@@ -80,7 +86,7 @@ class SyncReport:
             then = (f"`connector actions list --client {name} --status held`, then "
                     f"`connector actions release --client {name}` (or `discard`)")
         elif self.guard:
-            did = "acted on like any transition, and the run guard held them (exit code 4)"
+            did = "acted on like any transition, and the run guard held them"
             then = f"`connector actions list --client {name} --status held`"
         else:
             did = "acted on like any transition: invited (with sales notes) and unsubscribed"
@@ -101,6 +107,19 @@ class SyncReport:
         """The guard held this run's mass invites or unsubscribes (a distinct exit code)."""
         return bool(self.guard)
 
+    @property
+    def work_left(self) -> bool:
+        """The run finished but left work undone: score writes that failed, or actions
+        waiting for a retry, failed or of unknown outcome (a distinct exit code)."""
+        if self.interrupted or self.status not in ("ok", "partial"):
+            return False
+        return self.status == "partial" or bool(self.left)
+
+    @property
+    def all_errors(self) -> list[str]:
+        """Every error of the run, delivery included (what the state store records)."""
+        return [*self.errors, *self.delivery_errors]
+
     def held_notes(self) -> list[str]:
         """What waits for a person (model change, guard, daily cap), with the commands."""
         c = self.counts
@@ -113,7 +132,7 @@ class SyncReport:
                        f"and it alone caused them; review with {see}, then {release} "
                        "(or `on_model_change: act` in the client file)")
         for note in self.guard:
-            out.append(f"{note}; review with {see}, then {release} (exit code 4)")
+            out.append(f"{note}; review with {see}, then {release}")
         if c["invites_queued"]:
             out.append(f"{c['invites_queued']} invite(s) queued for the next day "
                        "(invite.daily_cap_per_owner); see `connector leads --client "
@@ -145,7 +164,7 @@ class SyncReport:
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "counts": dict(self.counts),
-            "errors": list(self.errors),
+            "errors": self.all_errors,
             "degraded": list(self.degraded),
             "retried": dict(self.retried),
             "unknown_actions": list(self.unknown_actions),
@@ -160,6 +179,8 @@ class SyncReport:
             "capabilities": list(self.capabilities),
             "held": self.held_notes(),
             "warnings": list(self.warnings),
+            "left": self.left,
+            "work_left": self.work_left,
         }
 
     def summary(self) -> str:

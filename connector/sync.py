@@ -36,6 +36,7 @@ from connector.actions.base import ActionContext, owner_warning, plan_actions
 from connector.actions.capacity import apply_capacity
 from connector.actions.deliver import deliver_pending, settle_hint
 from connector.actions.guard import apply_guard, invites_over, unsubscribes_over
+from connector.actions.left import LEFT_STATES, left_lines
 from connector.actions.marker import skips_warm_up
 from connector.crm.base import CRM, ContactsById, ScoreProperty
 from connector.crm.detected import settle
@@ -165,7 +166,7 @@ def _sync_holding_lease(job: SyncJob, report: SyncReport, kind: str,
             report.status = "interrupted"
             report.actions_pending = 0 if dry_run else _pending_actions(job)
         else:
-            report.status = ("partial" if report.counts["write_failed"] or report.errors
+            report.status = ("partial" if report.counts["write_failed"] or report.all_errors
                              else "ok")
     except KeyboardInterrupt:  # a second Ctrl-C: quit at once, but say so in the runs
         report.status = "interrupted"
@@ -820,9 +821,11 @@ def _deliver(job: SyncJob, report: SyncReport, *, dry_run: bool) -> None:
     report.counts["actions_retrying"] += delivery.retrying
     report.counts["actions_failed"] += delivery.failed
     report.counts["actions_unknown"] += delivery.uncertain
-    report.errors.extend(delivery.errors)
+    report.delivery_errors.extend(delivery.errors)
     if delivery.stopped:  # the message in flight was finished; the rest stay pending
         report.interrupted = True
+    else:  # what waits for a retry or a person, this run's and earlier runs' alike
+        report.left = left_lines(job.client, job.store.outbox(job.client, LEFT_STATES))
 
 
 def _finish_run(job: SyncJob, report: SyncReport) -> None:
@@ -830,7 +833,7 @@ def _finish_run(job: SyncJob, report: SyncReport) -> None:
         return  # a dry run records no run
     try:
         job.store.finish_run(report.run_id, report.status, report.finished_at,
-                             dict(report.counts), report.errors, report.as_dict())
+                             dict(report.counts), report.all_errors, report.as_dict())
     except Exception:  # the run's own outcome matters more than its bookkeeping
         log.exception("could not record the end of run %s", report.run_id)
 

@@ -21,10 +21,13 @@ if TYPE_CHECKING:
 console = Console()
 err_console = Console(stderr=True)
 
+# The exit statuses, as README.md "Exit status" documents them
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_BUSY = 3
 EXIT_GUARD = 4  # sync/resync: the run guard held mass invites or unsubscribes
+EXIT_WORK_LEFT = 5  # sync/resync finished but left work undone (actions, score writes)
+EXIT_SIGNAL = 128  # + the signal's number: stopped by a signal
 
 
 @contextlib.contextmanager

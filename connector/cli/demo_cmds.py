@@ -6,10 +6,11 @@ import time
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from connector.cli.app import app
-from connector.cli.common import cli_errors, console, need_extra, output_path
+from connector.cli.common import cli_errors, console, err_console, need_extra, output_path
 
 
 @app.command()
@@ -21,8 +22,14 @@ def demo(
 ) -> None:
     """Sandbox CRM + local SMTP sink + a full sync: who to call today, invites sent."""
     need_extra("demo")
-    from connector.cli.sync_cmds import leaderboard, print_report, sync_client
-    from connector.demo import run_demo
+    from connector.cli.sync_cmds import (
+        EXIT_WHY,
+        exit_status,
+        leaderboard,
+        print_report,
+        sync_client,
+    )
+    from connector.demo import run_demo, state_command
 
     with cli_errors():
         output_path(state, "--state", create=True)
@@ -39,13 +46,27 @@ def demo(
         for msg in result.invites[:10]:
             table.add_row(msg["To"], msg["From"], msg["Reply-To"], msg["Subject"])
         console.print(table)
+        for report in result.reports:  # part of the demo: say what a real run does
+            if report.guard_tripped:
+                result.notes.append(
+                    f"the run guard held {report.counts['actions_held_guard']} action(s) of "
+                    f"{report.client} for review, as on any client's run that would act on "
+                    "too many contacts at once (a real `connector sync` then exits with "
+                    "status 4); see them with: " + state_command(
+                        state, f"actions list --client {report.client} --status held"))
         for note in result.notes:
-            console.print(f"[yellow]note:[/] {note}", highlight=False)
-        console.print(f"state lives in {result.state_path} (try: CONNECTOR_STATE_URL="
-                      f"sqlite:///{state} connector leads --client acme-hubspot)",
-                      highlight=False)
+            console.print(f"[yellow]note:[/] {escape(note)}", highlight=False,
+                          soft_wrap=True)
+        console.print(f"state lives in {result.state_path}; next, try: "
+                      + escape(state_command(state, "leads --client acme-hubspot")),
+                      highlight=False, soft_wrap=True)
         for name, rows in result.leaders.items():
             console.print(leaderboard(name, rows))
+        # the demo's own status is a sync's, except the guard, which the note explains
+        code = next((c for r in result.reports if (c := exit_status(r, guard=False))), 0)
+        if why := EXIT_WHY.get(code):
+            err_console.print(f"exit status {code}: {why}", highlight=False)
+        raise typer.Exit(code)
 
 
 @app.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -15,7 +16,10 @@ from rich.table import Table
 from connector import logs, stopping
 from connector.cli.app import app
 from connector.cli.common import (
+    EXIT_FAILED,
     EXIT_GUARD,
+    EXIT_SIGNAL,
+    EXIT_WORK_LEFT,
     cli_errors,
     console,
     err_console,
@@ -77,15 +81,22 @@ def print_report(report: SyncReport, as_json: bool = False) -> None:
         console.print(f"  [yellow]degraded:[/] {line}", highlight=False)
     for endpoint, count in sorted(report.retried.items()):
         console.print(f"  retried {count}x: {endpoint}", highlight=False)
-    for line in report.unknown_actions:
-        console.print(f"  [red]needs a person:[/] {line}", highlight=False)
+    if report.left is None:  # else they are among the unknown actions listed below
+        for line in report.unknown_actions:
+            console.print(f"  [red]needs a person:[/] {line}", highlight=False)
     for line in report.held_notes():
         console.print(f"  [yellow]held:[/] {escape(line)}", highlight=False, soft_wrap=True)
     for line in report.warnings:
         console.print(f"  [yellow]warning:[/] {escape(line)}", highlight=False,
                       soft_wrap=True)
-    for line in report.errors[:20]:
+    errors = report.errors if report.left is not None else report.all_errors
+    for line in errors[:20]:
         console.print(f"  [red]error:[/] {logs.mask(line)}", highlight=False)
+    for line in report.left or []:
+        state, _, rest = line.partition(": ")
+        colour = "yellow" if state == "waiting" else "red"
+        console.print(f"  [{colour}]{state}:[/] {escape(logs.mask(rest))}", highlight=False,
+                      soft_wrap=True)
     if report.planned:
         console.print(f"  dry run: {len(report.planned)} planned changes, none made:")
         for line in report.planned:
@@ -111,12 +122,29 @@ def _one(client_name: str, *, full: bool, dry_run: bool, config_dir: Path | None
             report = sync_client(settings, client, store, full=full, dry_run=dry_run,
                                  stop=stop, show_progress=not as_json)
         print_report(report, as_json)
-        if report.status == "interrupted":
-            raise typer.Exit(128 + (signals[0] if signals else signal.SIGINT))
-        if report.status == "failed":
-            raise typer.Exit(1)
-        if report.guard_tripped:
-            raise typer.Exit(EXIT_GUARD)
+        code = exit_status(report, signals[0] if signals else signal.SIGINT)
+        if (why := EXIT_WHY.get(code)) and not as_json:
+            err_console.print(f"exit status {code}: {why}", highlight=False)
+        raise typer.Exit(code)
+
+
+EXIT_WHY = {EXIT_GUARD: "the run guard held actions for review (listed above)",
+            EXIT_WORK_LEFT: "the run finished but left work undone (listed above)"}
+
+
+def exit_status(report: SyncReport, signum: int = signal.SIGINT, *, guard: bool = True) -> int:
+    """The exit status of a sync or resync (README.md, "Exit status"): the first that
+    applies of stopped by a signal, failed, guard held (unless not ``guard``), work left
+    undone, else 0."""
+    if report.status == "interrupted":
+        return EXIT_SIGNAL + signum
+    if report.status == "failed":
+        return EXIT_FAILED
+    if guard and report.guard_tripped:
+        return EXIT_GUARD
+    if report.work_left:
+        return EXIT_WORK_LEFT
+    return 0
 
 
 @app.command()
@@ -204,8 +232,9 @@ def run(
         last: dict[str, SyncReport] = {}
 
         def run_one(name: str, stop: threading.Event) -> None:
-            from connector.errors import LeaseHeld
+            from connector.errors import ConnectorError, LeaseHeld
 
+            started = datetime.now(UTC)
             try:
                 report = sync_client(settings, clients[name], store, full=False,
                                      dry_run=False, stop=stop, show_progress=False)
@@ -213,6 +242,16 @@ def run(
                 print_report(report)
             except LeaseHeld as exc:
                 console.print(f"[yellow]skipped:[/] {exc}", highlight=False)
+            except Exception as exc:  # one line (client, what failed, fix); the others go on
+                bug = not isinstance(exc, ConnectorError)
+                what = logs.mask(f"{type(exc).__name__}: {exc}" if bug else str(exc))
+                last[name] = SyncReport(client=name, kind="sync", started_at=started,
+                                        status="failed", errors=[what])
+                console.print(f"{escape(name)}: [red]failed:[/] {escape(what)}"
+                              + (" (a bug: the traceback is in the log)" if bug else ""),
+                              highlight=False, soft_wrap=True)
+                if bug:
+                    raise  # the scheduler logs the traceback
 
         runner = Runner(clients, run_one, first_run_now=now)
         console.print(f"running {len(clients)} client(s): {', '.join(clients)}; "
@@ -244,13 +283,25 @@ def _print_stopped(names: list[str], last: dict[str, SyncReport], store) -> None
             console.print(f"  {name}: interrupted; {report.stop_note()}", highlight=False,
                           soft_wrap=True)
             continue
+        if report.status == "failed":
+            at = report.started_at.isoformat(sep=" ", timespec="seconds")
+            console.print(f"  {name}: last run failed ({at}): "
+                          f"{escape(report.errors[0] if report.errors else 'see the log')}",
+                          highlight=False, soft_wrap=True)
+            continue
         try:
-            pending = len(store.outbox(name, ["pending"]))
+            outbox = store.outbox(name, ["pending", "failed", "unknown"])
         except Exception:  # the summary never hides the stop itself
-            pending = 0
+            outbox = []
+        pending = sum(e.status == "pending" for e in outbox)
         saved = (f"bookmark saved ({report.bookmark.isoformat()})"
                  if report.bookmark_saved and report.bookmark else "bookmark not moved")
         left = f"{pending} action(s) pending" if pending else "no action pending"
+        for state in ("failed", "unknown"):
+            if count := sum(e.status == state for e in outbox):
+                left += f", {count} {state}"
+        if report.work_left or len(outbox) > pending:
+            left += f" (work left undone: see `connector actions list --client {name}`)"
         console.print(f"  {name}: last run {report.status}, finished before the stop; "
                       f"{saved}; {left}", highlight=False, soft_wrap=True)
 

@@ -142,3 +142,47 @@ def test_run_syncs_both_clients_repeatedly_and_stops_cleanly_on_sigterm(portal):
         for earlier, later in itertools.pairwise(runs):
             assert earlier["finished_at"] <= later["started_at"]  # never overlapping
         assert store.get_bookmark(name, "contacts") is not None
+
+
+def _last_status(url: str, client: str) -> str | None:
+    store = open_store(url)
+    try:
+        runs = store.last_runs(client, 1)
+        return runs[0]["status"] if runs else None
+    finally:
+        store.close()
+
+
+def test_run_with_one_wrong_token_says_so_in_one_line_and_the_others_go_on(portal):
+    """Issue 22, item 2: one line (client, what failed, fix), no traceback, the other client
+    syncs, and the summary at Ctrl-C says the client's last run failed and why."""
+    app_, server, env, tmp = portal
+    env = {**env, "TOK_BETA": "tok-wrong-0000"}
+    url = env["CONNECTOR_STATE_URL"]
+    proc = subprocess.Popen([sys.executable, "-m", "connector.cli.__main__", "run", "--now"],
+                            env={**os.environ, **env}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while (_last_status(url, "acme"), _last_status(url, "beta")) != ("ok", "failed"):
+            assert time.monotonic() < deadline and proc.poll() is None, "the runs never ended"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out + err
+    assert "Traceback" not in out + err
+    assert "tok-wrong-0000" not in out + err
+    lines = out.splitlines()
+    [failed] = [line for line in lines if line.startswith("beta: failed:")]
+    assert "(HTTP 401)" in failed and failed.endswith("fix: check the token for client 'beta'")
+    assert any(line.startswith("acme: ok: 40 pulled") for line in lines), out
+    # the summary at Ctrl-C tells the truth for both
+    summary = lines[lines.index("stopped cleanly (no sync left running); per client:"):]
+    [beta] = [line for line in summary if line.startswith("  beta:")]
+    assert beta.startswith("  beta: last run failed (") and "check the token" in beta, out
+    assert "no run in this session" not in out
+    [acme] = [line for line in summary if line.startswith("  acme:")]
+    assert acme.startswith("  acme: last run ok") and "bookmark saved" in acme
