@@ -641,22 +641,31 @@ class HubSpotCRM:
     def get_owner(self, contact: Contact) -> Owner | None:
         if not contact.owner_id:
             return None
+        return self._owner_map().get(contact.owner_id)
+
+    def _owner_map(self) -> dict[str, Owner]:
+        """The portal's owners by id, read once per run (every page)."""
         if self._owners is None:
             api = self._api("owners", lambda: self.sdk.crm.owners.owners_api)
-            self._owners = {}
+            owners: dict[str, Owner] = {}
             for page in self._pages(lambda after: api.get_page(limit=100, after=after),
                                     "GET /crm/v3/owners"):
                 for o in page.results:
                     name = " ".join(p for p in (o.first_name, o.last_name) if p) or o.email
-                    self._owners[str(o.id)] = Owner(id=str(o.id), name=name, email=o.email)
-        return self._owners.get(contact.owner_id)
+                    owners[str(o.id)] = Owner(id=str(o.id), name=name, email=o.email)
+            self._owners = owners
+        return self._owners
 
     def create_task(self, contact: Contact, owner: Owner | None, subject: str, body: str) -> str:
         api = self._api("tasks", lambda: self.sdk.crm.objects.tasks.basic_api)
         props = {"hs_timestamp": self.clock().isoformat(), "hs_task_subject": subject,
                  "hs_task_body": body, "hs_task_status": "NOT_STARTED",
                  "hs_task_priority": "HIGH"}
-        if owner:
+        # hubspot_owner_id takes only an owner of the portal (its options are the owners:
+        # https://knowledge.hubspot.com/records/edit-property-values, "Contact owner"); the
+        # owner_fallback stand-in is no HubSpot owner, so its task stays unassigned and its
+        # subject and body name who it is for.
+        if owner and owner.id in self._owner_map():
             props["hubspot_owner_id"] = owner.id
         task = api.create(SimplePublicObjectInputForCreate(properties=props, associations=[{
             "to": {"id": contact.id},

@@ -536,6 +536,16 @@ class HubSpotSandbox:
         props = body.get("properties") or {}
         if not props.get("hs_timestamp"):
             return _error(400, "Property hs_timestamp is required", "VALIDATION_ERROR")
+        owner = props.get("hubspot_owner_id")
+        if owner and owner not in {str(o.id) for o in account.owners}:
+            # an enumeration property takes only its options; hubspot_owner_id's are the
+            # portal's owners (the error's wording is unverified: HubSpot's
+            # VALIDATION_ERROR shape with the property's name)
+            return _error(400, f"Property values were not valid: {owner!r} is not a valid "
+                          "owner id for hubspot_owner_id", "VALIDATION_ERROR",
+                          errors=[{"message": f"{owner} is not a valid owner id",
+                                   "code": "INVALID_OWNER_ID",
+                                   "context": {"propertyName": ["hubspot_owner_id"]}}])
         task_id = str(len(account.tasks) + 1)
         now = iso(account.clock())
         account.tasks.append({"id": task_id, "properties": props,

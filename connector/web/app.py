@@ -76,8 +76,8 @@ class WebhookService:
             return None
         try:
             return cfg.webhook_secret(self.env)
-        except ConnectorError:  # the variable is not set: as if no webhook were configured
-            log.warning("webhook for %s refused: %s is not set", name, cfg.webhooks.secret_env)
+        except ConnectorError as err:  # not set or empty: as if no webhook were configured
+            log.warning("webhook for %s refused: %s", name, err)
             return None
 
     def run_targeted(self, client: str, dirty: dict[str, datetime]) -> None:

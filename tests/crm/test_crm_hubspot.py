@@ -10,7 +10,7 @@ from connector.clock import FakeClock
 from connector.crm.base import ScoreProperty
 from connector.crm.hubspot import HubSpotCRM
 from connector.errors import AuthError
-from connector.models import Contact, Event, EventType
+from connector.models import Contact, Event, EventType, Owner
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server
@@ -350,3 +350,18 @@ def test_a_portal_configured_enterprise_that_is_not_degrades_per_contact(portal)
         cid: [EventType.EMAIL_OPEN, EventType.PAGE_VIEW] for cid in ("1", "2")}
     assert app.ledger.count("/crm/v3/objects/contacts/1") == 1
     assert len(crm.notes.degraded) == 2
+
+
+def test_a_task_for_the_owner_fallback_is_created_unassigned(portal):
+    """The owner_fallback stand-in is no HubSpot owner: its task is created without
+    hubspot_owner_id (which takes only the portal's owners), the portal's own owner keeps it."""
+    _app, account, crm, _clock = portal
+    account.owners = [Owner(id="203", name="Ærling Pedersen", email="aerling@example.com")]
+    _seed(account, 2, START)
+    first, second = (Contact(id=i, email=f"p{i}@x.com", fields={}, owner_id="203")
+                     for i in ("1", "2"))
+    crm.create_task(first, Owner(id="fallback", name="Linnea Berg",
+                                 email="linnea@example-agency.com"), "Call", "Warm")
+    crm.create_task(second, crm.get_owner(second), "Call", "Warm")
+    owners = [t["properties"].get("hubspot_owner_id") for t in account.tasks]
+    assert owners == [None, "203"]

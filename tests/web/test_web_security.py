@@ -118,3 +118,24 @@ def test_healthz_and_metrics(hubspot):
                  "connector_crm_rate_limited_total", "connector_outbox_entries",
                  "connector_invites_sent", "connector_webhook_lag_seconds"):
         assert f"# TYPE {name.removesuffix('_total')}" in metrics.text, name
+
+
+@pytest.mark.parametrize("env, said", [
+    ({}, "WEBHOOK_SECRET is not set"),
+    ({"WEBHOOK_SECRET": " "}, "WEBHOOK_SECRET is set in the environment but empty")])
+def test_a_missing_or_empty_secret_refuses_the_webhook_and_says_which(tmp_path, caplog, env,
+                                                                       said):
+    from connector.web.app import WebhookService
+
+    from ..e2e.helpers import settings
+
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    cfg = client("acme", "hubspot", "http://127.0.0.1:9", 9)
+    store = open_store(url)
+    try:
+        service = WebhookService(settings(url), {"acme": cfg}, store, env=env)
+        with caplog.at_level("WARNING"):
+            assert service.secret("acme", "hubspot") is None
+    finally:
+        store.close()
+    assert said in caplog.text
