@@ -13,7 +13,12 @@ migration 0006). A pulled contact is only our write's echo when all of these hol
   after (the CRM's clock is not ours);
 - the CRM's activity stream names no engagement of the contact that state does not hold
   (when the adapter read one: ``crm.engaged``). Site visits do not move ActiveCampaign's
-  ``udate`` at all, so they are found there and never through the modification time.
+  ``udate`` at all, so they are found there and never through the modification time;
+- and that stream is complete (``crm.stream_complete``): read this run and proven to name
+  site visits. Where it is not (refused, answered empty, or not shown to list visits: a
+  server that lists visits only in each contact's tracking logs), a contact whose
+  modification time moved has its engagement read, inside our write's window too: the
+  echo of our write never hides a visit made a few minutes after it (issue 21).
 
 A contact whose modification time has not moved since the last pull is unchanged the same
 way (pulled again by a date filter's overlap, or named by the stream).
@@ -53,7 +58,7 @@ def news(contact: Contact, engaged: Mapping[str, set[str]] | None,
 
 
 def nothing_new(contact: Contact, prev: StoredContact | None, score_field: str,
-                has_news: bool) -> bool:
+                has_news: bool, stream_complete: bool = True) -> bool:
     """True when ``contact`` is unchanged or changed only by our last write (see the
     module docstring): its engagement need not be fetched."""
     if prev is None or has_news:
@@ -61,6 +66,8 @@ def nothing_new(contact: Contact, prev: StoredContact | None, score_field: str,
     when = contact.updated_at
     if when is not None and when == prev.updated_at_crm:
         return True
+    if not stream_complete:  # the stream cannot vouch that only our write happened
+        return False
     if prev.written_at is None or prev.written_fields_hash is None:
         return False
     if when is None or not (prev.written_at - WINDOW_BEFORE <= when

@@ -761,6 +761,8 @@ def _fetch_events(job: SyncJob, report: SyncReport, contacts: Sequence[Contact],
     (``connector.own_writes``)."""
     new, moved = [], []
     engaged = job.crm.engaged
+    # a CRM without the notion (counters on the contact) never takes this branch
+    complete = bool(getattr(job.crm, "stream_complete", True))
     cached = cached or {}
     for contact in contacts:
         prev = previous.get(contact.id)
@@ -769,7 +771,8 @@ def _fetch_events(job: SyncJob, report: SyncReport, contacts: Sequence[Contact],
         elif contact.activity_signature is None:
             stored_ids = {e.id for e in cached.get(contact.id, [])}
             if own_writes.nothing_new(contact, prev, job.score_property.name,
-                                      own_writes.news(contact, engaged, stored_ids)):
+                                      own_writes.news(contact, engaged, stored_ids),
+                                      complete):
                 report.counts["engagement_unchanged"] += 1
             else:
                 moved.append(contact)
@@ -850,9 +853,12 @@ def _merge(cached: Iterable[Event], fresh: Iterable[Event]) -> list[Event]:
 
 
 def _dedupe(contacts: Iterable[Contact]) -> list[Contact]:
+    """One copy of each contact: the first, which is the pulled one where the batch also
+    holds its stored copy (named by the activity stream, ``_engaged_unpulled``): the
+    CRM's record is newer than state's."""
     by_id: dict[str, Contact] = {}
     for contact in contacts:
-        by_id[contact.id] = contact
+        by_id.setdefault(contact.id, contact)
     return list(by_id.values())
 
 

@@ -12,8 +12,11 @@ counters on the contact (``activity_signature`` is None), and a site visit does 
 ``udate``: an incremental pull first reads the account's activity stream and names, in
 ``engaged``, each contact with an activity or a ``TrackingLog`` (a visit) and its event ids;
 the sync fetches the engagement of contacts with ids it has not stored, or whose record
-changed other than by our own write (``connector/own_writes.py``). Deals and the stream
-are paged with a few requests in flight (``_paged``), all under the one limiter.
+changed other than by our own write (``connector/own_writes.py``), which it trusts only
+where the stream is proven to name visits (``stream_names_visits``). A stream refused
+(4xx) or answered empty (unproven) is read per contact instead, and the sync report says
+so. Deals and the stream are paged with a few requests in flight (``_paged``), and every
+other list page after page (``paging.offset_pages``), all under the one limiter.
 
 The score lives in a *text* custom field (ActiveCampaign has no number type), written as
 a plain integer ("30", "-5"): sales filter with a segment condition "Lead score (connector)
@@ -45,7 +48,7 @@ from connector.crm.base import (
 from connector.crm.fanout import DEFAULT_WORKERS, fan_out
 from connector.crm.mapping import form_event_type
 from connector.crm.registry import register
-from connector.errors import FixConfiguration, NotFoundError, SkipRecord
+from connector.errors import AuthError, FixConfiguration, NotFoundError, SkipRecord
 from connector.http import HttpLayer, Limit, RateLimiter
 from connector.http.requests_client import JsonClient
 from connector.models import Contact, Event, EventType, Owner
@@ -99,6 +102,23 @@ NOT_ENGAGEMENT = frozenset({
     "smsreply", "smsunsub", "trackinglog", "seriesblock", "subscriberlog",
     "subscriberconversion", "fbaudiencecontactlog", "ecomorderactivity"})
 UNKNOWN_NOTE = "activities of unknown type"
+# what the sync report says when the account-wide stream cannot be used (issue 21); each
+# names what is read instead, what is not seen, and the fix
+STREAM_NOTE = "ActiveCampaign's account-wide activity stream"
+_PER_CONTACT = ("opens, clicks and forms are read per contact instead (GET /activities?"
+                "contact=, one request per changed contact) and site visits from the "
+                "tracking logs of changed contacts; a visit by a contact whose record did "
+                "not change is not seen until it changes. Fix: ask ActiveCampaign to "
+                "enable GET /activities without a contact for this API key, then run "
+                "`connector resync --full`")
+REFUSED_NOTE = STREAM_NOTE + " (GET /activities) was refused with {how}: " + _PER_CONTACT
+EMPTY_NOTE = (STREAM_NOTE + " (GET /activities) answered empty while a contact's own "
+              "activities list rows, so it is not read: " + _PER_CONTACT)
+UNREAD_NOTE = (STREAM_NOTE + " and each contact's activities (GET /activities?contact=) "
+               "were refused with {how}: email opens, clicks and form submissions are not "
+               "read, only site visits (tracking logs). Fix: give this API key's user "
+               "access to contact activities in ActiveCampaign, then run "
+               "`connector resync --full`")
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -133,7 +153,7 @@ class ActiveCampaignCRM:
                  overlap_seconds: int = 300, bulk_threshold: int = 20,
                  max_attempts: int = 6, engagement_workers: int = DEFAULT_WORKERS,
                  import_poll_seconds: float = 0.25, bulk_write_min: int | None = None,
-                 ) -> None:
+                 stream_names_visits: bool | None = None) -> None:
         base = base_url.rstrip("/")
         if not base.endswith("/api/3"):
             base += "/api/3"
@@ -153,6 +173,16 @@ class ActiveCampaignCRM:
         self._unknown: Counter[str] = Counter()
         self._unknown_lock = threading.Lock()
         self._account_stream = True
+        self._stream_refused: str | None = None  # how GET /activities refused the account
+        self._stream_untrusted = False  # this run's stream answered empty, unproven
+        self._contact_activities = True  # GET /activities?contact= answers
+        # Whether this account's activity stream is proven to name site visits
+        # ("TrackingLog" rows): None = unproven (the default), True = proven, False =
+        # proven not to. Only when True is a contact whose ``udate`` moved by nothing but
+        # our own write left unread (``stream_complete``, ``connector/own_writes.py``);
+        # else its tracking logs are read, inside our write's window too. Set from state
+        # by the capability check (first sync, full resync, ``connector doctor``).
+        self.stream_names_visits = stream_names_visits
         # "5 requests per second": a rolling window of 5 per 1/0.9 s counted from send to
         # answer never puts more than 5 into any second of AC's, however the requests in
         # flight arrive, and catches up the time spent scoring and storing (a one-token
@@ -202,11 +232,21 @@ class ActiveCampaignCRM:
         return f"ActiveCampaignCRM(client={self.client_name!r}, base_url={self.base_url!r})"
 
     # -- contacts ---------------------------------------------------------------------
+    @property
+    def stream_complete(self) -> bool:
+        """Whether this run's activity stream names every engagement the modification
+        time does not show: read (not refused, not an unproven empty answer) and proven to
+        name site visits (``stream_names_visits``). The sync takes a contact moved only by
+        our own write for its echo (no engagement read) only then."""
+        return self.stream_names_visits is True and self.engaged is not None
+
     def iter_contacts(self, since: datetime | None, until: datetime) -> Iterator[Contact]:
         self._activity_cache.clear()
+        self._stream_untrusted = False
         with self._unknown_lock:  # a new run: its own count of unknown activity types
             self._unknown.clear()
-            self.notes.degraded[:] = [n for n in self.notes.degraded if UNKNOWN_NOTE not in n]
+            self.notes.degraded[:] = [n for n in self.notes.degraded
+                                      if UNKNOWN_NOTE not in n and STREAM_NOTE not in n]
         params: dict[str, Any] = {"orders[id]": "ASC", "limit": PAGE,
                                   "include": "fieldValues,contactTags"}
         floor = None
@@ -394,33 +434,65 @@ class ActiveCampaignCRM:
                 return [e for e in stream.events.get(cid, [])
                         if since is None or e.occurred_at >= since]
         else:
+            if self._stream_refused and ids:
+                self._note(REFUSED_NOTE.format(how=self._stream_refused))
+
             def activities(cid: str) -> list[Event]:
-                return self._activities({"contact": cid}, since).get(cid, [])
+                return self._one_contacts_activities(cid, since)
 
         got = fan_out(lambda cid: activities(cid) + self._page_visits(cid, since), ids,
                       self.engagement_workers)
         return dict(zip(ids, got, strict=True))
 
     def _account_activities(self, since: datetime | None) -> _Stream | None:
-        """One paged stream of the whole account's activities, or None where the account
-        refuses ``/activities`` without ``contact`` (the reference now says "A contact ID
-        is required"): then each contact is asked for its own. A stream read this run
-        from an earlier time serves a later one (callers drop the older events)."""
-        if not self._account_stream:
+        """One paged stream of the whole account's activities, or None where each contact
+        is asked for its own: the account refuses ``/activities`` without ``contact`` (the
+        reference now says "A contact ID is required"; a 4xx, 403 or 404 alike), or its
+        stream answered empty and is not proven to work (``stream_names_visits``): an
+        empty answer is also what a server gives that lists nothing account-wide. A stream
+        read this run from an earlier time serves a later one (callers drop the older
+        events)."""
+        if not self._account_stream or self._stream_untrusted:
             return None
         for key, stream in self._activity_cache.items():
             if key is None or (since is not None and key <= since):
                 return stream
         try:
-            self._activity_cache[since] = self._read_stream({}, since)
-        except SkipRecord:
+            stream = self._read_stream({}, since)
+        except (SkipRecord, AuthError, NotFoundError) as exc:
             self._account_stream = False
+            self._stream_refused = f"{exc.status or 'an error'} ({exc.detail})"
             return None
-        return self._activity_cache[since]
+        if not stream.rows and self.stream_names_visits is not True:
+            self._stream_untrusted = True
+            return None
+        self._activity_cache[since] = stream
+        return stream
 
     def _stream_read(self, since: datetime | None) -> bool:
         return any(key is None or (since is not None and key <= since)
                    for key in self._activity_cache)
+
+    def _one_contacts_activities(self, cid: str, since: datetime | None) -> list[Event]:
+        """One contact's scored activities (``/activities?contact=``). A 403 or 404 here
+        too leaves opens, clicks and forms unread (said in the sync report); a contact's
+        own rows where the account-wide stream answered empty prove that answer wrong."""
+        if not self._contact_activities:
+            return []
+        try:
+            stream = self._read_stream({"contact": cid}, since)
+        except (AuthError, NotFoundError) as exc:
+            self._contact_activities = False
+            self._note(UNREAD_NOTE.format(how=f"{exc.status} ({exc.detail})"))
+            return []
+        if stream.rows and self._stream_untrusted:
+            self._note(EMPTY_NOTE)
+        return stream.events.get(cid, [])
+
+    def _note(self, note: str) -> None:
+        with self._unknown_lock:
+            if note not in self.notes.degraded:
+                self.notes.degraded.append(note)
 
     def _activities(self, params: dict[str, Any], since: datetime | None,
                     ) -> dict[str, list[Event]]:
@@ -433,6 +505,7 @@ class ActiveCampaignCRM:
             params = {**params, "after": since.isoformat()}
         for row in (r for rows in self._pages("/activities", "activities", params)
                     for r in rows):
+            out.rows += 1
             if _norm(row.get("reference_type")) == "trackinglog" or \
                     _norm(row.get("referenceModelName")) == "trackinglog":
                 # a site visit: its page is in the contact's tracking logs, as the event
@@ -696,6 +769,7 @@ class _Stream:
 
     events: dict[str, list[Event]] = field(default_factory=dict)
     visited: dict[str, set[str]] = field(default_factory=dict)
+    rows: int = 0  # every row read, engagement or not
 
 
 def _norm(name: Any) -> str:

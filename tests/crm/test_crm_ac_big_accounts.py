@@ -10,15 +10,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from connector.clock import FakeClock
-from connector.crm.activecampaign import ActiveCampaignCRM
 from connector.models import Contact
-from connector.runtime import make_job
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
 from connector.sandbox.server import Server
 from connector.store import open_store
 from connector.sync import run_sync
 
-from ..e2e.helpers import client_config, settings
+from ..e2e.helpers import client_config, sandbox_job
 
 START = datetime(2026, 11, 2, 9, tzinfo=UTC)
 TOKEN = "ac-agency-secret"
@@ -60,14 +58,9 @@ def agency(store_url, tmp_path):
         client = client_config("agency", "activecampaign", server.url, 2525,
                                rules=str(rules), invite={"enabled": False},
                                notify={"enabled": False}, unsubscribe={"enabled": False})
-        crm = ActiveCampaignCRM("agency", TOKEN, server.url, clock=clock.now,
-                                sleep=clock.sleep, monotonic=clock.monotonic,
-                                requests_per_second=100_000)
-        store = open_store(store_url)
-        job = make_job(client, settings(store_url), store, crm=crm, clock=clock.now,
-                       env={"TEST_TOKEN": TOKEN})
-        yield app, account, crm, job, vip
-        store.close()
+        job = sandbox_job(client, server.url, TOKEN, clock, open_store(store_url), store_url)
+        yield app, account, job.crm, job, vip
+        job.store.close()
 
 
 def test_an_account_with_150_fields_and_150_tags_is_scored_from_fields_and_tags_past_100(

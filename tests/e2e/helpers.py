@@ -56,9 +56,10 @@ def settings(url: str) -> Settings:
 
 
 def sandbox_job(client: ClientConfig, base_url: str, token: str, clock: Any, store: Any,
-                store_url: str) -> Any:
+                store_url: str, **crm_options: Any) -> Any:
     """A sync job on the client's sandbox account: the real adapter over HTTP, on the test's
-    fake clock, with the rate limits out of the way."""
+    fake clock, with the rate limits out of the way (``crm_options``: more of the
+    adapter's keyword arguments)."""
     from connector.runtime import make_job
 
     if client.crm.kind == "hubspot":
@@ -66,13 +67,14 @@ def sandbox_job(client: ClientConfig, base_url: str, token: str, clock: Any, sto
 
         crm: Any = HubSpotCRM(client.name, token, base_url, plan="enterprise",
                               clock=clock.now, sleep=clock.sleep, monotonic=clock.monotonic,
-                              requests_per_10s=100_000, search_per_second=100_000)
+                              requests_per_10s=100_000, search_per_second=100_000,
+                              **crm_options)
     else:
         from connector.crm.activecampaign import ActiveCampaignCRM
 
         crm = ActiveCampaignCRM(client.name, token, base_url, clock=clock.now,
                                 sleep=clock.sleep, monotonic=clock.monotonic,
-                                requests_per_second=100_000)
+                                requests_per_second=100_000, **crm_options)
     return make_job(client, settings(store_url), store, crm=crm, clock=clock.now,
                     env={"TEST_TOKEN": token})
 

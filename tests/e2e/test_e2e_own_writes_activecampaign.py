@@ -1,8 +1,10 @@
-"""Our own writes cost nothing on ActiveCampaign: after a full resync (which writes every
-contact's score and so moves every ``udate``), the next sync reads the contact pages, the
-activity stream and the tracking logs of the contacts who visited the site in between, and
-nothing else; those visits are scored. Real adapter over HTTP against the sandbox, SQLite
-and PostgreSQL."""
+"""Our own writes cost nothing on ActiveCampaign where its activity stream is proven to
+name site visits (``ActiveCampaignCRM.stream_names_visits = True``, as the capability
+check sets it): after a full resync (which writes every contact's score and so moves every
+``udate``), the next sync reads the contact pages, the activity stream and the tracking
+logs of the contacts who visited the site in between, and nothing else; those visits are
+scored. Unproven, the echo is read too (tests/e2e/test_e2e_stream_fallbacks_activecampaign
+.py). Real adapter over HTTP against the sandbox, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -60,7 +62,8 @@ def world(store_url):
                                invite={"enabled": False}, notify={"enabled": False},
                                unsubscribe={"enabled": False})
         store = open_store(store_url)
-        job = sandbox_job(client, server.url, TOKEN, clock, store, store_url)
+        job = sandbox_job(client, server.url, TOKEN, clock, store, store_url,
+                          stream_names_visits=True)
         yield account, job, clock, counting, population
         store.close()
 
