@@ -183,3 +183,51 @@ def test_a_bad_first_sync_value_names_the_file_field_and_choices(servers, tmp_pa
     text = " ".join(result.output.split())
     assert "first-bad.yaml" in text and "first_sync" in text
     assert "'baseline', 'act' or 'hold'" in text
+
+
+def test_a_first_sync_stopped_halfway_goes_on_and_a_fresh_state_starts_one_again(servers,
+                                                                                  tmp_path):
+    clock = FakeClock(datetime(2026, 11, 2, 9, tzinfo=UTC))
+    db = tmp_path / "fresh.db"
+    c = Client(servers, tmp_path, "first-stop", clock=clock.now, first_sync=None,
+               url=f"sqlite:///{db}")
+    for i in range(6):
+        cid = str(30 + i)
+        c.account.add_contact(lead(cid), visits(cid, clock.now(), services=4, opens=i))
+    store = open_store(c.url)
+
+    def job(stop_at: int | None = None):
+        j = make_job(load_client(c.file), settings(c.url), store, clock=clock.now,
+                     env={"SAFE_TOKEN": c.token})
+        j.batch_size = 2
+        if stop_at is not None:
+            pull = j.crm.iter_contacts
+
+            def pull_and_stop(since, until):
+                for i, contact in enumerate(pull(since, until)):
+                    if i == stop_at:  # SIGTERM arrives inside the second batch
+                        j.stop.set()
+                    yield contact
+
+            j.crm.iter_contacts = pull_and_stop  # type: ignore[method-assign]
+        return j
+
+    stopped = run_sync(job(stop_at=3))
+    assert stopped.status == "interrupted" and stopped.first_sync == "baseline"
+    assert stopped.counts["first_sync_warm"] == 2  # the first batch, recorded
+    assert store.get_bookmark(c.name, "contacts") is None
+    clock.advance(minutes=15)
+    rest = run_sync(job())
+    assert rest.status == "ok" and rest.first_sync == "baseline"  # still the first sync
+    assert rest.counts["first_sync_warm"] == 4 and rest.counts["became_warm"] == 0
+    assert c.sent("invite") == [] and len(store.already_warm(c.name)) == 6
+    store.close()
+
+    for suffix in ("", "-wal", "-shm"):  # a re-deploy: a fresh, empty state database
+        (tmp_path / f"fresh.db{suffix}").unlink(missing_ok=True)
+    clock.advance(minutes=15)
+    store = open_store(c.url)
+    again = run_sync(job())
+    assert again.first_sync == "baseline" and again.counts["first_sync_warm"] == 6
+    assert c.sent("invite") == [] and store.outbox(c.name) == []
+    store.close()
