@@ -45,6 +45,7 @@ from connector.crm.base import (
     ScoreProperty,
     WriteReport,
 )
+from connector.crm.detected import Detected
 from connector.crm.fanout import DEFAULT_WORKERS, fan_out
 from connector.crm.mapping import form_event_type
 from connector.crm.registry import register
@@ -143,6 +144,9 @@ class ActiveCampaignCRM:
     kind = "activecampaign"
     capabilities = ALL_CAPABILITIES  # tasks, tags, automations, list unsubscribes
     incremental_ordered = False
+    # whether the account's stream is proven to name site visits (None: unproven); set
+    # from state by the capability check (connector/crm/activecampaign_detect.py)
+    stream_names_visits: bool | None = None
 
     def __init__(self, client_name: str, token: str, base_url: str, *,
                  field_map: Mapping[str, str] | None = None,
@@ -756,6 +760,17 @@ class ActiveCampaignCRM:
     def unsubscribe(self, contact: Contact, list_id: str | None = None) -> None:
         self.http.post("/contactLists", {"contactList": {
             "list": list_id or "1", "contact": contact.id, "status": 2}})
+
+    # -- what the account can do (connector/crm/activecampaign_detect.py) --------------------
+    def detect_capabilities(self) -> Detected:
+        from connector.crm.activecampaign_detect import detect
+
+        return detect(self)[0]
+
+    def use_capabilities(self, detected: Detected) -> list[str]:
+        from connector.crm.activecampaign_detect import use
+
+        return use(self, detected)
 
     def close(self) -> None:
         self.http.close()

@@ -477,9 +477,10 @@ class HubSpotCRM:
         api = self._api("contacts", lambda: self.sdk.crm.contacts.basic_api)
         api.get_page(limit=1, archived=False)
 
-    def _answers(self, call: Callable[[], Any]) -> bool:
-        """Whether the portal answers ``call``: a 403 (scope or plan) or 404 is no; a 401
-        (the token itself) is raised."""
+    def _answers(self, call: Callable[[], Any]) -> bool | None:
+        """Whether the portal answers ``call``: a 403 (scope or plan) or 404 is no, another
+        4xx unknown (None: the API is tried, and a 403 then turns it off); a 401 (the token
+        itself) is raised."""
         try:
             call()
         except AuthError as exc:
@@ -488,6 +489,8 @@ class HubSpotCRM:
             return False
         except NotFoundError:
             return False
+        except SkipRecord:
+            return None
         return True
 
     def property_type(self, name: str) -> str | None:
@@ -517,7 +520,7 @@ class HubSpotCRM:
         notes = []
         use = {}
         for api, (label, fallback) in API_WORDS.items():
-            found = bool(detected.found.get(api))
+            found = detected.found.get(api) is not False  # unknown: tried
             declared = allowed is None or api in allowed
             use[api] = found and declared
             if found and not declared:

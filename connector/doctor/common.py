@@ -16,6 +16,7 @@ MAX_SKEW_SECONDS = 60
 # api-usage/usage-details); ActiveCampaign documents no rate-limit header
 HUBSPOT_MAX = "x-hubspot-ratelimit-max"
 HUBSPOT_INTERVAL = "x-hubspot-ratelimit-interval-milliseconds"
+AC_PER_SECOND = 5.0  # "5 requests per second per account" (../shared/docs/crm-apis.md)
 
 
 def kept_row(kept: Detected | None, found: Detected, client: str) -> Row:
@@ -45,9 +46,13 @@ def _rate_row(kind: str, seen: dict[str, str], limit: Any) -> Row:
     ours = limit.requests / limit.per_seconds if limit else None
     mine = f"our limiter {ours:.2f}/s" if ours else "no limiter"
     if kind != "hubspot":
-        return Row(check, OK, f"no rate-limit header (none documented); {mine}",
-                   "paces to the documented 5 requests per second per account, 429s wait "
-                   "out Retry-After")
+        seen_text = f"no rate-limit header (none documented); {mine}"
+        if ours is not None and ours > AC_PER_SECOND:
+            return Row(check, FAIL, seen_text, "goes faster than ActiveCampaign's 5 requests "
+                       "per second: earns 429s and waits out each Retry-After",
+                       "remove crm.rate_limit from the client file (or set it to 5 or less)")
+        return Row(check, OK, seen_text, "stays under the documented 5 requests per second "
+                   "per account; a 429 waits out its Retry-After")
     try:
         theirs = int(seen[HUBSPOT_MAX]) / (int(seen[HUBSPOT_INTERVAL]) / 1000)
     except (KeyError, ValueError, ZeroDivisionError):

@@ -153,6 +153,10 @@ def _api_row(found: dict[str, Any] | Any, key: str, check: str, fallback: str,
              needs: str) -> Row:
     if found.get(key):
         return Row(check, OK, "answers", "reads every event from it")
+    if found.get(key) is None:
+        return Row(check, FALLBACK, "the probe was refused (4xx, not 403): unverified",
+                   "tries it; at the first 403 " + fallback, "nothing, unless the sync "
+                   f"report says the API is unavailable; then: {needs}")
     return Row(check, FALLBACK, "refused (403)", fallback,
                f"to read every event: {needs}; else nothing to do")
 

@@ -112,6 +112,7 @@ class ACAccount:
             raise ValueError(f"stream must be one of {STREAM_MODES}, not {stream!r}")
         self.name = name
         self.stream = stream
+        self.lists = {"1": "Master Contact List"}  # list id -> name (unsubscribes go here)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.lock = threading.RLock()
         self.bucket = _Bucket(requests_per_second)
@@ -325,7 +326,10 @@ class ACSandbox:
             ("/import/bulk_import", "bulk_import", ["POST"]),
             ("/import/info", "import_info", ["GET"]),
             ("/deals", "deals", ["GET"]),
+            ("/users", "users", ["GET"]),
+            ("/users/me", "me", ["GET"]),
             ("/users/<uid>", "user", ["GET"]),
+            ("/lists/<list_id>", "mailing_list", ["GET"]),
             ("/tags", "create_tag", ["POST"]),
             ("/tags", "list_tags", ["GET"]),
             ("/contactTags", "contact_tag", ["POST"]),
@@ -455,6 +459,8 @@ class ACSandbox:
             if after.tzinfo is None:
                 after = after.replace(tzinfo=TZ)
             start = bisect.bisect_left(rows, after, key=lambda r: r["_ts"])
+        if a.get("orders[tstamp]", "").upper() == "DESC":  # the spec's "orders[tstamp]"
+            rows, start = rows[start:][::-1], 0
         # a page slices the sorted stream in place: it costs the same on any account size
         page = [{k: v for k, v in r.items() if not k.startswith("_")}
                 for r in rows[start + offset:start + offset + limit]]
@@ -604,6 +610,31 @@ class ACSandbox:
             rows = [d for d in rows if d["contact"] == a["filters[contact]"]]
         offset, limit = int(a.get("offset", 0)), min(int(a.get("limit", 100)), 100)
         return _json({"deals": rows[offset:offset + limit], "meta": {"total": len(rows)}})
+
+    # GET /users, /users/me and /lists/{id}, shaped as the spec's examples
+    # (../shared/specs/activecampaign-v3.openapi.json "List All Users", "Retrieve Logged-in
+    # User", "Retrieve a List": 404 {"message": "No Result found for _List with id 7"})
+    def users(self, request: Request, account: ACAccount) -> Response:
+        rows = [self._user(uid, owner) for uid, owner in account.users.items() if owner]
+        return _json({"users": rows, "meta": {"total": str(len(rows))}})
+
+    def me(self, request: Request, account: ACAccount) -> Response:
+        return _json({"user": {"id": "1", "username": "admin", "firstName": "Account",
+                               "lastName": "Admin", "email": f"admin@{account.name}.example",
+                               "phone": "", "signature": None, "links": {}}})
+
+    def mailing_list(self, request: Request, account: ACAccount, list_id: str) -> Response:
+        name = account.lists.get(list_id)
+        if name is None:
+            return _json({"message": f"No Result found for _List with id {list_id}"}, 404)
+        return _json({"list": {"id": list_id, "stringid": name.lower().replace(" ", "-"),
+                               "name": name, "userid": "1", "private": "0", "links": {}}})
+
+    @staticmethod
+    def _user(uid: str, owner: Any) -> dict[str, Any]:
+        first, _, last = owner.name.partition(" ")
+        return {"id": uid, "username": first.lower(), "firstName": first, "lastName": last,
+                "email": owner.email, "phone": "", "signature": None, "links": {}}
 
     def user(self, request: Request, account: ACAccount, uid: str) -> Response:
         owner = account.users.get(uid)

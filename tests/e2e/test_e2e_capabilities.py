@@ -88,3 +88,36 @@ def test_a_change_between_full_resyncs_is_reported_and_kept(tmp_path):
     kept = store.get_capabilities("acme")
     assert kept["found"]["events_api"] is False
     assert kept["changes"] == ["events_api: yes -> no"]
+
+
+def ac_first_sync(tmp_path, stream):
+    """An ActiveCampaign client's first sync; the adapter and what was kept."""
+    from connector.sandbox.activecampaign import ACAccount, ACSandbox
+
+    app = ACSandbox()
+    app.add_account(TOKEN, ACAccount("nordic", Population(25, seed=6, now=START),
+                                     requests_per_second=100_000, stream=stream,
+                                     custom_fields=150))
+    url = f"sqlite:///{tmp_path / 'ac.db'}"
+    store = open_store(url)
+    with Server(app) as server, SmtpSink() as sink:
+        client = client_config("nordic", "activecampaign", server.url, sink.port,
+                               crm={"rate_limit": {"requests_per_second": 5}})
+        with client_runtime(client, settings(url), store, env={"TEST_TOKEN": TOKEN}) as job:
+            report = run_sync(job)
+    return report, job.crm, store.get_capabilities("nordic")
+
+
+def test_activecampaign_first_sync_proves_the_stream_names_visits_and_keeps_it(tmp_path):
+    report, crm, kept = ac_first_sync(tmp_path, "full")
+    assert report.status == "ok"
+    found = kept["found"]
+    assert found["activity_stream"] == "ok" and found["stream_names_visits"] is True
+    assert found["fields"] >= 154  # every page of GET /fields
+    assert crm.stream_names_visits is True
+
+
+def test_activecampaign_visits_only_in_tracking_logs_are_kept_as_not_named(tmp_path):
+    _, crm, kept = ac_first_sync(tmp_path, "no_visits")
+    assert kept["found"]["stream_names_visits"] is False
+    assert crm.stream_names_visits is False

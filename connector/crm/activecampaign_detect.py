@@ -1,0 +1,123 @@
+"""What an ActiveCampaign account can do, asked with read-only calls
+(``connector/crm/detected.py``).
+
+- ``fields`` / ``tags``: how many custom fields and tags the account has (every page of
+  ``GET /fields`` and ``GET /tags``: the adapter reads them to the end for the pull anyway);
+- ``activity_stream``: what the account-wide ``GET /activities`` (no ``contact``) answers:
+  "ok" (it lists activities), "refused" (403 or 422: the reference now says "A contact ID
+  is required"), "missing" (404), "empty" (200 with no rows while the sampled contacts'
+  own activities are not empty: the stream leaves engagement out), or "quiet" (200 with no
+  rows, and the sample has none either: nothing to tell);
+- ``stream_names_visits``: whether the stream names site visits (``TrackingLog`` rows,
+  a documented ``reference_type``: developers.activecampaign.com/reference/
+  list-contact-activities). That it does is not documented for the account-wide stream:
+  on a sample of recently active contacts (the newest rows of the stream, by the spec's
+  ``orders[tstamp]``; else the first contacts listed) each page visit in the contact's
+  tracking logs is looked for among the ``TrackingLog`` rows of the stream asked for that
+  contact. True: every visit is named; False: a visit is missing; None: no sampled contact
+  had a visit (unproven).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from connector.crm.detected import Detected
+from connector.errors import AuthError, NotFoundError, SkipRecord
+
+if TYPE_CHECKING:
+    from connector.crm.activecampaign import ActiveCampaignCRM
+
+SAMPLE = 3  # contacts whose tracking logs are compared with the stream (2 calls each)
+PAGE = 100
+
+
+@dataclass
+class Sampled:
+    """One sampled contact: the ids of its page visits (tracking logs) and those the
+    stream named."""
+
+    contact_id: str
+    visits: set[str] = field(default_factory=set)
+    named: set[str] = field(default_factory=set)
+    activities: int = 0
+    complete: bool = True  # both lists fit in one page: a missing visit is really missing
+
+    @property
+    def unnamed(self) -> set[str]:
+        return self.visits - self.named if self.complete else set()
+
+
+@dataclass
+class StreamProbe:
+    state: str
+    names_visits: bool | None
+    sampled: list[Sampled] = field(default_factory=list)
+
+
+def detect(crm: ActiveCampaignCRM) -> tuple[Detected, StreamProbe]:
+    """The account's capabilities, and the stream probe behind them (doctor shows it)."""
+    found: dict[str, Any] = {"fields": len(crm._field_map()), "tags": len(crm._tag_names())}
+    probe = probe_stream(crm)
+    found["activity_stream"] = probe.state
+    found["stream_names_visits"] = probe.names_visits
+    return Detected(crm.kind, found, crm.clock()), probe
+
+
+def probe_stream(crm: ActiveCampaignCRM) -> StreamProbe:
+    rows: list[dict[str, Any]] = []
+    try:
+        body = crm.http.get("/activities", limit=PAGE, **{"orders[tstamp]": "DESC"})
+    except NotFoundError:
+        state = "missing"
+    except (AuthError, SkipRecord):  # the token was good for /fields: the stream is refused
+        state = "refused"
+    else:
+        rows = list(body.get("activities") or [])
+        state = "ok" if rows else "quiet"
+    ids = list(dict.fromkeys(_contact(r) for r in rows if _contact(r)))[:SAMPLE]
+    if not ids:
+        listed = crm.http.get("/contacts", limit=SAMPLE).get("contacts") or []
+        ids = [str(c.get("id")) for c in listed if c.get("id")][:SAMPLE]
+    sampled = [_sample(crm, cid) for cid in ids]
+    if state == "quiet" and any(s.activities for s in sampled):
+        state = "empty"
+    with_visits = [s for s in sampled if s.visits]
+    names: bool | None = None
+    if with_visits:
+        names = not any(s.unnamed for s in with_visits)
+    return StreamProbe(state, names, sampled)
+
+
+def _sample(crm: ActiveCampaignCRM, cid: str) -> Sampled:
+    out = Sampled(cid)
+    try:
+        logs = crm.http.get(f"/contacts/{cid}/trackingLogs", limit=PAGE)
+    except NotFoundError:
+        return out
+    log_rows = logs.get("trackingLogs") or []
+    out.visits = {str(r.get("id")) for r in log_rows if r.get("type") == "__pagevisit"}
+    body = crm.http.get("/activities", contact=cid, limit=PAGE)
+    rows = body.get("activities") or []
+    out.activities = len(rows)
+    out.named = {str(r.get("reference_id")) for r in rows if _is_visit(r)}
+    out.complete = len(rows) < PAGE and len(log_rows) < PAGE
+    return out
+
+
+def _is_visit(row: dict[str, Any]) -> bool:
+    return any(str(row.get(k) or "").lower().replace("-", "").replace("_", "") ==
+               "trackinglog" for k in ("reference_type", "referenceModelName"))
+
+
+def _contact(row: dict[str, Any]) -> str:
+    return str(row.get("subscriberid") or row.get("contact") or "")
+
+
+def use(crm: ActiveCampaignCRM, detected: Detected) -> list[str]:
+    """The adapter learns whether the stream is proven to name visits
+    (``stream_names_visits``); a refused or empty stream it finds out itself at the first
+    read, and says so in the report."""
+    crm.stream_names_visits = detected.found.get("stream_names_visits")
+    return []
