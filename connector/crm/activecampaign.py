@@ -144,9 +144,6 @@ class ActiveCampaignCRM:
     kind = "activecampaign"
     capabilities = ALL_CAPABILITIES  # tasks, tags, automations, list unsubscribes
     incremental_ordered = False
-    # whether the account's stream is proven to name site visits (None: unproven); set
-    # from state by the capability check (connector/crm/activecampaign_detect.py)
-    stream_names_visits: bool | None = None
 
     def __init__(self, client_name: str, token: str, base_url: str, *,
                  field_map: Mapping[str, str] | None = None,

@@ -14,8 +14,8 @@
   on a sample of recently active contacts (the newest rows of the stream, by the spec's
   ``orders[tstamp]``; else the first contacts listed) each page visit in the contact's
   tracking logs is looked for among the ``TrackingLog`` rows of the stream asked for that
-  contact. True: every visit is named; False: a visit is missing; None: no sampled contact
-  had a visit (unproven).
+  contact. True: every visit is named; False: a visit is missing; None: unproven (no
+  sampled contact had a visit, or the account-wide stream lists nothing to prove it by).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def probe_stream(crm: ActiveCampaignCRM) -> StreamProbe:
         state = "empty"
     with_visits = [s for s in sampled if s.visits]
     names: bool | None = None
-    if with_visits:
+    if with_visits and state == "ok":  # only a stream that lists activities can prove it
         names = not any(s.unnamed for s in with_visits)
     return StreamProbe(state, names, sampled)
 

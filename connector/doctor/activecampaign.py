@@ -130,6 +130,9 @@ def _visits_row(probe: StreamProbe) -> Row:
     check = "activity stream names visits (sample)"
     visits = sum(len(s.visits) for s in probe.sampled)
     who = f"{len(probe.sampled)} recently active contact(s), {visits} page visit(s)"
+    if probe.state != "ok":
+        return Row(check, OK, f"{who}: the account-wide stream is not read (the row above)",
+                   "reads the visits of the contacts it reads from their tracking logs")
     if probe.names_visits is None:
         return Row(check, OK, f"{who}: unproven (no visit in the sample)",
                    "treats it as unproven: reads the tracking logs of contacts whose "

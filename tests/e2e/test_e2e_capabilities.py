@@ -121,3 +121,12 @@ def test_activecampaign_visits_only_in_tracking_logs_are_kept_as_not_named(tmp_p
     _, crm, kept = ac_first_sync(tmp_path, "no_visits")
     assert kept["found"]["stream_names_visits"] is False
     assert crm.stream_names_visits is False
+
+
+def test_an_empty_account_stream_is_never_proven_to_name_visits(tmp_path):
+    """Each contact's own activities name its visits, but the account-wide stream answers
+    empty: the stream is not proven (the adapter must not trust its silence)."""
+    _, crm, kept = ac_first_sync(tmp_path, "empty")
+    assert kept["found"]["activity_stream"] == "empty"
+    assert kept["found"]["stream_names_visits"] is None
+    assert crm.stream_names_visits is None
