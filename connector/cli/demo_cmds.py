@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
@@ -11,6 +13,10 @@ from rich.table import Table
 
 from connector.cli.app import app
 from connector.cli.common import cli_errors, console, err_console, need_extra, output_path
+from connector.errors import ConfigError
+
+if TYPE_CHECKING:
+    from connector.sandbox.local import LocalSandboxes
 
 
 @app.command()
@@ -71,26 +77,77 @@ def demo(
 
 @app.command()
 def sandbox(
-    contacts: int = typer.Option(1000, "--contacts", min=1, help="Seeded contacts."),
+    crm: str = typer.Option("both", "--crm",
+                            help="hubspot, activecampaign or both (each on its own port)."),
+    smtp: bool = typer.Option(False, "--smtp",
+                              help="Also run the SMTP sink (prints every message it gets)."),
+    contacts: int = typer.Option(200, "--contacts", min=1,
+                                 help="Seeded contacts (the same people in each CRM)."),
     seed: int = typer.Option(7, "--seed", help="Population seed."),
     port: int = typer.Option(8765, "--port", help="HubSpot sandbox port."),
-    plan: str = typer.Option("enterprise", "--plan", help="starter or enterprise."),
+    ac_port: int = typer.Option(8766, "--ac-port", help="ActiveCampaign sandbox port."),
+    smtp_port: int = typer.Option(8025, "--smtp-port", help="SMTP sink port."),
+    plan: str = typer.Option("enterprise", "--plan", help="HubSpot plan: starter or enterprise."),
 ) -> None:
-    """Serve the HubSpot sandbox on loopback until Ctrl-C (point a client's base_url at it)."""
+    """Serve the CRM sandboxes (and the SMTP sink) on loopback until Ctrl-C, on the ports
+    the example clients use; prints what to set for each."""
     need_extra("sandbox")
-    from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
-    from connector.sandbox.population import Population
-    from connector.sandbox.server import Server
+    from connector.config import load_settings
+    from connector.sandbox.local import (
+        CRMS,
+        LocalSandboxes,
+        PortInUse,
+        example_clients,
+        instructions,
+    )
 
-    app_ = HubSpotSandbox()
-    app_.add_account("pat-sandbox-token", HubSpotAccount("sandbox", Population(contacts, seed),
-                                                         plan=plan))
-    with Server(app_, port=port) as server:
-        console.print(f"HubSpot sandbox on {server.url} with {contacts} contacts; token: "
-                      "pat-sandbox-token (e.g. export HUBSPOT_TOKEN_ACME=pat-sandbox-token). "
-                      "Ctrl-C stops it.")
+    with cli_errors():
+        if crm not in CRMS:
+            raise ConfigError(f"--crm {crm!r} is not one of {', '.join(CRMS)}", field="--crm",
+                              fix="use --crm hubspot, --crm activecampaign or --crm both")
+        config_dir = Path(load_settings().config_dir)
+        boxes = LocalSandboxes(crm=crm, smtp=smtp, contacts=contacts, seed=seed, plan=plan,
+                               hubspot_port=port, ac_port=ac_port, smtp_port=smtp_port)
+        stack = contextlib.ExitStack()
         try:
-            while True:
-                time.sleep(1)
-        except KeyboardInterrupt:
-            console.print("stopped")
+            stack.enter_context(boxes)
+        except PortInUse as exc:
+            raise ConfigError(str(exc), field=exc.option, fix="stop what holds the port "
+                              "(another `connector sandbox`?) or give another port") from None
+        with stack:
+            clients = example_clients(config_dir)
+            for served in boxes.served:
+                console.print(f"{served.name} on {served.url}"
+                              + (f" ({contacts} contacts)" if served.kind else ""),
+                              highlight=False, soft_wrap=True)
+                for line in instructions(served, clients):
+                    console.print(f"  {line}", highlight=False, soft_wrap=True)
+            if not smtp:
+                console.print("no SMTP sink (--smtp runs one on 127.0.0.1:"
+                              f"{smtp_port}): invites to the example clients' SMTP stay "
+                              "pending", highlight=False, soft_wrap=True)
+            console.print("Ctrl-C stops them.", highlight=False)
+            _serve_until_stopped(boxes)
+        console.print("stopped")
+
+
+def _serve_until_stopped(boxes: LocalSandboxes) -> None:
+    """Print each message the SMTP sink receives until Ctrl-C or SIGTERM."""
+    import signal
+
+    def _stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)  # also when started with SIGINT ignored (`... &`)
+    printed = 0
+    try:
+        while True:
+            time.sleep(0.5)
+            messages = boxes.sink.messages if boxes.sink is not None else []
+            for msg in messages[printed:]:
+                console.print(f"mail: to {msg['To']} from {msg['From']}: {msg['Subject']}",
+                              highlight=False, soft_wrap=True)
+            printed = len(messages)
+    except KeyboardInterrupt:
+        pass

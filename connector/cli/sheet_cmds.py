@@ -31,19 +31,23 @@ def rules_export(
     fmt: str | None = typer.Option(None, "--format", "-f",
                                    help="csv or xlsx (default: from --out, else xlsx)."),
     out: Path | None = typer.Option(None, "--out", "-o",
-                                    help="The sheet to write (default: FILE with .xlsx/.csv)."),
+                                    help="The sheet to write (default: FILE's name with "
+                                         ".xlsx/.csv, in the working directory)."),
 ) -> None:
-    """Write the scoring model as a spreadsheet to edit and share."""
+    """Write the scoring model as a spreadsheet to edit and share (by default into the
+    working directory, where `rules import` then finds it)."""
     with cli_errors():
         kind = _format(fmt, out)
         model = load_rules(file)
-        target = out or file.with_suffix(f".{kind}")
+        # the working directory, not beside FILE: the sheet is for people to open and
+        # `rules import default.xlsx` (as the README shows) to find where they are
+        target = out or Path(file.with_suffix(f".{kind}").name)
         if target.suffix.lower() != f".{kind}":
             raise ConfigError(f"--out {target} does not end in .{kind}", field="--out",
                               fix=f"name the file *.{kind}, or change --format")
         output_path(target, "--out")
         (export_csv if kind == "csv" else export_xlsx)(model, target)
-        console.print(f"wrote {target} ({len(model.rules)} rules"
+        console.print(f"wrote {target.resolve()} ({len(model.rules)} rules"
                       + (", sheets 'rules' and 'settings')" if kind == "xlsx" else ")"),
                       highlight=False, soft_wrap=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -22,10 +23,13 @@ class Server:
 
     def __init__(self, app: Callable[..., Any], host: str = "127.0.0.1", port: int = 0) -> None:
         self.app = app
-        self.httpd: BaseWSGIServer = make_server(host, port, app, threaded=True,
-                                                 request_handler=_QuietHandler)
+        # bound here so that a port in use raises OSError (werkzeug would print and exit)
+        with socket.create_server((host, port)) as sock:
+            self.httpd: BaseWSGIServer = make_server(host, port, app, threaded=True,
+                                                     request_handler=_QuietHandler,
+                                                     fd=sock.fileno())
         self.host = host
-        self.port = self.httpd.server_port
+        self.port = self.httpd.port
         self.thread = threading.Thread(target=self.httpd.serve_forever, name=f"sandbox:{port}",
                                        daemon=True)
         self.thread.start()

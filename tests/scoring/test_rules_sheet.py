@@ -271,10 +271,21 @@ def test_cli_import_check_writes_nothing_and_bad_sheet_exits_2(tmp_path):
     assert "Traceback" not in result.output and not (tmp_path / "r.yaml").exists()
 
 
-def test_cli_export_default_name_and_bad_format(tmp_path):
-    rules = tmp_path / "mine.yaml"
+def test_cli_export_default_name_and_bad_format(tmp_path, monkeypatch):
+    """Without --out the sheet lands in the working directory, where `rules import
+    mine.csv` (the README's round trip) finds it, and the output says where."""
+    (tmp_path / "rules").mkdir()
+    rules = tmp_path / "rules" / "mine.yaml"
     rules.write_text(RULES.read_text())
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
     result = runner.invoke(app, ["rules", "export", str(rules), "--format", "csv"])
-    assert result.exit_code == 0 and (tmp_path / "mine.csv").exists()
+    assert result.exit_code == 0, result.output
+    assert (work / "mine.csv").exists() and not (tmp_path / "rules" / "mine.csv").exists()
+    assert str(work / "mine.csv") in result.output.replace("\n", "")
+    result = runner.invoke(app, ["rules", "import", "mine.csv", "--out", "my-rules.yaml"])
+    assert result.exit_code == 0, result.output
+    assert load_rules(work / "my-rules.yaml") == load_rules(rules)
     result = runner.invoke(app, ["rules", "export", str(rules), "--format", "ods"])
     assert result.exit_code == 2 and "--format" in result.output
