@@ -27,6 +27,11 @@ def _connector(cwd: Path, env: dict[str, str], *args: str) -> subprocess.Complet
 
 def test_example_clients_sync_against_the_sandbox_and_invites_reach_its_sink(tmp_path):
     work = _work_dir(tmp_path)
+    # the example's first sync only lists the leads already warm (first_sync: baseline);
+    # `act` invites them at once, as the demo does, so that the sink has mail to receive
+    nordic = work / "config" / "clients" / "nordic-ac.yaml"
+    nordic.write_text(nordic.read_text().replace("first_sync: baseline", "first_sync: act"))
+    assert "first_sync: act" in nordic.read_text()
     env = {"CONNECTOR_STATE_URL": f"sqlite:///{work / 'state.db'}"}
     with running_sandbox(work, "--crm", "both", "--smtp", "--contacts", "40") as sandbox:
         out = sandbox.output()
