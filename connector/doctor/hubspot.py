@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from connector.crm.base import MARKER_NAME
 from connector.crm.detected import Detected
 from connector.doctor import FAIL, FALLBACK, OK, Row
-from connector.errors import CRMError
+from connector.errors import AuthError, CRMError
 
 if TYPE_CHECKING:
     from connector.config import ClientConfig
@@ -41,7 +41,13 @@ def needed_scopes(client: ClientConfig) -> list[tuple[tuple[str, ...], str]]:
 
 
 def hubspot_rows(crm: HubSpotCRM, client: ClientConfig) -> tuple[Detected, list[Row]]:
-    detected = crm.detect_capabilities()
+    try:
+        detected = crm.detect_capabilities()
+    except AuthError as exc:  # a 401: the token itself; nothing else can answer
+        return Detected(crm.kind, {}, crm.clock()), [Row(
+            "token and scopes", FAIL, f"token refused ({exc.status}: {exc.detail})",
+            "every sync fails", "copy the private app's access token again into the "
+            "variable crm.token_env names (a rotated or deleted app's token stops working)")]
     found = detected.found
     scopes = found.get("scopes")
     rows = [_scopes_row(scopes, client),

@@ -19,6 +19,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from email.utils import formatdate
 from typing import Any
 
 from werkzeug.exceptions import HTTPException
@@ -123,8 +124,9 @@ class HubSpotAccount:
                  plan: str = "starter", clock: Clock | None = None,
                  ten_second_limit: int = 100, search_per_second: int = 5,
                  events_api: bool | None = None, email_events_api: bool | None = None,
-                 scopes: Iterable[str] | None = None) -> None:
+                 scopes: Iterable[str] | None = None, date_skew: float = 0.0) -> None:
         self.name = name
+        self.date_skew = date_skew  # seconds the portal's Date header is ahead of ours
         self.plan = plan
         # what the portal offers (None: as its plan gives it; False: HubSpot's 403 as for a
         # plan or scope that lacks it) and the scopes its private app token was granted
@@ -336,6 +338,9 @@ class HubSpotSandbox:
             response.headers["X-HubSpot-RateLimit-Interval-Milliseconds"] = "10000"
         response.headers["X-HubSpot-RateLimit-Daily"] = "250000"
         response.headers["X-HubSpot-RateLimit-Daily-Remaining"] = "249000"
+        if account.date_skew:  # a portal whose clock is off ours (the Date header, RFC 9110)
+            response.headers["Date"] = formatdate(time.time() + account.date_skew,
+                                                  usegmt=True)
         return response
 
     def _fault(self, fault: str) -> Response | None:

@@ -96,3 +96,35 @@ def test_smtp_without_starttls_row_says_nothing_is_sent_and_the_fix(ssl_flag):
     row = rows["SMTP (EHLO, STARTTLS, AUTH; no mail sent)"]
     assert row.status == "fail" and "offers no STARTTLS" in row.seen
     assert "marked failed" in row.action and "587" in row.fix
+
+
+def test_a_bad_token_is_one_failing_row_with_its_fix():
+    app = HubSpotSandbox()
+    app.add_account("pat-na1-someone-else", HubSpotAccount("acme", plan="enterprise"))
+    with Server(app) as server, SmtpSink() as sink:
+        client = client_config("acme", "hubspot", server.url, sink.port)
+        rows = examine(client, env=ENV)
+    token = rows[0]
+    assert token.check == "token and scopes" and token.status == "fail"
+    assert "401" in token.seen and "access token" in token.fix
+    assert TOKEN not in " ".join(f"{r.seen} {r.action} {r.fix}" for r in rows)
+    assert exit_code(rows) == 1
+
+
+def test_a_limiter_faster_than_the_portal_allows_fails_with_its_fix():
+    app = HubSpotSandbox()
+    app.add_account(TOKEN, HubSpotAccount("acme", plan="enterprise", ten_second_limit=100))
+    with Server(app) as server, SmtpSink() as sink:
+        client = client_config("acme", "hubspot", server.url, sink.port,
+                               crm={"rate_limit": {"requests_per_second": 50}})
+        rows = {r.check: r for r in examine(client, env=ENV)}
+    row = rows["rate limit"]
+    assert row.status == "fail" and "portal allows 100 per 10 s" in row.seen
+    assert "earns 429s" in row.action and "requests_per_second to 9.5" in row.fix
+
+
+def test_a_portal_clock_ten_minutes_off_fails_the_skew_row():
+    by_check, _ = doctor(date_skew=-600)
+    row = by_check["clock skew (CRM Date header)"]
+    assert row.status == "fail" and "ahead of the CRM by 600 s" in row.seen
+    assert "300 s overlap" in row.action and "NTP" in row.fix
