@@ -250,4 +250,8 @@ def test_a_sync_stopped_mid_delivery_leaves_the_rest_pending_and_reports_retries
     clock.advance(minutes=15)
     report = run_sync(job)
     assert "2 actions not sent (retried later)" in report.summary()
-    assert sum("next attempt at" in line for line in report.errors) == 2
+    # recorded with the run one per entry; the report groups them with the command
+    assert sum("next attempt at" in line for line in report.all_errors) == 2
+    [waiting] = report.left or []
+    assert waiting.startswith("waiting: 2 invite action(s), not sent yet: ") and \
+        "451" in waiting and "contacts 2, 3;" in waiting, waiting
