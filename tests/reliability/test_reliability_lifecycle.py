@@ -97,6 +97,37 @@ def _wait_for(condition, timeout: float = 60, what: str = "") -> None:
         time.sleep(0.05)
 
 
+class _Output:
+    """A process's output, read line by line as it comes (a thread), so a test can wait
+    for a line instead of guessing how long the process takes to start."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.proc = proc
+        self.lines: list[str] = []
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    def wait_for(self, text: str, timeout: float = 60) -> None:
+        """Until a line holds ``text``; fails at once if the output ended without it."""
+        _wait_for(lambda: self._has(text) or not self.thread.is_alive(), timeout, repr(text))
+        assert self._has(text), self.text()
+
+    def _has(self, text: str) -> bool:
+        return any(text in line for line in self.lines)
+
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def communicate(self, timeout: float) -> str:
+        self.proc.wait(timeout)
+        self.thread.join(timeout)
+        return self.text()
+
+
 def _running(url: str, client: str) -> bool:
     store = open_store(url)
     try:
@@ -317,7 +348,10 @@ def test_runner_first_run_follows_the_schedule_unless_asked_to_run_now(tmp_path,
         runner.start()
         try:
             next_run = runner.next_runs()["quick"]
-            time.sleep(1.5)
+            if now:  # the run is due at once: wait for it, however busy the machine
+                _wait_for(lambda ran=ran: ran, what="the first run")
+            else:  # nothing is due: give a wrong first run time to show
+                time.sleep(1.5)
         finally:
             runner.shutdown()
         assert ran == expected
@@ -332,10 +366,14 @@ def test_run_without_now_waits_for_the_cron(world):
         (clients / f"{name}.yaml").write_text(text.replace(
             "schedule: {interval_minutes: 60}", 'schedule: {cron: "0 0 1 1 *"}'))
     proc = _connector(env, "run")
+    out = _Output(proc)
     try:
-        time.sleep(4)
+        # the next runs are printed once the signal handlers are in place (a SIGTERM
+        # before that, on a busy machine still importing, would just kill the process)
+        out.wait_for("first run")
+        time.sleep(2)  # nothing is due: give a run that starts anyway time to show
         proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=GRACE)
+        output = out.communicate(timeout=GRACE)
     finally:
         if proc.poll() is None:
             proc.kill()
