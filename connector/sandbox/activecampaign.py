@@ -54,6 +54,8 @@ STREAM_MODES = ("full", "no_visits", "refused", "missing", "empty")
 FIT_FIELDS = {"JOB_TITLE": "job_title", "COMPANY_SIZE": "company_size", "INDUSTRY": "industry",
               "COUNTRY": "country"}
 Clock = Callable[[], datetime]
+# every account has its admin, user 1 (the spec's GET /users/{id} and /users/me examples)
+ADMIN = Owner(id="1", name="Account Admin", email="admin@example-agency.com")
 
 
 def local(dt: datetime) -> str:
@@ -67,9 +69,23 @@ def _json(body: Any, status: int = 200) -> Response:
 def _page(request: Request, rows: list[Any], *, default: int) -> tuple[list[Any],
                                                                        dict[str, Any]]:
     """One page of ``rows`` by ``limit`` (at most 100) and ``offset``, with its meta."""
-    limit = min(int(request.args.get("limit", default)), 100)
-    offset = int(request.args.get("offset", 0))
+    limit, offset = _limits(request.args, default)
     return rows[offset:offset + limit], {"total": str(len(rows))}
+
+
+class Invalid(ValueError):
+    """Input a route refuses; answered as AC's 400."""
+
+
+def _body(request: Request, key: str) -> dict[str, Any]:
+    """The object under ``key`` in a JSON body (``{"contact": {...}}``); {} when absent,
+    a 400 when the body or the object is of another shape."""
+    if not request.get_data():
+        return {}
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get(key) or {}, dict):
+        raise Invalid(f"the body must be a JSON object with an object {key!r}")
+    return body.get(key) or {}
 
 
 def _errors(status: int, title: str, detail: str, code: str) -> Response:
@@ -128,11 +144,12 @@ class ACAccount:
         self.contact_lists: dict[tuple[int, str], int] = {}
         self.automations: list[tuple[int, str]] = []
         self.tasks: list[dict[str, Any]] = []
-        self.users: dict[str, Owner] = {}
+        self.users: dict[str, Owner] = {ADMIN.id: ADMIN}
         self.deals: list[dict[str, Any]] = []
         self.activities: list[dict[str, Any]] = []
         self._activities_sorted: list[dict[str, Any]] | None = None
         self.tracking: dict[int, list[dict[str, Any]]] = {}
+        self._tracking_ids = 0
         self.imports: dict[str, dict[str, Any]] = {}
         self.webhooks: ACWebhooks | None = None
         for n in range(1, custom_fields + 1):  # an agency's fields, before ours
@@ -172,9 +189,12 @@ class ACAccount:
                 self._record(event)
             if contact.owner_id or contact.is_customer:
                 won = contact.is_customer
+                # a deal always has an owner (``owner`` is required by POST /deals and a
+                # string in GET /deals, ../shared/specs/activecampaign-v3.openapi.json):
+                # a customer's deal with no salesperson is the account admin's (user 1)
                 self.deals.append({
                     "id": str(len(self.deals) + 1), "contact": str(cid),
-                    "owner": contact.owner_id, "status": "1" if won else "0",
+                    "owner": contact.owner_id or ADMIN.id, "status": "1" if won else "0",
                     "title": f"Deal {cid}", "value": "100000", "currency": "eur",
                     "cdate": local(created), "mdate": local(contact.customer_at or created)})
 
@@ -206,8 +226,11 @@ class ACAccount:
     def _record(self, event: Event) -> None:
         cid = int(event.contact_id)
         if event.type == EventType.PAGE_VIEW:
-            # GET /contacts/{contactId}/trackingLogs item (the spec's 200 example)
-            tid = str(uuid.uuid5(uuid.NAMESPACE_URL, event.id))
+            # GET /contacts/{contactId}/trackingLogs item (the spec's 200 example): its
+            # ``id`` is the account's tracking-log number as a string ("12", "15"), as
+            # every v3 id is, not a UUID
+            self._tracking_ids += 1
+            tid = str(self._tracking_ids)
             self.tracking[cid].append({"subscriberid": str(cid), "type": "__pagevisit",
                                        "value": event.url or "",
                                        "tstamp": local(event.occurred_at), "hash": event.id,
@@ -314,6 +337,7 @@ class ACSandbox:
         self.ledger = Ledger()
         self.url_map = Map([Rule(f"/api/3{path}", endpoint=name, methods=methods) for path, name,
                             methods in [
+            ("/", "root", ["GET"]),
             ("/contacts", "contacts", ["GET"]),
             ("/contacts/<int:cid>/trackingLogs", "tracking", ["GET"]),
             ("/activities", "activities", ["GET"]),
@@ -370,14 +394,28 @@ class ACSandbox:
         if fault in ("reset", "malformed"):
             return Response('{"contacts": [{"id": "1", "em', status=200,
                             mimetype="application/json")
-        with account.lock:
-            return getattr(self, endpoint)(request, account, **args)
+        try:
+            with account.lock:
+                return getattr(self, endpoint)(request, account, **args)
+        except (Invalid, ValueError, TypeError, KeyError, AttributeError) as exc:
+            # input the route cannot read (a limit that is no number, a body of the wrong
+            # shape): AC's JSON 400 in its errors shape (the spec's 400 example of GET
+            # /customObjects/records/{schemaId}: {"errors": [{"status": 400, "title":
+            # "Bad Request"}]}), never an HTML 500
+            return _json({"errors": [{"status": 400, "title": "Bad Request",
+                                      "detail": str(exc)}]}, 400)
+
+    def root(self, request: Request, account: ACAccount) -> Response:
+        """GET /api/3/: the documented API URL itself ("the URL will be in the form
+        https://<account>.api-us1.com/api/3/", developers.activecampaign.com/reference/url)
+        answers 200 to a valid token (tap-activecampaign's token check reads it; its body
+        is not documented: an empty object here)."""
+        return _json({})
 
     # -- contacts -------------------------------------------------------------------
     def contacts(self, request: Request, account: ACAccount) -> Response:
         a = request.args
-        limit = min(int(a.get("limit", 20)), 100)
-        offset = int(a.get("offset", 0))
+        limit, offset = _limits(a, 20)
         if offset > MAX_OFFSET:
             return _json({"message": "offset too deep; page with id_greater"}, 400)
         by_id = a.get("orders[id]", "").upper() == "ASC"
@@ -385,7 +423,7 @@ class ACSandbox:
         if by_id:  # the connector's paging: ids in order, from id_greater (no full sort)
             ids = account.sorted_ids()
             start = bisect.bisect_right(ids, int(a["id_greater"])) if a.get("id_greater") else 0
-            if a.get("ids") or a.get("filters[updated_after]"):
+            if _filtered(a):
                 rows = [account.contacts[i] for i in ids[start:]]
             else:  # only the page's rows: a page costs the same on any account size
                 rows = [account.contacts[i] for i in ids[start:start + offset + limit]]
@@ -394,12 +432,28 @@ class ACSandbox:
             rows = list(account.contacts.values())
             if a.get("id_greater"):
                 rows = [c for c in rows if c["id"] > int(a["id_greater"])]
-        if a.get("ids"):
-            wanted = {int(x) for x in a["ids"].split(",") if x.strip().isdigit()}
-            rows = [c for c in rows if c["id"] in wanted]
+        # the filters of GET /contacts (../shared/specs/activecampaign-v3.openapi.json,
+        # its parameters): ``ids`` ("Can be repeated for multiple IDs. Example:
+        # ids[]=1&ids[]=2&ids[]=42"; a comma-separated list is read too), ``email`` (the
+        # contact with that address), ``email_like`` (addresses containing the value),
+        # ``search`` ("match the given value in the contact names, organization, phone
+        # or email")
+        wanted_ids = _ids(a)
+        if wanted_ids is not None:
+            rows = [c for c in rows if c["id"] in wanted_ids]
+        if a.get("email"):
+            rows = [c for c in rows if c["email"].lower() == a["email"].lower()]
+        if a.get("email_like"):
+            rows = [c for c in rows if a["email_like"].lower() in c["email"].lower()]
+        if a.get("search") not in (None, "", "null"):
+            needle = a["search"].lower()
+            rows = [c for c in rows if any(needle in str(c[k]).lower() for k in (
+                "firstName", "lastName", "orgname", "phone", "email"))]
         after = a.get("filters[updated_after]")
         if after:  # date granularity: from midnight of that day in the account's time zone
             since = datetime.fromisoformat(after[:10]).replace(tzinfo=TZ)
+            if len(after) > 10 and after[10] not in "T ":
+                raise Invalid("filters[updated_after] must be a date")
             rows = [c for c in rows if c["udate"] >= since]
         if not by_id:
             if a.get("orders[id]"):
@@ -432,16 +486,14 @@ class ACSandbox:
         # the spec documents no paging here; AC's v3 lists page with limit (default 20,
         # at most 100) and offset and count in meta.total (a string), and so does this
         a = request.args
-        limit = min(int(a.get("limit", 20)), 100)
-        offset = int(a.get("offset", 0))
+        limit, offset = _limits(a, 20)
         rows = account.tracking.get(cid, [])
         return _json({"trackingLogs": rows[offset:offset + limit],
                       "meta": {"total": str(len(rows))}})
 
     def activities(self, request: Request, account: ACAccount) -> Response:
         a = request.args
-        limit = min(int(a.get("limit", 100)), 100)
-        offset = int(a.get("offset", 0))
+        limit, offset = _limits(a, 100)
         if not a.get("contact") and account.stream == "refused":
             return _json({"message": "Forbidden"}, 403)
         if not a.get("contact") and account.stream == "missing":
@@ -482,7 +534,7 @@ class ACSandbox:
         return _json({"fields": page, "meta": meta})
 
     def create_field(self, request: Request, account: ACAccount) -> Response:
-        body = (request.get_json(silent=True) or {}).get("field") or {}
+        body = _body(request, "field")
         if not body.get("title"):
             return _errors(422, "The field title was not provided.", "", "field_missing")
         if body.get("type") not in ("text", "hidden", "textarea", "date", "datetime",
@@ -499,10 +551,13 @@ class ACSandbox:
         return _json({"field": field}, 201)
 
     def field_rel(self, request: Request, account: ACAccount) -> Response:
-        rel = (request.get_json(silent=True) or {}).get("fieldRel") or {}
+        rel = _body(request, "fieldRel")
         if str(rel.get("field")) not in account.fields:
             return _json({"message": "No Result found for Field"}, 404)
-        item = {"field": str(rel["field"]), "relid": str(rel.get("relid", 0)),
+        # the spec's 201 (POST /fieldRels): relid and field are integers, with cdate,
+        # links (a list) and the id as a string
+        item = {"relid": int(rel.get("relid") or 0), "field": int(rel["field"]),
+                "cdate": local(account.clock()), "links": [],
                 "id": str(len(account.field_rels) + 1)}
         account.field_rels.append(item)
         return _json({"fieldRel": item}, 201)
@@ -511,7 +566,7 @@ class ACSandbox:
     # 200 answer carries the contact and the fieldValue) sets the contact's value of the
     # field, replacing an earlier one; GET /contacts/{id}/fieldValues lists them.
     def create_field_value(self, request: Request, account: ACAccount) -> Response:
-        item = (request.get_json(silent=True) or {}).get("fieldValue") or {}
+        item = _body(request, "fieldValue")
         missing = [k for k in ("contact", "field", "value") if item.get(k) is None]
         if missing:
             return _errors(422, "Missing required fields", ", ".join(missing), "field_missing")
@@ -545,7 +600,7 @@ class ACSandbox:
                                    account.clock(), initiated_by="api")
 
     def contact_sync(self, request: Request, account: ACAccount) -> Response:
-        body = (request.get_json(silent=True) or {}).get("contact") or {}
+        body = _body(request, "contact")
         email = (body.get("email") or "").lower()
         if "@" not in email:
             return _errors(422, "Email address is invalid", "", "email_invalid")
@@ -570,7 +625,10 @@ class ACSandbox:
         return _json({"fieldValues": values, "contact": account.view(cid)}, status)
 
     def bulk_import(self, request: Request, account: ACAccount) -> Response:
-        rows = (request.get_json(silent=True) or {}).get("contacts") or []
+        body = request.get_json(silent=True)
+        rows = body.get("contacts") if isinstance(body, dict) else None
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            rows = []  # answered as the spec's "Contact Create Fail" 400 below
         if not rows or len(rows) > 250:
             return _json({"success": 0, "message": "JSON payload did not pass validation.",
                           "failureReasons": ["send between 1 and 250 contacts"]}, 400)
@@ -608,7 +666,7 @@ class ACSandbox:
             rows = [d for d in rows if d["status"] == a["filters[status]"]]
         if a.get("filters[contact]"):
             rows = [d for d in rows if d["contact"] == a["filters[contact]"]]
-        offset, limit = int(a.get("offset", 0)), min(int(a.get("limit", 100)), 100)
+        limit, offset = _limits(a, 100)
         return _json({"deals": rows[offset:offset + limit], "meta": {"total": len(rows)}})
 
     # GET /users, /users/me and /lists/{id}, shaped as the spec's examples
@@ -653,7 +711,10 @@ class ACSandbox:
         return _json({"tags": page, "meta": meta})
 
     def create_tag(self, request: Request, account: ACAccount) -> Response:
-        body = (request.get_json(silent=True) or {}).get("tag") or {}
+        body = _body(request, "tag")
+        if not isinstance(body.get("tag"), str) or not body["tag"]:
+            # POST /tags: ``tag.tag`` is the name, a required string (the spec's request)
+            raise Invalid("tag.tag (the tag's name) must be a string")
         tid = str(len(account.tags) + 1)
         account.tags[tid] = body.get("tag", "")
         return _json({"tag": {"id": tid, "tag": account.tags[tid], "tagType": "contact"}}, 201)
@@ -668,7 +729,7 @@ class ACSandbox:
         return cid
 
     def contact_tag(self, request: Request, account: ACAccount) -> Response:
-        body = (request.get_json(silent=True) or {}).get("contactTag") or {}
+        body = _body(request, "contactTag")
         cid = self._contact_or_404(account, body.get("contact"))
         if isinstance(cid, Response):
             return cid
@@ -678,7 +739,7 @@ class ACSandbox:
                                      "id": str(len(account.contact_tags))}}, 201)
 
     def contact_automation(self, request: Request, account: ACAccount) -> Response:
-        body = (request.get_json(silent=True) or {}).get("contactAutomation") or {}
+        body = _body(request, "contactAutomation")
         cid = self._contact_or_404(account, body.get("contact"))
         if isinstance(cid, Response):
             return cid
@@ -687,17 +748,33 @@ class ACSandbox:
             body.get("automation")), "id": str(len(account.automations))}}, 201)
 
     def contact_list(self, request: Request, account: ACAccount) -> Response:
-        body = (request.get_json(silent=True) or {}).get("contactList") or {}
+        body = _body(request, "contactList")
         cid = self._contact_or_404(account, body.get("contact"))
         if isinstance(cid, Response):
             return cid
-        account.contact_lists[(cid, str(body.get("list")))] = int(body.get("status", 1))
+        status = int(body.get("status", 1))
+        list_id = str(body.get("list"))
+        account.contact_lists[(cid, list_id)] = status
         account.touch(cid)
-        return _json({"contactList": {"contact": str(cid), "list": str(body.get("list")),
-                                      "status": str(body.get("status", 1))}}, 201)
+        # the spec's answer to POST /contactLists is a 200 with the contact and the
+        # contactList (its status an integer, the rest strings, links to the list)
+        now = local(account.clock())
+        link = f"/api/3/contactLists/{list_id}"
+        first, last = account.contacts[cid]["firstName"], account.contacts[cid]["lastName"]
+        return _json({"contacts": [account.view(cid)], "contactList": {
+            "contact": str(cid), "list": list_id, "form": None, "seriesid": "0",
+            "sdate": now, "status": status, "responder": "1", "sync": "0",
+            "unsubreason": "", "campaign": None, "message": None, "first_name": first,
+            "last_name": last, "ip4Sub": "0", "sourceid": str(body.get("sourceid") or 0),
+            "autosyncLog": None, "ip4_last": "0", "ip4Unsub": "0",
+            "unsubscribeAutomation": None,
+            "links": {k: f"{link}/{k}" for k in (
+                "automation", "list", "contact", "form", "autosyncLog", "campaign",
+                "unsubscribeAutomation", "message")},
+            "id": str(len(account.contact_lists)), "automation": None}})
 
     def task(self, request: Request, account: ACAccount) -> Response:
-        body = (request.get_json(silent=True) or {}).get("dealTask") or {}
+        body = _body(request, "dealTask")
         if body.get("relid") is None:
             return _json({}, 400)
         item = {"id": str(len(account.tasks) + 1), "relid": str(body["relid"]),
@@ -707,3 +784,26 @@ class ACSandbox:
                                                           "id": str(body["relid"])}}
         account.tasks.append(item)
         return _json({"dealTask": item}, 201)
+
+
+def _limits(args: Any, default: int) -> tuple[int, int]:
+    """``limit`` (1 to 100, ``default`` when absent) and ``offset`` (0 or more)."""
+    limit = int(args.get("limit") or default)
+    offset = int(args.get("offset") or 0)
+    if limit < 1 or offset < 0:
+        raise Invalid("limit must be at least 1 and offset at least 0")
+    return min(limit, 100), offset
+
+
+def _ids(args: Any) -> set[int] | None:
+    """The ids asked for: ``ids[]=1&ids[]=2``, ``ids=1&ids=2`` or ``ids=1,2``; None when
+    no id filter is given."""
+    raw = [*args.getlist("ids[]"), *args.getlist("ids")]
+    if not raw:
+        return None
+    return {int(x) for item in raw for x in str(item).split(",") if x.strip().isdigit()}
+
+
+def _filtered(args: Any) -> bool:
+    return _ids(args) is not None or any(args.get(k) for k in (
+        "email", "email_like", "search", "filters[updated_after]"))

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import formatdate
 from typing import Any
 
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -81,6 +81,31 @@ DEFAULT_SCOPES = frozenset({"oauth", "crm.objects.contacts.read", "crm.objects.c
                             "crm.schemas.contacts.read", "crm.schemas.contacts.write",
                             "crm.objects.owners.read", "content",
                             "communication_preferences.read_write"})
+# The portal's private app holds the scopes connector asks for (contacts, their schema and
+# properties, owners, tasks, communication preferences, and "content" for email events);
+# HubSpot answers the APIs of other objects with 403 MISSING_SCOPES ("This app hasn't been
+# granted all required scopes", developers.hubspot.com/docs/guides/apps/authentication/
+# scopes; the recorded body is tests/corpus/hubspot/error_403_missing_scopes.json).
+# Companies, deals, tickets, custom-object schemas, lists, forms, workflows and campaigns
+# are such APIs (tap-hubspot's discovery reads them and skips a stream on 403, as it does
+# against a real portal without those scopes). Path prefix -> the scope it names.
+OTHER_SCOPES: tuple[tuple[str, str], ...] = (
+    ("/companies/", "crm.objects.companies.read"),
+    ("/crm/v3/objects/companies", "crm.objects.companies.read"),
+    ("/crm/v3/properties/companies", "crm.schemas.companies.read"),
+    ("/deals/", "crm.objects.deals.read"), ("/properties/v1/deals", "crm.objects.deals.read"),
+    ("/crm/v3/objects/deals", "crm.objects.deals.read"),
+    ("/crm/v3/properties/deals", "crm.schemas.deals.read"),
+    ("/crm/v3/properties/tickets", "tickets"), ("/crm/v3/objects/tickets", "tickets"),
+    ("/crm/v4/objects/tickets", "tickets"), ("/crm/v3/schemas", "crm.schemas.custom.read"),
+    ("/crm/v3/lists", "crm.lists.read"), ("/forms/", "forms"),
+    ("/form-integrations/", "forms"), ("/automation/", "automation"),
+    ("/email/public/v1/campaigns", "content"),
+)
+
+
+class Invalid(ValueError):
+    """Input a route refuses; answered as HubSpot's 400 VALIDATION_ERROR."""
 
 
 def iso(dt: datetime) -> str:
@@ -300,6 +325,13 @@ class HubSpotSandbox:
             response = self._dispatch(request, account, token)
         except HTTPException as exc:
             response = _error(exc.code or 500, exc.description or "error", "OBJECT_NOT_FOUND")
+        except (Invalid, ValueError, TypeError, KeyError, AttributeError) as exc:
+            # Input the route cannot read (a non-number limit, a body of the wrong shape):
+            # HubSpot answers a JSON 400 VALIDATION_ERROR in its error shape (the "Error"
+            # schema of every CRM v3 OpenAPI document, e.g. github.com/HubSpot/HubSpot-
+            # public-api-spec-collection PublicApiSpecs/CRM/Contacts/Rollouts/424/v3/
+            # contacts.json, components.schemas.Error), never an HTML 500
+            response = _error(400, f"Invalid input: {exc}", "VALIDATION_ERROR")
         self.ledger.record(Entry(request.method, path, token,
                                  account.name if account else None, response.status_code))
         return response
@@ -307,7 +339,14 @@ class HubSpotSandbox:
     def _dispatch(self, request: Request, account: HubSpotAccount | None,
                   token: str | None) -> Response:
         adapter = self.url_map.bind_to_environ(request.environ)
-        endpoint, args = adapter.match()
+        try:
+            endpoint, args = adapter.match()
+        except NotFound:
+            scope = next((scope for prefix, scope in OTHER_SCOPES
+                          if request.path.startswith(prefix)), None)
+            if account is not None and scope is not None:
+                return _missing_scopes((scope,))
+            raise
         if endpoint == "admin_faults":
             return self.admin_faults(request)
         if endpoint == "token_info":
@@ -362,7 +401,7 @@ class HubSpotSandbox:
 
     # -- routes --------------------------------------------------------------------------
     def list_contacts(self, request: Request, account: HubSpotAccount) -> Response:
-        limit = min(int(request.args.get("limit", 10)), 100)
+        limit = _limit(request.args.get("limit"), 10, 100)
         after = request.args.get("after")
         wanted = _wanted(request.args.getlist("properties"))
         ids = account.sorted_ids()
@@ -376,9 +415,11 @@ class HubSpotSandbox:
         return _json(body)
 
     def search(self, request: Request, account: HubSpotAccount) -> Response:
-        body = request.get_json(silent=True) or {}
+        body = _body(request)
         limit = int(body.get("limit", 10))
         after = int(body.get("after") or 0)
+        if limit < 0 or after < 0:
+            raise Invalid("limit and after must not be negative")
         if limit > 200:
             return _error(400, "limit must be at most 200", "VALIDATION_ERROR")
         if after + limit > SEARCH_CAP:
@@ -401,7 +442,7 @@ class HubSpotSandbox:
         return _json(out)
 
     def batch_update(self, request: Request, account: HubSpotAccount) -> Response:
-        inputs = (request.get_json(silent=True) or {}).get("inputs") or []
+        inputs = _body(request).get("inputs") or []
         if len(inputs) > 100:
             return _error(400, "Batch size must be at most 100", "VALIDATION_ERROR")
         for item in inputs:
@@ -462,7 +503,7 @@ class HubSpotSandbox:
                        contact_id: str) -> Response:
         if contact_id not in account.contacts:
             return _error(404, "resource not found", "OBJECT_NOT_FOUND")
-        props = (request.get_json(silent=True) or {}).get("properties") or {}
+        props = _body(request).get("properties") or {}
         for name, value in props.items():
             problem = _invalid(account, name, value)
             if problem:
@@ -480,27 +521,47 @@ class HubSpotSandbox:
         return _json(account.groups[name])
 
     def create_group(self, request: Request, account: HubSpotAccount) -> Response:
-        body = request.get_json(silent=True) or {}
+        body = _body(request)
         name = body.get("name")
         if not name or not body.get("label"):
             return _error(400, "name and label are required", "VALIDATION_ERROR")
+        # PropertyGroupCreate: name and label strings, displayOrder an integer
+        # (PublicApiSpecs/CRM/Properties/Rollouts/145899/v3/properties.json)
+        if not isinstance(name, str) or not isinstance(body["label"], str):
+            raise Invalid("name and label must be strings")
         if name in account.groups:
             return _error(409, f"Property group {name} already exists", "CONFLICT")
         account.groups[name] = {"name": name, "label": body["label"],
-                                "displayOrder": int(body.get("displayOrder", -1)),
+                                "displayOrder": int(str(body.get("displayOrder", -1))),
                                 "archived": False}
         return _json(account.groups[name], 201)
 
+    def list_properties(self, request: Request, account: HubSpotAccount) -> Response:
+        """GET /crm/v3/properties/contacts: HubSpot's default contact properties the
+        sandbox keeps, then the portal's own (CollectionResponsePropertyNoPaging;
+        tests/corpus/hubspot/properties_contacts_engagement.json)."""
+        return _json({"results": [*default_properties(), *account.properties.values()]})
+
     def get_property(self, request: Request, account: HubSpotAccount, name: str) -> Response:
+        if name in DEFAULT_PROPERTIES and name not in account.properties:
+            return _json(next(p for p in default_properties() if p["name"] == name))
         if name not in account.properties:
             return _error(404, f"Unable to find property {name}", "OBJECT_NOT_FOUND")
         return _json(account.properties[name])
 
     def create_property(self, request: Request, account: HubSpotAccount) -> Response:
-        body = request.get_json(silent=True) or {}
+        body = _body(request)
         required = ("name", "label", "type", "fieldType", "groupName")
         if any(not body.get(k) for k in required):
             return _error(400, f"{', '.join(required)} are required", "VALIDATION_ERROR")
+        # PropertyCreate: these are strings, type and fieldType from their enums
+        # (PublicApiSpecs/CRM/Properties/Rollouts/145899/v3/properties.json)
+        if any(not isinstance(body.get(k), str) for k in (*required, "description")
+               if k in body):
+            raise Invalid(f"{', '.join(required)} and description must be strings")
+        if body["type"] not in PROPERTY_TYPES or body["fieldType"] not in FIELD_TYPES:
+            raise Invalid(f"type must be one of {PROPERTY_TYPES}, fieldType one of "
+                          f"{FIELD_TYPES}")
         if body["groupName"] not in account.groups:
             return _error(400, f"group {body['groupName']} does not exist", "VALIDATION_ERROR")
         name = body["name"]
@@ -537,7 +598,7 @@ class HubSpotSandbox:
         return _json({"results": results})
 
     def create_task(self, request: Request, account: HubSpotAccount) -> Response:
-        body = request.get_json(silent=True) or {}
+        body = _body(request)
         props = body.get("properties") or {}
         if not props.get("hs_timestamp"):
             return _error(400, "Property hs_timestamp is required", "VALIDATION_ERROR")
@@ -565,11 +626,19 @@ class HubSpotSandbox:
         cid = request.args.get("objectId", "")
         event_type = request.args.get("eventType")
         after = int(request.args.get("after") or 0)
-        limit = min(int(request.args.get("limit", 100)), 1000)
+        limit = _limit(request.args.get("limit"), 100, 1000)
+        # occurredAfter / occurredBefore (date-time) bound the events' occurredAt
+        # (PublicApiSpecs/Events/Events/Rollouts/147897/v3/events.json, GET /events/v3/
+        # events parameters; developers.hubspot.com/docs/api-reference/events-event-
+        # analytics-v3/guide "Filter events by time")
+        since = _when(request.args.get("occurredAfter"))
+        until = _when(request.args.get("occurredBefore"))
         if cid not in account.contacts:
             return _json({"results": []})
         items = []
         for event in sorted(account.events[cid], key=lambda e: (e.occurred_at, e.id)):
+            if (since and event.occurred_at <= since) or (until and event.occurred_at >= until):
+                continue
             mapped = _analytics_event(event)
             if mapped and (event_type is None or mapped["eventType"] == event_type):
                 items.append(mapped)
@@ -585,28 +654,41 @@ class HubSpotSandbox:
         recipient = (request.args.get("recipient") or "").lower()
         wanted = request.args.get("eventType")
         offset = int(request.args.get("offset") or 0)
-        limit = min(int(request.args.get("limit", 100)), 1000)
+        limit = _limit(request.args.get("limit"), 100, 1000)
         start = request.args.get("startTimestamp")
-        cid = account.by_email.get(recipient)
+        end = request.args.get("endTimestamp")
+        # every filter is optional: without ``recipient`` the portal's events in the
+        # window (startTimestamp/endTimestamp, epoch ms, both inclusive) are listed
+        # (developers.hubspot.com/docs/api-reference/legacy/reporting/email-analytics/
+        # events/get-email-public-v1-events, "Query parameters"; tap-hubspot's
+        # email_events stream reads it so)
+        if recipient:
+            cids = [account.by_email[recipient]] if recipient in account.by_email else []
+        else:
+            cids = list(account.contacts)
+        rows = sorted(((event, account.contacts[cid]["props"].get("email") or "")
+                       for cid in cids for event in account.events[cid]),
+                      key=lambda row: (row[0].occurred_at, row[0].id))
         items = []
-        if cid is not None:
-            for event in sorted(account.events[cid], key=lambda e: (e.occurred_at, e.id)):
-                kind = {EventType.EMAIL_OPEN: "OPEN", EventType.EMAIL_CLICK: "CLICK"}.get(
-                    event.type)  # type: ignore[call-overload]
-                if kind is None or (wanted and kind != wanted):
-                    continue
-                if start and ms(event.occurred_at) < int(start):
-                    continue
-                # fields as the email analytics v1 reference lists them (events/{created}/{id})
-                item = {"id": event.id, "type": kind, "recipient": recipient,
-                        "created": ms(event.occurred_at), "portalId": 62515,
-                        "appId": 113, "appName": "BatchEmail",
-                        "emailCampaignId": _campaign_id(event.email_id),
-                        "sentBy": {"id": f"sent-{event.email_id}",
-                                   "created": ms(event.occurred_at) - 3_600_000}}
-                if kind == "CLICK":
-                    item["url"] = event.url
-                items.append(item)
+        for event, address in rows:
+            kind = {EventType.EMAIL_OPEN: "OPEN", EventType.EMAIL_CLICK: "CLICK"}.get(
+                event.type)  # type: ignore[call-overload]
+            if kind is None or (wanted and kind != wanted):
+                continue
+            if start and ms(event.occurred_at) < int(start):
+                continue
+            if end and ms(event.occurred_at) > int(end):
+                continue
+            # fields as the email analytics v1 reference lists them (events/{created}/{id})
+            item = {"id": event.id, "type": kind, "recipient": address.lower(),
+                    "created": ms(event.occurred_at), "portalId": 62515,
+                    "appId": 113, "appName": "BatchEmail",
+                    "emailCampaignId": _campaign_id(event.email_id),
+                    "sentBy": {"id": f"sent-{event.email_id}",
+                               "created": ms(event.occurred_at) - 3_600_000}}
+            if kind == "CLICK":
+                item["url"] = event.url
+            items.append(item)
         page = items[offset:offset + limit]
         return _json({"events": page, "hasMore": offset + limit < len(items),
                       "offset": str(offset + len(page))})
@@ -620,7 +702,7 @@ class HubSpotSandbox:
             "updatedAt": now}]})
 
     def unsubscribe(self, request: Request, account: HubSpotAccount) -> Response:
-        body = request.get_json(silent=True) or {}
+        body = _body(request)
         email = (body.get("emailAddress") or "").lower()
         sub = str(body.get("subscriptionId") or "")
         if not email or not sub:
@@ -634,22 +716,15 @@ class HubSpotSandbox:
         cid = account.by_email.get(email)
         if cid:
             account._touch(cid)
-        return _json({"id": sub, "name": "Marketing newsletter", "description": "Monthly news",
-                      "status": "NOT_SUBSCRIBED", "sourceOfStatus": "SUBSCRIPTION_STATUS",
-                      "legalBasis": body.get("legalBasis"),
-                      "legalBasisExplanation": body.get("legalBasisExplanation")})
-
-    def list_properties(self, request: Request, account: HubSpotAccount) -> Response:
-        """``GET /crm/v3/properties/contacts``: every property of contacts in one answer
-        (no paging: CollectionResponsePropertyNoPaging in the SDK's crm.properties models),
-        HubSpot's defaults (as ``string`` here: their real types are in
-        tests/corpus/hubspot/properties_contacts_engagement.json) and the custom ones."""
-        now = iso(account.clock())
-        defaults = [{"name": n, "label": n, "type": "string", "fieldType": "text",
-                     "groupName": "contactinformation", "description": "", "options": [],
-                     "createdAt": now, "updatedAt": now, "archived": False}
-                    for n in CONTACT_PROPERTIES]
-        return _json({"results": defaults + list(account.properties.values())})
+        # PublicSubscriptionStatus: legalBasis and its explanation are optional strings,
+        # absent when not given, never null (PublicApiSpecs/Communication Preferences/
+        # Subscriptions/Rollouts/147906/v3/subscriptions.json)
+        answer = {"id": sub, "name": "Marketing newsletter", "description": "Monthly news",
+                  "status": "NOT_SUBSCRIBED", "sourceOfStatus": "SUBSCRIPTION_STATUS"}
+        for key in ("legalBasis", "legalBasisExplanation"):
+            if body.get(key) is not None:
+                answer[key] = str(body[key])
+        return _json(answer)
 
     def token_info(self, request: Request) -> Response:
         """A private app token's portal and scopes: ``POST /oauth/v2/private-apps/get/
@@ -666,7 +741,7 @@ class HubSpotSandbox:
     def admin_faults(self, request: Request) -> Response:
         if request.method == "POST":
             try:
-                self.faults.update(**(request.get_json(silent=True) or {}))
+                self.faults.update(**_body(request))
             except (ValueError, TypeError) as exc:
                 return _json({"message": str(exc)}, 400)
         return _json({k: v for k, v in vars(self.faults).items() if not k.startswith("_")})
@@ -845,3 +920,100 @@ def _stored(account: HubSpotAccount, name: str, value: Any) -> str | None:
         when = _datetime(value)
         return iso(when) if when is not None else str(value)
     return str(value)
+
+
+def _body(request: Request) -> dict[str, Any]:
+    """The JSON object a POST or PATCH carries; anything else is a 400."""
+    if not request.get_data():
+        return {}
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Invalid("the body must be a JSON object")
+    return body
+
+
+def _limit(raw: str | None, default: int, cap: int) -> int:
+    """A page size: a positive integer, capped as HubSpot caps it."""
+    value = default if raw in (None, "") else int(str(raw))
+    if value < 1:
+        raise Invalid("limit must be at least 1")
+    return min(value, cap)
+
+
+def _when(raw: str | None) -> datetime | None:
+    if not raw:
+        return None
+    parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+PROPERTY_TYPES = ("bool", "date", "datetime", "enumeration", "number", "phone_number",
+                  "string")
+FIELD_TYPES = ("booleancheckbox", "calculation_equation", "checkbox", "date", "file",
+               "html", "number", "phonenumber", "radio", "select", "text", "textarea")
+# HubSpot's default contact properties the sandbox keeps: (name, label, type, group);
+# names, labels and types from knowledge.hubspot.com/properties/hubspots-default-contact-
+# properties and tests/corpus/hubspot/properties_contacts_engagement.json
+_DEFAULTS: tuple[tuple[str, str, str, str], ...] = (
+    ("email", "Email", "string", "contactinformation"),
+    ("firstname", "First Name", "string", "contactinformation"),
+    ("lastname", "Last Name", "string", "contactinformation"),
+    ("jobtitle", "Job Title", "string", "contactinformation"),
+    ("company", "Company Name", "string", "contactinformation"),
+    ("numberofemployees", "Number of Employees", "enumeration", "contactinformation"),
+    ("industry", "Industry", "string", "contactinformation"),
+    ("country", "Country/Region", "string", "contactinformation"),
+    ("lifecyclestage", "Lifecycle Stage", "enumeration", "contactinformation"),
+    ("hubspot_owner_id", "Contact owner", "enumeration", "sales_properties"),
+    ("hs_lifecyclestage_customer_date", "Date entered 'Customer (Lifecycle Stage Pipeline)'",
+     "datetime", "contactinformation"),
+    ("hs_email_open", "Marketing emails opened", "number", "emailinformation"),
+    ("hs_email_click", "Marketing emails clicked", "number", "emailinformation"),
+    ("hs_email_first_open_date", "First marketing email open date", "datetime",
+     "emailinformation"),
+    ("hs_email_last_open_date", "Last marketing email open date", "datetime",
+     "emailinformation"),
+    ("hs_email_first_click_date", "First marketing email click date", "datetime",
+     "emailinformation"),
+    ("hs_email_last_click_date", "Last marketing email click date", "datetime",
+     "emailinformation"),
+    ("hs_analytics_num_page_views", "Number of Pageviews", "number", "analyticsinformation"),
+    ("hs_analytics_num_visits", "Number of Sessions", "number", "analyticsinformation"),
+    ("hs_analytics_first_url", "First Page Seen", "string", "analyticsinformation"),
+    ("hs_analytics_first_timestamp", "Time First Seen", "datetime", "analyticsinformation"),
+    ("hs_analytics_first_visit_timestamp", "Time of First Session", "datetime",
+     "analyticsinformation"),
+    ("hs_analytics_last_url", "Last Page Seen", "string", "analyticsinformation"),
+    ("hs_analytics_last_timestamp", "Time Last Seen", "datetime", "analyticsinformation"),
+    ("hs_analytics_last_visit_timestamp", "Time of Last Session", "datetime",
+     "analyticsinformation"),
+    ("num_conversion_events", "Number of Form Submissions", "number",
+     "conversioninformation"),
+    ("num_unique_conversion_events", "Number of Unique Forms Submitted", "number",
+     "conversioninformation"),
+    ("first_conversion_event_name", "First Conversion", "string", "conversioninformation"),
+    ("first_conversion_date", "First Conversion Date", "datetime", "conversioninformation"),
+    ("recent_conversion_event_name", "Recent Conversion", "string", "conversioninformation"),
+    ("recent_conversion_date", "Recent Conversion Date", "datetime", "conversioninformation"),
+    ("createdate", "Create Date", "datetime", "contactinformation"),
+    ("lastmodifieddate", "Last Modified Date", "datetime", "contactinformation"),
+    ("hs_object_id", "Record ID", "number", "contactinformation"),
+)
+DEFAULT_PROPERTIES = frozenset(name for name, *_ in _DEFAULTS)
+_FIELD_TYPE = {"string": "text", "number": "number", "datetime": "date",
+               "enumeration": "select"}
+
+
+def default_properties() -> list[dict[str, Any]]:
+    """The default properties as GET /crm/v3/properties/contacts lists them (the shape of
+    tests/corpus/hubspot/properties_contacts_engagement.json)."""
+    return [{"name": name, "label": label, "type": kind, "fieldType": _FIELD_TYPE[kind],
+             "description": "", "groupName": group, "options": [], "displayOrder": -1,
+             "calculated": group != "contactinformation", "externalOptions": False,
+             "hasUniqueValue": name in ("email", "hs_object_id"), "hidden": False,
+             "hubspotDefined": True, "formField": group == "contactinformation",
+             "createdAt": "2019-08-06T02:41:08.029Z", "updatedAt": "2025-03-12T15:04:55.611Z",
+             "archived": False, "modificationMetadata": {
+                 "archivable": False, "readOnlyDefinition": True,
+                 "readOnlyValue": group != "contactinformation"}}
+            for name, label, kind, group in _DEFAULTS]

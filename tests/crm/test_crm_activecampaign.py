@@ -79,7 +79,7 @@ def test_score_field_is_text_related_to_all_lists_and_written_in_bulk(account_an
     crm.ensure_score_property(ScoreProperty())
     [field] = [f for f in account.fields.values() if f["perstag"] == "CONNECTOR_LEAD_SCORE"]
     assert field["type"] == "text"
-    assert account.field_rels == [{"field": field["id"], "relid": "0", "id": "1"}]
+    assert [(r["field"], r["relid"]) for r in account.field_rels] == [(int(field["id"]), 0)]
     report = crm.write_scores({str(i): i % 100 - 30 for i in range(1, 601)})
     assert len(report.written) == 600 and report.calls == 3  # ceil(600 / 250)
     assert account.value_of("7", "CONNECTOR_LEAD_SCORE") == "-23"

@@ -24,7 +24,12 @@ def test_full_pull_yields_every_contact_once_with_fit_fields(harness, population
         assert got.email == person.contact.email
         for name in ("first_name", "job_title", "company_size", "industry", "country"):
             assert got.fields[name] == person.contact.fields[name]
-        assert got.owner_id == person.contact.owner_id
+        owner = person.contact.owner_id
+        if harness.crm.kind == "activecampaign" and owner is None and got.is_customer:
+            # an AC deal always has an owner (the spec's POST /deals requires one): a
+            # customer with no salesperson has the account admin's (user 1) deal
+            owner = "1"
+        assert got.owner_id == owner
         assert got.is_customer == person.contact.is_customer
 
 
