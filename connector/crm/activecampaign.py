@@ -415,13 +415,7 @@ class ActiveCampaignCRM:
                     return
             if seen >= total:
                 return  # else: the list grew while it was read; read on
-        while True:
-            stopping.check()  # a long list: stop between its pages
-            more = page(offset)
-            yield more
-            if len(more) < PAGE:
-                return
-            offset += PAGE
+        yield from self._offset_list(path, key, start=offset, stoppable=True, **params)
 
     # -- engagement ---------------------------------------------------------------------
     def fetch_events(self, contacts: Sequence[Contact],
@@ -568,13 +562,18 @@ class ActiveCampaignCRM:
             pass
         return out
 
-    def _offset_list(self, endpoint: str, key: str,
+    def _offset_list(self, endpoint: str, key: str, start: int = 0, stoppable: bool = False,
                      **params: Any) -> Iterator[list[dict[str, Any]]]:
-        """The pages of a list read one after the other to its end (``paging``)."""
-        return paging.offset_pages(
-            lambda offset: self.http.get(endpoint, **params, limit=PAGE, offset=offset),
-            key, limit=PAGE, default_limit=DEFAULT_PAGE, crm=self.kind,
-            client=self.client_name, endpoint=f"GET {endpoint}")
+        """The pages of a list from ``start``, one after the other to its end
+        (``paging``); a long list (``stoppable``) honours a stop between its pages."""
+        def get(offset: int) -> Mapping[str, Any]:
+            if stoppable:
+                stopping.check()
+            return self.http.get(endpoint, **params, limit=PAGE, offset=offset)
+
+        return paging.offset_pages(get, key, start=start, limit=PAGE,
+                                   default_limit=DEFAULT_PAGE, crm=self.kind,
+                                   client=self.client_name, endpoint=f"GET {endpoint}")
 
     # -- score field and writes ------------------------------------------------------------
     def ensure_score_property(self, prop: ScoreProperty) -> None:

@@ -37,19 +37,30 @@ def pages(fetch: Callable[[C | None], P], next_cursor: Callable[[P], C | None], 
 
 
 def offset_pages(get: Callable[[int], Mapping[str, Any]], key: str, *, limit: int,
-                 default_limit: int, crm: str, client: str,
-                 endpoint: str) -> Iterator[list[dict[str, Any]]]:
+                 default_limit: int, crm: str, client: str, endpoint: str,
+                 start: int = 0) -> Iterator[list[dict[str, Any]]]:
     """The rows of a list paged by ``offset`` (ActiveCampaign's: "limit" rows from
     "offset", the count in ``meta.total``; https://developers.activecampaign.com/reference/
-    pagination), page by page to its end through ``pages``. ``get(offset)`` asks for
-    ``limit`` rows; without a total, a page shorter than ``limit`` ends the list unless it
-    holds ``default_limit`` rows (a server that ignored ``limit`` pages by its default)."""
+    pagination), page by page from ``start`` to its end through ``pages``. ``get(offset)``
+    asks for ``limit`` rows; without a total, a page shorter than ``limit`` ends the list
+    unless it holds ``default_limit`` rows (a server that ignored ``limit`` pages by its
+    default). A page that repeats the one before (a server or proxy that ignores
+    ``offset``) raises NetworkError: offsets never repeat, so ``pages``' guard alone
+    would not stop it."""
+    before: list[Any] = []
+
     def fetch(offset: int | None) -> tuple[int, Mapping[str, Any]]:
-        return offset or 0, get(offset or 0)
+        at = start if offset is None else offset
+        return at, get(at)
 
     def next_offset(page: tuple[int, Mapping[str, Any]]) -> int | None:
         offset, body = page
         rows = body.get(key) or []
+        if rows and rows == before:
+            raise NetworkError(f"the page at offset {offset} repeats the page before "
+                               "(is offset ignored?); stopping to avoid a loop",
+                               crm=crm, client=client, endpoint=endpoint)
+        before[:] = rows
         meta = body.get("meta")
         total = _int(meta.get("total")) if isinstance(meta, Mapping) else None
         reached = offset + len(rows)

@@ -89,3 +89,29 @@ def test_activecampaign_pull_that_pages_in_a_loop_stops_with_an_error():
         list(crm.iter_contacts(None, datetime(2026, 11, 2, tzinfo=UTC)))
     assert err.value.endpoint == "GET /contacts"
     assert api.calls == 2  # the first page, then the same cursor named again
+
+
+class _LoopingTags:
+    """An ActiveCampaign tags list that answers the first page to every offset, as a proxy
+    that drops the query string would; with and without a total."""
+
+    def __init__(self, total: str | None) -> None:
+        self.calls, self.total = 0, total
+
+    def get(self, path: str, **params):
+        self.calls += 1
+        rows = [{"id": str(i), "tag": f"t{i}"} for i in range(1, 101)]
+        return {"tags": rows, **({"meta": {"total": self.total}} if self.total else {})}
+
+
+@pytest.mark.parametrize("total", ["500", None])
+def test_an_activecampaign_list_whose_offset_is_ignored_stops_with_an_error(total):
+    from connector.crm.activecampaign import ActiveCampaignCRM
+
+    crm = ActiveCampaignCRM("nordic", "tok", "http://127.0.0.1:9")
+    api = _LoopingTags(total)
+    crm.http = api  # the adapter's one HTTP layer
+    with pytest.raises(NetworkError, match="repeats the page before") as err:
+        crm.add_tag(Contact(id="1", email="c@x.dk"), "t150")  # would create a duplicate
+    assert err.value.endpoint == "GET /tags"
+    assert api.calls == 2
