@@ -98,7 +98,10 @@ def _sample(crm: ActiveCampaignCRM, cid: str) -> Sampled:
         return out
     log_rows = logs.get("trackingLogs") or []
     out.visits = {str(r.get("id")) for r in log_rows if r.get("type") == "__pagevisit"}
-    body = crm.http.get("/activities", contact=cid, limit=PAGE)
+    try:
+        body = crm.http.get("/activities", contact=cid, limit=PAGE)
+    except (AuthError, NotFoundError, SkipRecord):  # each contact's refused too: no proof
+        return out
     rows = body.get("activities") or []
     out.activities = len(rows)
     out.named = {str(r.get("reference_id")) for r in rows if _is_visit(r)}
