@@ -1,0 +1,42 @@
+"""The two sandboxes the fidelity check talks to: seeded accounts on loopback, limits
+raised so that the checkers' bursts are not answered 429 (the limits have their own
+tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from connector.sandbox.activecampaign import ACAccount, ACSandbox
+from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
+from connector.sandbox.population import Population
+from connector.sandbox.server import Server
+
+AC_TOKEN = "fidelity-ac-token"
+HUBSPOT_TOKEN = "fidelity-hubspot-token"
+CONTACTS = 120
+
+
+@dataclass
+class Running:
+    ac: Server
+    hubspot: Server
+    ac_account: ACAccount
+    hubspot_account: HubSpotAccount
+
+    def stop(self) -> None:
+        self.ac.stop()
+        self.hubspot.stop()
+
+
+def start(contacts: int = CONTACTS) -> Running:
+    """Both sandboxes, with ``contacts`` people each (and their engagement); the HubSpot
+    portal is Enterprise, so the events and email events APIs answer."""
+    population = Population(contacts)
+    ac_app = ACSandbox()
+    ac_account = ac_app.add_account(AC_TOKEN, ACAccount(
+        "fidelity", population, requests_per_second=10_000))
+    hs_app = HubSpotSandbox()
+    hs_account = hs_app.add_account(HUBSPOT_TOKEN, HubSpotAccount(
+        "fidelity", population, plan="enterprise", ten_second_limit=1_000_000,
+        search_per_second=100_000))
+    return Running(Server(ac_app), Server(hs_app), ac_account, hs_account)
