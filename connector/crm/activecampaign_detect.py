@@ -54,6 +54,7 @@ class StreamProbe:
     state: str
     names_visits: bool | None
     sampled: list[Sampled] = field(default_factory=list)
+    refused: str | None = None  # how the account-wide stream was refused ("403 (...)")
 
 
 def detect(crm: ActiveCampaignCRM) -> tuple[Detected, StreamProbe]:
@@ -67,12 +68,12 @@ def detect(crm: ActiveCampaignCRM) -> tuple[Detected, StreamProbe]:
 
 def probe_stream(crm: ActiveCampaignCRM) -> StreamProbe:
     rows: list[dict[str, Any]] = []
+    refused: str | None = None
     try:
         body = crm.http.get("/activities", limit=PAGE, **{"orders[tstamp]": "DESC"})
-    except NotFoundError:
-        state = "missing"
-    except (AuthError, SkipRecord):  # the token was good for /fields: the stream is refused
-        state = "refused"
+    except (NotFoundError, AuthError, SkipRecord) as exc:  # the token was good for /fields
+        state = "missing" if isinstance(exc, NotFoundError) else "refused"
+        refused = f"{exc.status or 'an error'} ({exc.detail})"
     else:
         rows = list(body.get("activities") or [])
         state = "ok" if rows else "quiet"
@@ -87,20 +88,21 @@ def probe_stream(crm: ActiveCampaignCRM) -> StreamProbe:
     names: bool | None = None
     if with_visits and state == "ok":  # only a stream that lists activities can prove it
         names = not any(s.unnamed for s in with_visits)
-    return StreamProbe(state, names, sampled)
+    return StreamProbe(state, names, sampled, refused)
 
 
 def _sample(crm: ActiveCampaignCRM, cid: str) -> Sampled:
     out = Sampled(cid)
     try:
         logs = crm.http.get(f"/contacts/{cid}/trackingLogs", limit=PAGE)
-    except NotFoundError:
+    except (NotFoundError, AuthError, SkipRecord):
         return out
     log_rows = logs.get("trackingLogs") or []
     out.visits = {str(r.get("id")) for r in log_rows if r.get("type") == "__pagevisit"}
     try:
         body = crm.http.get("/activities", contact=cid, limit=PAGE)
-    except (AuthError, NotFoundError, SkipRecord):  # each contact's refused too: no proof
+    except (NotFoundError, AuthError, SkipRecord):  # a plan without contact activities
+        out.complete = False
         return out
     rows = body.get("activities") or []
     out.activities = len(rows)

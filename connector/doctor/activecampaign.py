@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from connector.crm.activecampaign import MARKER_TAG, PAGE
@@ -62,7 +63,7 @@ def _field_row(crm: ActiveCampaignCRM, check: str, perstag: str) -> Row:
                f"change the field %{perstag}% to text in ActiveCampaign")
 
 
-def _fields_row(crm: ActiveCampaignCRM, found: dict[str, Any] | Any) -> Row:
+def _fields_row(crm: ActiveCampaignCRM, found: Mapping[str, Any]) -> Row:
     check = "custom fields (read to the end)"
     count = int(found.get("fields") or 0)
     seen = f"{count} fields in {max(1, -(-count // PAGE))} page(s) of {PAGE}"
@@ -76,7 +77,7 @@ def _fields_row(crm: ActiveCampaignCRM, found: dict[str, Any] | Any) -> Row:
                "correct crm.field_map (personalisation tags) in the client file")
 
 
-def _tags_row(found: dict[str, Any] | Any) -> Row:
+def _tags_row(found: Mapping[str, Any]) -> Row:
     count = int(found.get("tags") or 0)
     return Row("tags (read to the end)", OK,
                f"{count} tags in {max(1, -(-count // PAGE))} page(s) of {PAGE}",
@@ -123,6 +124,8 @@ def _stream_row(probe: StreamProbe) -> Row:
     seen = {"refused": "refused without a contact (403/422)",
             "missing": "not found without a contact (404)",
             "empty": "answers empty though the sampled contacts have activities"}[state]
+    if probe.refused:
+        seen += f": {probe.refused}"
     return Row(check, FALLBACK, seen, PER_CONTACT, STREAM_FIX)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from connector.crm.base import MARKER_NAME
@@ -135,7 +135,7 @@ def _owners_row(crm: HubSpotCRM) -> Row:
                      f"add crm.objects.owners.read: {APP_FIX}")
 
 
-def _unsubscribe_row(found: dict[str, Any] | Any, client: ClientConfig) -> Row:
+def _unsubscribe_row(found: Mapping[str, Any], client: ClientConfig) -> Row:
     check = "unsubscribe path (subscription types)"
     types = found.get("subscription_types")
     if not client.unsubscribe.enabled:
@@ -155,7 +155,7 @@ def _unsubscribe_row(found: dict[str, Any] | Any, client: ClientConfig) -> Row:
                "unsubscribes from each of them")
 
 
-def _api_row(found: dict[str, Any] | Any, key: str, check: str, fallback: str,
+def _api_row(found: Mapping[str, Any], key: str, check: str, fallback: str,
              needs: str) -> Row:
     if found.get(key):
         return Row(check, OK, "answers", "reads every event from it")
