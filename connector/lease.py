@@ -79,6 +79,18 @@ def _acquire(store: Store, client: str, holder: str, ttl_seconds: int,
     return None
 
 
+def live_holder(store: Store, client: str, now: datetime) -> str | None:
+    """Who holds ``client``'s lease, if a run that is still alive holds it (a lease that
+    ran out, or whose holder's process is gone, would be taken over at once)."""
+    lease = store.lease_holder(client)
+    if lease is None:
+        return None
+    holder, until = lease
+    if until <= now or holder_is_dead(holder):
+        return None
+    return holder
+
+
 def release(store: Store, client: str, holder: str) -> None:
     _unregister(holder)
     try:

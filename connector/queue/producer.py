@@ -1,4 +1,5 @@
-"""The producer side: `connector run --queue` enqueues one sync task per due client.
+"""The producer side: `connector run --queue` enqueues one sync task per due client, and
+`connector serve --queue` one targeted sync per client whose burst of webhooks is over.
 
 A task carries when its client was due (the worker logs the lag from due to done) and
 expires when the client's next run is due, so a backlog never stacks runs of one client.
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from connector.config import ClientConfig
-from connector.queue.tasks import sync_client
+from connector.queue.tasks import sync_client, sync_dirty_contacts
 from connector.scheduler import trigger_for
 
 log = logging.getLogger("connector.queue")
@@ -25,6 +26,13 @@ def enqueue(client: str, *, due_at: datetime | None = None,
     result = sync_client.apply_async(args=[client], kwargs={"due_at": due.isoformat()},
                                      expires=expires)
     return result.id
+
+
+def enqueue_targeted(client: str) -> str:
+    """Put one targeted sync of ``client``'s dirty contacts on the queue (`connector serve
+    --queue`); the worker reads the marks. No expiry: a task that finds nothing left marked
+    is done at once."""
+    return sync_dirty_contacts.apply_async(args=[client]).id
 
 
 def until_next_run(client: ClientConfig, now: datetime) -> float:

@@ -1,4 +1,6 @@
-"""The task a worker runs: one incremental sync of one client.
+"""The tasks a worker runs: one incremental sync of one client (``sync_client``), or one
+targeted sync of the contacts webhooks marked dirty (``sync_dirty_contacts``, from
+`connector serve --queue`).
 
 The client's lease in the state store keeps a client single-run across workers: a task
 that finds a live run holding it is retried later (``RETRIES`` times, then left to the
@@ -12,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,7 @@ from connector.store.base import Store
 log = logging.getLogger("connector.queue")
 
 TASK = "connector.sync"
+TARGETED_TASK = "connector.sync_dirty"
 RETRIES = 3
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
@@ -55,6 +59,48 @@ def _store(settings: Settings) -> Store:
 @app.task(bind=True, name=TASK, acks_late=True, reject_on_worker_lost=True)
 def sync_client(self: Any, client: str, due_at: str | None = None) -> dict[str, Any]:
     """Sync ``client`` (its config file's stem); ``due_at``: when the scheduler found it due."""
+
+    def scheduled(cfg: Any, settings: Settings, store: Store,
+                  stop: threading.Event) -> dict[str, Any]:
+        report = _run(cfg, settings, store, stop)
+        lag = _lag(due_at, report.finished_at)
+        log.info("client %s: %s%s", client, report.summary(),
+                 f" (done {lag:.1f} s after due)" if lag is not None else "")
+        return {"client": client, "status": report.status, "lag_seconds": lag,
+                "took_over": _took_over(client, report)}
+
+    return _task(self, client, scheduled)
+
+
+@app.task(bind=True, name=TARGETED_TASK, acks_late=True, reject_on_worker_lost=True)
+def sync_dirty_contacts(self: Any, client: str) -> dict[str, Any]:
+    """A targeted sync of ``client``'s dirty contacts (`connector serve --queue` enqueues it
+    when a burst of webhooks is over): the marks are read here, and stay in the state store
+    until this sync recorded their contacts, so a worker killed during it leaves them to the
+    task handed out again (or the client's next one)."""
+
+    def targeted(cfg: Any, settings: Settings, store: Store,
+                 stop: threading.Event) -> dict[str, Any]:
+        from connector.targeted import sync_dirty
+
+        dirty = store.dirty_contacts(client)
+        if not dirty:  # an earlier task (or the dirty-set poll) synced them already
+            return {"client": client, "status": "nothing dirty"}
+        with logs.context(cfg.name):
+            run = sync_dirty(cfg, settings, store, dirty, stop=stop)
+        log.info("client %s: %s of %d dirty contacts (done %.1f s after the first mark)",
+                 client, run.report.summary(), run.contacts, run.lag or 0.0)
+        return {"client": client, "status": run.report.status, "contacts": run.contacts,
+                "lag_seconds": run.lag, "took_over": _took_over(client, run.report)}
+
+    return _task(self, client, targeted)
+
+
+def _task(task: Any, client: str,
+          sync: Callable[[Any, Settings, Store, threading.Event], dict[str, Any]],
+          ) -> dict[str, Any]:
+    """What both tasks share: the client's file, the store, a stop for SIGTERM, and a
+    client held by a live run retried later (``RETRIES`` times, then left to the next)."""
     settings = _settings or load_settings()
     if not _NAME.fullmatch(client):
         log.error("task for %r ignored: not a client name", client)
@@ -69,28 +115,27 @@ def sync_client(self: Any, client: str, due_at: str | None = None) -> dict[str, 
     with _lock:
         _running.add(stop)
     try:
-        report = _run(cfg, settings, store, stop)
+        return sync(cfg, settings, store, stop)
     except LeaseHeld as exc:
-        if self.request.retries >= RETRIES:
+        if task.request.retries >= RETRIES:
             log.warning("client %s skipped: %s (the next scheduled run syncs it)", client, exc)
             return {"client": client, "status": "skipped"}
         wait = max(10, settings.lease_seconds // 3)
         log.info("client %s is busy (%s); retrying in %d s", client, exc, wait)
-        raise self.retry(countdown=wait, max_retries=RETRIES) from None
+        raise task.retry(countdown=wait, max_retries=RETRIES) from None
     except ConnectorError as exc:  # recorded in the run; the next scheduled run tries again
         log.error("sync of client %s failed: %s", client, logs.mask(str(exc)))
         return {"client": client, "status": "failed"}
     finally:
         with _lock:
             _running.discard(stop)
-    lag = _lag(due_at, report.finished_at)
-    log.info("client %s: %s%s", client, report.summary(),
-             f" (done {lag:.1f} s after due)" if lag is not None else "")
+
+
+def _took_over(client: str, report: Any) -> str | None:
     if report.took_over:
         log.warning("client %s: took over from a worker that is gone (%s)", client,
                     report.took_over)
-    return {"client": client, "status": report.status, "lag_seconds": lag,
-            "took_over": report.took_over}
+    return report.took_over
 
 
 def _run(cfg: Any, settings: Settings, store: Store, stop: threading.Event) -> Any:

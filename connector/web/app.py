@@ -9,7 +9,7 @@ Routes (one per client, so each client's secret guards its own URL):
   ignored, so a score write never triggers another sync.
 
 Either marks the event's contacts dirty (``connector.web.dirty``) and answers at once; the
-debounced targeted sync does the rest.
+debounced targeted sync does the rest, in this process or (``--queue``) in a worker.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from starlette.routing import Route
 
 from connector.config import ClientConfig, Settings
 from connector.crm.base import MARKER_NAME
-from connector.errors import ConnectorError
+from connector.errors import ConnectorError, LeaseHeld
 from connector.store.base import Store
 from connector.web.dirty import Debouncer
 from connector.web.metrics import CONTENT_TYPE, Metrics
@@ -52,16 +52,20 @@ class WebhookService:
 
     def __init__(self, settings: Settings, clients: Mapping[str, ClientConfig], store: Store,
                  *, env: Mapping[str, str] | None = None, public_url: str | None = None,
-                 clock: Clock = lambda: datetime.now(UTC), workers: int = 4) -> None:
+                 clock: Clock = lambda: datetime.now(UTC), workers: int = 4,
+                 enqueue: Callable[[str], str] | None = None) -> None:
+        """``enqueue`` (``connector serve --queue``): put a client's targeted sync on the
+        queue (returns the task id) instead of running it in this process."""
         self.settings = settings
         self.clients = dict(clients)
         self.store = store
         self.env = env
         self.public_url = public_url.rstrip("/") if public_url else None
         self.clock = clock
+        self.enqueue = enqueue
         self.metrics = Metrics(store, lambda: sorted(self.clients))
-        self.debouncer = Debouncer(store, self.run_targeted, self._timing, workers=workers,
-                                   clock=clock)
+        runner = self.run_targeted if enqueue is None else self.queue_targeted
+        self.debouncer = Debouncer(store, runner, self._timing, workers=workers, clock=clock)
 
     def _timing(self, client: str) -> tuple[float, float]:
         cfg = self.clients.get(client)
@@ -82,22 +86,30 @@ class WebhookService:
 
     def run_targeted(self, client: str, dirty: dict[str, datetime]) -> None:
         """One targeted sync of ``client``'s dirty contacts, recorded in the metrics."""
-        from connector.runtime import client_runtime
-        from connector.sync import run_sync
+        from connector.targeted import sync_dirty
 
         cfg = self.clients.get(client)
         if cfg is None:  # marks of a client this server does not serve: the poll's
             return
-        with client_runtime(cfg, self.settings, self.store, env=self.env) as job:
-            try:
-                report = run_sync(job, contact_ids=sorted(dirty))
-            finally:
-                stats = getattr(job.crm, "http_stats", None)
-                calls = sum(stats.calls.values()) if stats is not None else 0
-                limited = sum(getattr(stats, "rate_limited", {}).values()) if stats else 0
-        lag = (self.clock() - min(dirty.values())).total_seconds() if dirty else None
-        self.metrics.record_sync(client, report, calls, limited, lag)
-        log.info("targeted sync of %s: %d contacts, %s", client, len(dirty), report.status)
+        run = sync_dirty(cfg, self.settings, self.store, dirty, env=self.env, clock=self.clock)
+        self.metrics.record_sync(client, run.report, run.calls, run.rate_limited, run.lag)
+        log.info("targeted sync of %s: %d contacts, %s", client, len(dirty), run.report.status)
+
+    def queue_targeted(self, client: str, dirty: dict[str, datetime]) -> None:
+        """``--queue``: put ``client``'s targeted sync on the queue for a worker (which
+        reads the marks itself). While a live run holds the client's lease this raises
+        LeaseHeld, so the debouncer tries again shortly, as it does in process."""
+        from connector.lease import live_holder
+
+        if client not in self.clients or self.enqueue is None:
+            return
+        holder = live_holder(self.store, client, self.clock())
+        if holder is not None:
+            raise LeaseHeld(client, holder, "the end of its run")
+        task = self.enqueue(client)
+        self.metrics.queued.labels(client).inc()
+        log.info("targeted sync of %s queued (task %s): %d contacts", client, task,
+                 len(dirty))
 
     def label(self, name: str) -> str:
         """A client name for a metric label: names from unknown URLs are not kept (anyone

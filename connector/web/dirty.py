@@ -4,8 +4,9 @@ A webhook marks contacts dirty in the state store (so a restart or a crash loses
 what is still marked is synced when the server starts, and the scheduled poll is the safety
 net). One background thread watches the clients with new marks; a client's targeted sync
 starts after ``quiet_seconds`` without a new mark, or at most ``max_wait_seconds`` after the
-first, so a burst of webhooks costs one sync. A client is synced by one thread at a time;
-marks that arrive during its sync schedule the next one.
+first, so a burst of webhooks costs one sync (or, with ``connector serve --queue``, one
+task for the workers). A client is synced by one thread at a time; marks that arrive during
+its sync schedule the next one.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Prometheus metrics of ``connector serve`` (``GET /metrics``).
 
-Counters move as the server's own syncs finish; the outbox states are read from the state
-store at each scrape, so they also show what the scheduled poll or workers did.
+Counters move as the server's own syncs finish (with ``--queue`` the workers run them: the
+server counts the targeted syncs it queued, and the workers log each one's lag); the outbox
+states are read from the state store at each scrape, so they also show what the scheduled
+poll or workers did.
 """
 
 from __future__ import annotations
@@ -56,6 +58,9 @@ class Metrics:
                                     ["client"], registry=r)
         self.webhooks = Counter("connector_webhooks", "Webhook requests by outcome",
                                 ["client", "crm", "outcome"], registry=r)
+        self.queued = Counter("connector_targeted_syncs_queued",
+                              "Targeted syncs put on the queue for the workers (--queue)",
+                              ["client"], registry=r)
         self.marked = Counter("connector_contacts_marked_dirty",
                               "Contacts marked dirty by webhooks", ["client"], registry=r)
         self.lag = Histogram("connector_webhook_lag_seconds",

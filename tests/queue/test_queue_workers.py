@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -31,6 +29,7 @@ from connector.store import open_store
 
 from ..e2e.helpers import client_yaml
 from ..scoring.scenarios import story_000
+from .helpers import WAIT, HoldFirstWrite, start_workers, stop
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -38,28 +37,6 @@ CLIENTS = 20
 WORKERS = 3
 WARM = 2  # story contacts per client that turn warm on the first sync
 VICTIM = "q04"  # a HubSpot client: its worker dies while the sandbox holds its score write
-WAIT = 90
-
-
-class HoldFirstWrite:
-    """WSGI middleware: the first score write of the account with ``token`` waits (in the
-    server thread) until the test lets it go, and is then dropped."""
-
-    def __init__(self, app, token: str, write_path: str) -> None:
-        self.app, self.token, self.write_path = app, token, write_path
-        self.reached, self.go_on = threading.Event(), threading.Event()
-
-    def __call__(self, environ, start_response):
-        if (not self.reached.is_set() and environ.get("REQUEST_METHOD") == "POST"
-                and environ.get("PATH_INFO", "").endswith(self.write_path)
-                and self.token in environ.get("HTTP_AUTHORIZATION", "")):
-            self.reached.set()
-            self.go_on.wait(WAIT)
-            # its worker died before the write reached the CRM: the write is lost unless
-            # the worker that takes over makes it again
-            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
-            return [b"never arrived"]
-        return self.app(environ, start_response)
 
 
 def _name(i: int) -> str:
@@ -102,24 +79,6 @@ def _clients(tmp: Path, hs_url: str, ac_url: str, smtp_port: int, hs: HubSpotSan
     return accounts
 
 
-def _start_workers(tmp: Path, env: dict[str, str], count: int,
-                   concurrency: int) -> list[tuple[subprocess.Popen, Path]]:
-    workers = []
-    for n in range(count):
-        log = tmp / f"worker{n}.log"
-        with log.open("w") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "connector.cli.__main__", "worker",
-                                     "--concurrency", str(concurrency)], env=env,
-                                    stdout=out, stderr=subprocess.STDOUT)
-        workers.append((proc, log))
-    deadline = time.monotonic() + WAIT
-    while not all("ready." in log.read_text() for _, log in workers):
-        dead = [log.read_text() for proc, log in workers if proc.poll() is not None]
-        assert not dead and time.monotonic() < deadline, f"a worker did not start: {dead}"
-        time.sleep(0.2)
-    return workers
-
-
 def _crm_score(kind: str, account, cid: str) -> int | None:
     raw = (account.score_of(cid, "connector_lead_score") if kind == "hubspot"
            else account.value_of(cid, "CONNECTOR_LEAD_SCORE"))
@@ -144,8 +103,8 @@ def test_workers_share_clients_and_a_killed_workers_client_is_finished_by_anothe
                "CONNECTOR_QUEUE_VISIBILITY_TIMEOUT": "10", "CONNECTOR_LEASE_SECONDS": "30",
                **{f"{_name(i).upper()}_TOKEN": f"tok-{_name(i)}" for i in range(CLIENTS)}}
         try:
-            workers = (_start_workers(tmp_path, env, WORKERS, 1) if pool == "solo"
-                       else _start_workers(tmp_path, env, 2, 2))
+            workers = (start_workers(tmp_path, env, WORKERS, 1) if pool == "solo"
+                       else start_workers(tmp_path, env, 2, 2))
             from connector.queue import app as queue_app
             from connector.queue.producer import enqueue
 
@@ -175,14 +134,7 @@ def test_workers_share_clients_and_a_killed_workers_client_is_finished_by_anothe
             sink_messages = list(sink.messages)
         finally:
             hold.go_on.set()
-            for proc, _ in workers:
-                if proc.poll() is None:
-                    proc.send_signal(signal.SIGTERM)
-            for proc, _ in workers:
-                try:
-                    proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            stop([proc for proc, _ in workers])
 
     # another worker took the victim over and finished it; the killed run is marked
     others = "".join(log.read_text() for proc, log in workers if proc.pid != pid)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -62,5 +63,44 @@ def wait_for(check: Callable[[], bool], timeout: float = 20.0) -> bool:
     return False
 
 
-__all__ = ["ENV", "SECRET", "TOKEN", "client", "full_sync", "open_store", "poll", "serve",
-           "wait_for", "warm_ready"]
+def invites(sink: Any) -> list:
+    """The invites in the SMTP sink so far."""
+    return [m for m in list(sink.messages) if ":invite:" in m["X-Connector-Key"]]
+
+
+class InviteWatch:
+    """When each invite first shows in the sink, by recipient (polled every 10 ms)."""
+
+    def __init__(self, sink: Any) -> None:
+        self.sink = sink
+        self.first: dict[str, float] = {}
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while not self.done.is_set():
+            now = time.time()
+            for message in invites(self.sink):
+                self.first.setdefault(str(message["To"]), now)
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join()
+
+
+__all__ = [
+    "ENV",
+    "SECRET",
+    "TOKEN",
+    "InviteWatch",
+    "client",
+    "full_sync",
+    "invites",
+    "open_store",
+    "poll",
+    "serve",
+    "wait_for",
+    "warm_ready",
+]

@@ -5,7 +5,6 @@ whose own-write echoes are ignored)."""
 from __future__ import annotations
 
 import statistics
-import threading
 import time
 from datetime import UTC, datetime
 
@@ -18,7 +17,17 @@ from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.server import Server
 from connector.store import open_store
 
-from .helpers import SECRET, TOKEN, client, full_sync, serve, wait_for, warm_ready
+from .helpers import (
+    SECRET,
+    TOKEN,
+    InviteWatch,
+    client,
+    full_sync,
+    invites,
+    serve,
+    wait_for,
+    warm_ready,
+)
 
 EVENTS = 50
 
@@ -26,28 +35,6 @@ EVENTS = 50
 def _contact_form(cid: str, n: int) -> Event:
     return Event(f"form-{cid}-{n}", cid, EventType.FORM_SUBMISSION, datetime.now(UTC),
                  name="contact-form", url="https://www.example-agency.com/contact")
-
-
-class _Watch:
-    """When each invite first shows in the sink (polled every 10 ms on a thread)."""
-
-    def __init__(self, sink: SmtpSink) -> None:
-        self.sink = sink
-        self.first: dict[str, float] = {}
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._loop, daemon=True)
-        self.thread.start()
-
-    def _loop(self) -> None:
-        while not self.done.is_set():
-            now = time.time()
-            for message in _invites(self.sink):
-                self.first.setdefault(str(message["To"]), now)
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        self.done.set()
-        self.thread.join()
 
 
 def test_hubspot_event_to_invite_in_seconds_p95_over_50_events(tmp_path):
@@ -64,7 +51,7 @@ def test_hubspot_event_to_invite_in_seconds_p95_over_50_events(tmp_path):
         store = open_store(url)
         assert full_sync(cfg, url, store).status == "ok"  # all stored, none warm yet
         assert not [m for m in sink.messages if ":invite:" in m["X-Connector-Key"]]
-        watch = _Watch(sink)
+        watch = InviteWatch(sink)
         with serve(cfg, url, store) as server:
             account.send_webhooks(f"{server.url}/webhooks/hubspot/acme", SECRET)
             sent_at: dict[str, float] = {}
@@ -72,7 +59,7 @@ def test_hubspot_event_to_invite_in_seconds_p95_over_50_events(tmp_path):
                 sent_at[f"lead{cid}@lund.dk"] = time.time()
                 account.add_event(_contact_form(cid, 1))
                 time.sleep(0.1)
-            assert wait_for(lambda: len(_invites(sink)) >= EVENTS, timeout=30)
+            assert wait_for(lambda: len(invites(sink)) >= EVENTS, timeout=30)
             # the sink holds a message a moment before the outbox records it sent (and the
             # gauge counts it): wait for the gauge rather than read it once
             sent = 'connector_invites_sent{client="acme"} 50.0'
@@ -94,10 +81,6 @@ def _metrics(url: str) -> str:
     return requests.get(f"{url}/metrics", timeout=5).text
 
 
-def _invites(sink: SmtpSink) -> list:
-    return [m for m in sink.messages if ":invite:" in m["X-Connector-Key"]]
-
-
 def test_activecampaign_webhook_rescores_once_and_ignores_its_own_write_echo(tmp_path):
     url = f"sqlite:///{tmp_path / 'state.db'}"
     app = ACSandbox()
@@ -112,7 +95,7 @@ def test_activecampaign_webhook_rescores_once_and_ignores_its_own_write_echo(tmp
             hooks = account.send_webhooks(
                 f"{server.url}/webhooks/activecampaign/nordic/{SECRET}")
             account.add_event(_contact_form("502", 1))
-            assert wait_for(lambda: len(_invites(sink)) == 1)
+            assert wait_for(lambda: len(invites(sink)) == 1)
             # our score write fired AC's "update" webhook (initiated_by=api): answered,
             # ignored, no second sync
             assert wait_for(lambda: any(d.payload.get("initiated_by") == "api"
@@ -122,7 +105,7 @@ def test_activecampaign_webhook_rescores_once_and_ignores_its_own_write_echo(tmp
             hooks.close()
         assert store.dirty_contacts("nordic") == {}
         store.close()
-    [invite] = _invites(sink)
+    [invite] = invites(sink)
     assert invite["To"] == "lead502@lund.dk"
     assert 'connector_syncs_total{client="nordic",kind="targeted sync",status="ok"} 1.0' \
         in metrics

@@ -1,0 +1,49 @@
+"""One targeted sync of a client's dirty contacts (those webhooks marked): what `connector
+serve` runs in process and what a worker runs for `connector serve --queue` (README,
+"Webhooks").
+
+The marks stay in the state store until the sync that consumed them recorded its contacts
+(``run_sync`` clears them then), so a process killed during the sync leaves them to the next
+one. The client's lease keeps the sync single-run, as for scheduled syncs.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from connector.config import ClientConfig, Settings
+from connector.report import SyncReport
+from connector.store.base import Store
+
+
+@dataclass
+class TargetedRun:
+    report: SyncReport
+    contacts: int
+    calls: int  # CRM API calls of the sync
+    rate_limited: int  # of which answered 429
+    lag: float | None  # seconds from the first mark to the end of the sync
+
+
+def sync_dirty(cfg: ClientConfig, settings: Settings, store: Store,
+               dirty: Mapping[str, datetime], *, env: Mapping[str, str] | None = None,
+               stop: threading.Event | None = None,
+               clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> TargetedRun:
+    """Sync ``dirty`` (contact id -> first marked at) of ``cfg``'s client. Raises LeaseHeld
+    when a live run holds the client (its marks stay)."""
+    from connector.runtime import client_runtime
+    from connector.sync import run_sync
+
+    with client_runtime(cfg, settings, store, env=env) as job:
+        if stop is not None:
+            job.stop = stop
+        report = run_sync(job, contact_ids=sorted(dirty))
+        stats = getattr(job.crm, "http_stats", None)
+        calls = sum(stats.calls.values()) if stats is not None else 0
+        limited = sum(getattr(stats, "rate_limited", {}).values()) if stats else 0
+    lag = (clock() - min(dirty.values())).total_seconds() if dirty else None
+    return TargetedRun(report, len(dirty), calls, limited, lag)
+
