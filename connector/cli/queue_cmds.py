@@ -58,7 +58,7 @@ def worker(
     (CONNECTOR_STATE_URL). A client is never synced by two workers at once, and the task
     of a worker that dies is taken by another."""
     with cli_errors():
-        settings, _ = settings_and_clients(config_dir, log_format)
+        settings, clients = settings_and_clients(config_dir, log_format)
         url = queue_url(broker, settings.queue_url, "--broker")
         queue_app = load_queue()
         from connector.queue import tasks
@@ -69,6 +69,7 @@ def worker(
                               "(CONNECTOR_STATE_URL=postgresql+psycopg://...)",
                               highlight=False, soft_wrap=True)
         tasks.use_settings(settings)
+        tasks.preload({c.crm.kind for c in clients.values()})
         queue_app.ping(url, settings.queue_visibility_timeout, settings.queue_name)
         celery = queue_app.app
         err_console.print(f"worker: syncs from {escape(queue_app.safe_url(url))}, state in "

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,17 @@ def use_settings(settings: Settings) -> None:
     """The settings tasks run with (`connector worker` sets them; default: environment)."""
     global _settings
     _settings = settings
+
+
+def preload(kinds: Iterable[str]) -> None:
+    """Import the sync and the adapters of ``kinds`` when the worker starts (before a pool
+    forks), so its first task does not pay for them: a webhook's targeted sync is waited
+    for (the HubSpot SDK alone takes seconds to import on a busy machine)."""
+    from connector import runtime, sync, targeted  # noqa: F401 - imported for their cost
+    from connector.crm import registry
+
+    for kind in kinds:
+        registry.adapter_for(kind)
 
 
 def _store(settings: Settings) -> Store:
