@@ -61,9 +61,11 @@ SKIP: dict[str, str] = {
     ".venv/bin/mypy": SUITE,
     ".venv/bin/pytest -q": SUITE,
     ".venv/bin/pytest -q -s tests/web": SUITE,
+    ".venv/bin/pytest -q -s tests/queue/test_queue_webhooks.py -k event": SUITE,
     "connector run": FOREVER,
     "connector worker": FOREVER,
     "connector serve": FOREVER,
+    "connector serve --queue": FOREVER,
     "connector sandbox": "names the command; its full invocation is started in the background",
     ".venv/bin/connector run": FOREVER,
     ".venv/bin/connector serve --host 0.0.0.0 --port 8080 "
