@@ -1,9 +1,12 @@
 """Sandbox portals in their own process, so the connector process being measured does not
 share its CPU (and GIL) with the server it talks to, as with a real CRM.
 
-``python -m benchmarks.sandbox_proc KIND SCALE NAME:SIZE:SEED [...] [--latency S]`` prints
-its URL and serves until its standard input closes; every CRM request takes ``S`` seconds
-more (a real CRM's round trip, divided by the limits' scale like everything else).
+``python -m benchmarks.sandbox_proc KIND SCALE NAME:SIZE:SEED [...] [--latency S]
+[--jitter J] [--scale-window]`` prints its URL and serves until its standard input closes;
+every CRM request takes ``S`` seconds more (a real CRM's round trip, divided by the limits'
+scale like everything else): half of it before the sandbox sees (and counts) the request,
+half after, each half ``S/2 * (1 +- J)`` at random. ``--scale-window`` scales
+ActiveCampaign's limit by its window (5 per ``1/SCALE`` s) instead of its count.
 Besides the CRM routes it answers control routes for the benchmark (never recorded
 in the ledger): ``GET /__bench/calls?account=``, ``GET /__bench/throttled?account=`` (429s
 answered), ``POST /__bench/clear`` and
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import subprocess
 import sys
 import time
@@ -39,7 +43,8 @@ def shape(path: str) -> str:
     return "/".join("{id}" if p.isdigit() else p for p in path.split("/"))
 
 
-def build(kind: str, scale: float, accounts: list[tuple[str, int, int]]) -> Any:
+def build(kind: str, scale: float, accounts: list[tuple[str, int, int]],
+          scale_window: bool = False) -> Any:
     app: Any = HubSpotSandbox() if kind == "hubspot" else ACSandbox()
     for name, size, seed in accounts:
         population = Population(size, seed=seed)
@@ -50,19 +55,26 @@ def build(kind: str, scale: float, accounts: list[tuple[str, int, int]]) -> Any:
                 search_per_second=int(HUBSPOT_SEARCH_PER_S * scale)))
         else:
             app.add_account(f"bench-token-{name}", ACAccount(
-                name, population, requests_per_second=AC_PER_S * scale, import_polls=1))
+                name, population, requests_per_second=AC_PER_S * scale, import_polls=1,
+                rate_window=1 / scale if scale_window else 1.0))
     return app
 
 
-def with_controls(app: Any, latency: float = 0.0) -> Any:
+def with_controls(app: Any, latency: float = 0.0, jitter: float = 0.0) -> Any:
     accounts = {a.name: a for a in app.accounts.values()}
+
+    def leg() -> float:
+        return latency / 2 * random.uniform(1 - jitter, 1 + jitter)
 
     def control(environ: dict, start_response: Any) -> Any:
         request = Request(environ)
         if not request.path.startswith("/__bench/"):
             if latency > 0:
-                time.sleep(latency)
-            return app(environ, start_response)
+                time.sleep(leg())  # the way there: the sandbox counts the request after it
+            body = app(environ, start_response)
+            if latency > 0:
+                time.sleep(leg())  # the way back (the headers go out with the body)
+            return body
         if request.path == "/__bench/calls":
             name = request.args.get("account")
             calls = Counter(f"{e.method} {shape(e.path)}" for e in app.ledger.entries
@@ -89,10 +101,13 @@ class RemoteSandbox:
     """The benchmark's handle on a sandbox process."""
 
     def __init__(self, kind: str, scale: float, accounts: list[tuple[str, int, int]],
-                 latency: float = 0.0) -> None:
+                 latency: float = 0.0, *, jitter: float = 0.0,
+                 scale_window: bool = False) -> None:
         spec = [f"{n}:{size}:{seed}" for n, size, seed in accounts]
         self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.sandbox_proc", kind,
-                                      str(scale), *spec, "--latency", str(latency)],
+                                      str(scale), *spec, "--latency", str(latency),
+                                      "--jitter", str(jitter),
+                                      *(["--scale-window"] if scale_window else [])],
                                      stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
@@ -136,11 +151,13 @@ def main() -> None:
     parser.add_argument("scale", type=float)
     parser.add_argument("accounts", nargs="+", help="NAME:SIZE:SEED")
     parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--jitter", type=float, default=0.0)
+    parser.add_argument("--scale-window", action="store_true")
     args = parser.parse_args()
     accounts = [(n, int(size), int(seed)) for n, size, seed in
                 (a.split(":") for a in args.accounts)]
-    app = build(args.kind, args.scale, accounts)
-    with Server(with_controls(app, args.latency)) as server:
+    app = build(args.kind, args.scale, accounts, args.scale_window)
+    with Server(with_controls(app, args.latency, args.jitter)) as server:
         print(server.url, flush=True)
         sys.stdin.read()
 

@@ -46,3 +46,23 @@ def test_activecampaign_rows_show_our_writes_cost_no_engagement_call():
     assert echo[0] <= 3 + 3 and echo[2] == 1 and echo[3] == "ok", out  # the visit's logs
     nxt = rows["activecampaign incremental 300, the next sync (our writes come back)"]
     assert nxt[2] == 0 and nxt[3] == "ok", out
+
+
+def test_scale_window_runs_activecampaign_at_5_per_window_and_earns_no_429():
+    """``--scale-window``: 5 requests per 1/20 s, the round trip divided by 20 and uneven,
+    four requests in flight; the limiter never bounces off the strict window."""
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--only", "resync", "--crm", "activecampaign",
+         "--sizes", "200", "--scale-window", "--scale", "20"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=True).stdout
+    row = re.search(r"^\| activecampaign full resync 200: wall / rate-limit bound \| "
+                    r"[\d.]+ s / [\d.]+ s \(20x limits by window, (\d+) answered 429\)", out,
+                    re.M)
+    assert row and row.group(1) == "0", out
+    assert "limit scaled by its window" in out
+
+
+def test_scale_window_is_for_activecampaign():
+    run = subprocess.run([sys.executable, "-m", "benchmarks", "--scale-window"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "--crm activecampaign" in run.stderr

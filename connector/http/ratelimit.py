@@ -7,8 +7,9 @@ class of a client gets its own limiter. Time and sleep are injected.
 
 from __future__ import annotations
 
+import bisect
+import math
 import threading
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -55,9 +56,18 @@ class RollingWindow:
     """At most ``limit`` requests in any ``window`` seconds (HubSpot's ten-second limit).
 
     With ``in_flight`` a request holds its place from the moment it is sent until
-    ``window`` seconds after its answer came back (``release``), not after it was sent: the
-    CRM counts a request when it arrives, somewhere between the two, so requests in flight
-    on slow or uneven connections can never bunch into one of the CRM's windows.
+    ``window`` seconds after the latest moment the CRM can have counted it, not after it
+    was sent: the CRM counts a request when it arrives, somewhere between its send and its
+    answer, so requests in flight on slow or uneven connections never bunch into one of
+    the CRM's windows. That latest moment is the answer less half the fastest round trip
+    seen (``release`` with ``sent_at``): the way back (the CRM's work and the answer's
+    trip) takes at least that. This rule is safe when no request's way back is shorter
+    than half the fastest round trip by more than the limit's margin (the window's excess
+    over the CRM's): fixed network delays are alike both ways and jitter only adds. Without
+    ``sent_at`` the place is held until ``window`` after the answer, which needs no
+    assumption at all. Proof sketch: if more than ``limit`` requests arrived in one of the
+    CRM's windows, each was held at that window's end, and no more than ``limit`` are ever
+    held at once (``tests/http/test_ratelimit_in_flight.py``).
     """
 
     def __init__(self, limit: int, window: float, clock: Clock, sleep: Sleep, *,
@@ -66,19 +76,22 @@ class RollingWindow:
         self.window = window
         self.clock = clock
         self.sleep = sleep
-        self.sent: deque[float] = deque()
+        # the times places were taken (or, in flight, the latest times the CRM can have
+        # counted the answered requests), oldest first
+        self.sent: list[float] = []
         self.blocked_until = 0.0
         self.lock = threading.Lock()
         self.track_in_flight = in_flight
         self.in_flight = 0
+        self.fastest = math.inf  # the fastest round trip seen (in flight)
 
     def acquire(self) -> float:
         waited = 0.0
         while True:
             with self.lock:
                 now = self.clock()
-                while self.sent and self.sent[0] <= now - self.window:
-                    self.sent.popleft()
+                expired = bisect.bisect_right(self.sent, now - self.window)
+                del self.sent[:expired]
                 wait = self.blocked_until - now
                 if wait <= 0 and len(self.sent) + self.in_flight < self.limit:
                     if self.track_in_flight:
@@ -94,13 +107,20 @@ class RollingWindow:
             self.sleep(wait)
             waited += wait
 
-    def release(self) -> None:
-        """The answer to a request came back: its place frees ``window`` seconds from now."""
+    def release(self, sent_at: float | None = None) -> None:
+        """The answer to a request sent at ``sent_at`` (this limiter's clock, read after
+        ``acquire``) came back: its place frees ``window`` seconds after the latest time
+        the CRM can have counted it."""
         if not self.track_in_flight:
             return
         with self.lock:
+            now = self.clock()
             self.in_flight = max(0, self.in_flight - 1)
-            self.sent.append(self.clock())
+            counted_by = now
+            if sent_at is not None and sent_at <= now:
+                self.fastest = min(self.fastest, now - sent_at)
+                counted_by = now - self.fastest / 2
+            bisect.insort(self.sent, counted_by)
 
     def penalise(self, seconds: float) -> None:
         with self.lock:
@@ -150,11 +170,11 @@ class RateLimiter:
         if limiter:
             limiter.penalise(seconds)
 
-    def release(self, endpoint_class: str) -> None:
+    def release(self, endpoint_class: str, sent_at: float | None = None) -> None:
         """A request's answer came back (or it failed): see ``RollingWindow.release``."""
         limiter = self._for(endpoint_class)
         if isinstance(limiter, RollingWindow):
-            limiter.release()
+            limiter.release(sent_at)
 
     def window(self, endpoint_class: str) -> float:
         """How long to back off after a 429 that names no Retry-After."""

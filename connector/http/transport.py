@@ -95,6 +95,7 @@ class HttpLayer:
     def _once(self, endpoint_class: str, endpoint: str, do_send: Callable[[], RawResponse],
               expect_json: bool) -> RawResponse:
         self.stats.add_wait(self.limiter.acquire(endpoint_class))
+        sent_at = self.limiter.clock()  # the limiter's clock: it measures the round trip
         self.stats.count(self.stats.calls, endpoint_class)
         try:
             response = do_send()
@@ -104,7 +105,7 @@ class HttpLayer:
             raise network_error(exc, crm=self.crm, client=self.client, endpoint=endpoint,
                                 secrets=self.secrets) from None
         finally:  # the answer is back: limiters that count requests in flight free a place
-            self.limiter.release(endpoint_class)
+            self.limiter.release(endpoint_class, sent_at)
         self.headers_seen.update(response.headers)
         error = error_for(response, crm=self.crm, client=self.client, endpoint=endpoint,
                           secrets=self.secrets, now=self.now())

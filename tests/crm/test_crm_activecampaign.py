@@ -148,8 +148,9 @@ def _schema(path: str, method: str, status: str):
 
 
 def test_time_spent_scoring_is_caught_up_and_no_second_of_the_crms_holds_more_than_5():
-    """90 % of AC's 5/s, a request counted from its send until a second after its answer:
-    wherever between the two the CRM counts it, no one-second window holds more than 5."""
+    """97 % of AC's 5/s, a request counted from its send until a second after its answer
+    (no round trip measured: ``release`` without the send time): wherever between the two
+    the CRM counts it, no one-second window holds more than 5."""
     clock = FakeClock(START)
     crm = ActiveCampaignCRM("x", TOKEN, "http://127.0.0.1:9", sleep=clock.sleep,
                             monotonic=clock.monotonic, requests_per_second=5)
@@ -167,7 +168,7 @@ def test_time_spent_scoring_is_caught_up_and_no_second_of_the_crms_holds_more_th
         call(0.0)
     starts = [s for s, _ in spans]
     assert starts[4] == starts[0]  # after a pause five go at once
-    assert starts[5] - starts[0] == pytest.approx(1 / 0.9)  # 4.5 a second, not 5
+    assert starts[5] - starts[0] == pytest.approx(1 / 0.97)  # 4.85 a second, not 5
     for i in range(200):  # answers in 0 to 0.3 s, pauses of 0 to 0.4 s (scoring, storing)
         clock.advance((i * 37 % 9) / 20)
         call((i * 13 % 7) / 20)
@@ -175,7 +176,7 @@ def test_time_spent_scoring_is_caught_up_and_no_second_of_the_crms_holds_more_th
         at = sorted(span[arrival] for span in spans)
         assert max(sum(1 for t in at if s <= t < s + 1.0) for s in at) <= 5
     wall = spans[-1][1] - spans[6][0]
-    assert wall < 200 * (0.2 + 0.15 + 1 / 4.5)  # paced, not serialised
+    assert wall < 200 * (0.2 + 0.15 + 1 / 4.85)  # paced, not serialised
 
 
 class _Uneven:
