@@ -89,9 +89,12 @@ def schemathesis(bin_dir: Path, running: sandboxes.Running, work: Path,
         report = next(reports.glob("*.ndjson"), None)
         counts = _count(report) if report else Counter({"failed_checks": 1})
         totals.update(counts)
-        print(f"  {spec.name}: {counts['operations']} operations, {counts['examples']} "
-              f"examples, {counts['schema_violations']} schema violations, "
-              f"{counts['server_errors']} 5xx, {counts['failed_checks']} failed checks")
+        print(f"  {spec.name}: {counts['operations']} operations "
+              f"({counts['answered_2xx']} answered 2xx), {counts['examples']} examples, "
+              f"{counts['schema_violations']} schema violations, {counts['server_errors']} "
+              f"5xx, {counts['failed_checks']} failed checks")
+        for key in sorted(k for k in counts if k.startswith("only_4xx:")):
+            print(f"    no 2xx (success answer unchecked): {key.split(':', 1)[1]}")
         if result.returncode != 0 or counts["failed_checks"]:
             totals["failed_runs"] += 1
             print(result.stdout[-6000:], result.stderr[-2000:], sep="\n")
@@ -99,7 +102,11 @@ def schemathesis(bin_dir: Path, running: sandboxes.Running, work: Path,
 
 
 def _count(ndjson: Path) -> Counter[str]:
+    """Operations, examples (requests sent), 5xx answers, failed checks and schema
+    violations in one schemathesis report; ``only_4xx:<operation>`` for an operation no
+    example got a 2xx from (its documented success answer went unchecked)."""
     operations: set[str] = set()
+    succeeded: set[str] = set()
     counts: Counter[str] = Counter()
     for line in ndjson.read_text().splitlines():
         event = json.loads(line)
@@ -111,6 +118,8 @@ def _count(ndjson: Path) -> Counter[str]:
             counts["examples"] += 1
             status = (interaction.get("response") or {}).get("status_code") or 0
             counts["server_errors"] += status >= 500
+            if 200 <= status < 300:
+                succeeded.add(recorder["label"])
         for checks in recorder.get("checks", {}).values():
             for check in checks:
                 if check["status"] != "failure":
@@ -118,6 +127,9 @@ def _count(ndjson: Path) -> Counter[str]:
                 counts["failed_checks"] += 1
                 counts["schema_violations"] += check["name"] == "response_schema_conformance"
     counts["operations"] = len(operations)
+    counts["answered_2xx"] = len(succeeded)
+    for label in sorted(operations - succeeded):
+        counts[f"only_4xx:{label}"] = 1
     return counts
 
 
@@ -193,7 +205,8 @@ def main() -> int:
             work = Path(tmp)
             print("fidelity: schemathesis 4.32.5 against the vendors' OpenAPI documents")
             totals = schemathesis(bins["schemathesis"], running, work, args.max_examples)
-            print(f"fidelity: schemathesis: {totals.get('operations', 0)} operations checked, "
+            print(f"fidelity: schemathesis: {totals.get('operations', 0)} operations checked "
+                  f"({totals.get('answered_2xx', 0)} answered 2xx), "
                   f"{totals.get('examples', 0)} examples, "
                   f"{totals.get('schema_violations', 0)} schema violations, "
                   f"{totals.get('server_errors', 0)} 5xx")

@@ -33,8 +33,11 @@ def start(contacts: int = CONTACTS) -> Running:
     portal is Enterprise, so the events and email events APIs answer."""
     population = Population(contacts)
     ac_app = ACSandbox()
+    # an agency's custom fields and tags beside the fit fields: the spec's request
+    # examples name field 8 (POST /fieldRels) and tag 20 (POST /contactTags), which then
+    # exist, so their documented answers are checked too, not only their 404s
     ac_account = ac_app.add_account(AC_TOKEN, ACAccount(
-        "fidelity", population, requests_per_second=10_000))
+        "fidelity", population, requests_per_second=10_000, custom_fields=8, tags=20))
     hs_app = HubSpotSandbox()
     hs_account = hs_app.add_account(HUBSPOT_TOKEN, HubSpotAccount(
         "fidelity", population, plan="enterprise", ten_second_limit=1_000_000,
