@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import tempfile
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -46,3 +49,20 @@ def store_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'state.db'}"
     return request.getfixturevalue("pg_database")
+
+
+EXAMPLE_PORTS_LOCK = Path(tempfile.gettempdir()) / "connector-tests-example-ports.lock"
+
+
+@pytest.fixture
+def example_ports():
+    """The ports the example clients use (HubSpot 8765, ActiveCampaign 8766, SMTP 8025),
+    held for one test that runs `connector sandbox` on them: another run of the suite on
+    this machine (CI runs several at once) waits here until they are free instead of
+    failing with 'Address already in use'."""
+    with EXAMPLE_PORTS_LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -203,7 +203,8 @@ def test_readme_extraction_runs_prose_commands_and_leaves_templates():
                                            "connector rules check FILE"]
 
 
-@pytest.mark.timeout(900)
+@pytest.mark.usefixtures("example_ports")  # `connector sandbox` serves the example ports
+@pytest.mark.timeout(1500)  # with the time another run of the suite holds them
 def test_every_readme_command_runs_as_written(work: Path):
     commands, templates = readme_commands(README.read_text(encoding="utf-8"))
     in_blocks = {_normal(c.text) for c in commands if not c.inline}

@@ -9,6 +9,8 @@ import socket
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from .sandbox_process import CONNECTOR, running_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,6 +27,8 @@ def _connector(cwd: Path, env: dict[str, str], *args: str) -> subprocess.Complet
                           env={**os.environ, **env, "COLUMNS": "200"}, timeout=240)
 
 
+@pytest.mark.usefixtures("example_ports")
+@pytest.mark.timeout(900)  # with the time another run of the suite holds the ports
 def test_example_clients_sync_against_the_sandbox_and_invites_reach_its_sink(tmp_path):
     work = _work_dir(tmp_path)
     # the example's first sync only lists the leads already warm (first_sync: baseline);
