@@ -95,13 +95,17 @@ class HttpLayer:
     def _once(self, endpoint_class: str, endpoint: str, do_send: Callable[[], RawResponse],
               expect_json: bool) -> RawResponse:
         self.stats.add_wait(self.limiter.acquire(endpoint_class))
-        sent_at = self.limiter.clock()  # the limiter's clock: it measures the round trip
+        # the limiter's clock: an answered request's round trip tells it when the CRM
+        # can have counted the request; one that failed tells nothing (None)
+        sent_at: float | None = self.limiter.clock()
         self.stats.count(self.stats.calls, endpoint_class)
         try:
             response = do_send()
         except CRMError:
+            sent_at = None
             raise
         except Exception as exc:  # timeouts, resets, refused connections
+            sent_at = None
             raise network_error(exc, crm=self.crm, client=self.client, endpoint=endpoint,
                                 secrets=self.secrets) from None
         finally:  # the answer is back: limiters that count requests in flight free a place
