@@ -128,15 +128,16 @@ def instructions(served: Served, clients: dict[str, ClientConfig]) -> list[str]:
                              f"(it has {client.smtp.host}:{client.smtp.port})")
         return lines
     lines = [f"client file: crm.kind: {served.kind}, crm.base_url: {served.url}"
-             + (f", crm.plan: {served.plan} (or lower)" if served.plan else "")]
+             + (f" (HubSpot plan {served.plan}: leave crm.plan out, the sync detects it)"
+                if served.plan else "")]
     matching = {n: c for n, c in sorted(clients.items()) if c.crm.kind == served.kind}
     for name, client in matching.items():
         line = f"{name}: export {client.crm.token_env}={served.token}"
         if (client.crm.base_url or "").rstrip("/") != served.url:
             line += f"; set crm.base_url: {served.url} (it has {client.crm.base_url or 'none'})"
-        if served.plan and client.crm.plan != served.plan:
-            line += (f" (its crm.plan {client.crm.plan} reads less than this {served.plan} "
-                     f"portal serves; crm.plan: {served.plan} reads it all)")
+        if served.plan and client.crm.plan not in (None, served.plan):
+            line += (f" (its crm.plan: {client.crm.plan} narrows what is read from this "
+                     f"{served.plan} portal; leave it out to read it all)")
         lines.append(line)
     if not matching:
         lines.append(f"token: export <the variable your crm.token_env names>={served.token}")

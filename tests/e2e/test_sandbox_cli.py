@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from connector.config import load_client
+from connector.sandbox.local import Served, instructions
+
 from .sandbox_process import CONNECTOR, running_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,6 +49,7 @@ def test_example_clients_sync_against_the_sandbox_and_invites_reach_its_sink(tmp
         exports = sandbox.exports()
         assert set(exports) == {"HUBSPOT_TOKEN_ACME", "AC_TOKEN_NORDIC"}, out
         assert "set crm.base_url" not in out and "set smtp" not in out
+        assert "narrows" not in out and "None" not in out  # the example sets no crm.plan
         for client in ("acme-hubspot", "nordic-ac"):
             result = _connector(work, {**env, **exports}, "sync", "--client", client)
             assert result.returncode == 0, result.stdout + result.stderr
@@ -90,3 +94,18 @@ def test_a_port_in_use_names_the_server_and_option(tmp_path):
     assert result.returncode == 2, result.stdout + result.stderr
     assert f"--port: HubSpot sandbox cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_instructions_name_what_a_client_file_must_change():
+    acme = load_client(ROOT / "config" / "clients" / "acme-hubspot.yaml")
+    served = Served("HubSpot sandbox", "http://127.0.0.1:9999", "pat-sandbox-token", "hubspot",
+                    "enterprise")
+    starter = acme.model_copy(update={"crm": acme.crm.model_copy(update={"plan": "starter"})})
+    lines = instructions(served, {"acme-hubspot": starter})
+    assert lines[1] == ("acme-hubspot: export HUBSPOT_TOKEN_ACME=pat-sandbox-token; set "
+                        "crm.base_url: http://127.0.0.1:9999 (it has http://127.0.0.1:8765) "
+                        "(its crm.plan: starter narrows what is read from this enterprise "
+                        "portal; leave it out to read it all)")
+    sink = instructions(Served("SMTP sink", "smtp://127.0.0.1:2525"), {"acme-hubspot": acme})
+    assert sink[1] == "acme-hubspot: set smtp.host: 127.0.0.1 and smtp.port: 2525 (it has " \
+                      "127.0.0.1:8025)"
