@@ -73,6 +73,8 @@ SKIP: dict[str, str] = {
     "connector sync": MENTION,
     "connector resync": MENTION,
     "connector evaluate": MENTION,
+    "connector actions": MENTION,
+    "connector doctor": MENTION,
     "connector actions list --status held": MENTION,
     "connector actions release": MENTION,
     "connector actions discard": MENTION,
@@ -203,12 +205,9 @@ def test_readme_extraction_runs_prose_commands_and_leaves_templates():
                                            "connector rules check FILE"]
 
 
-@pytest.mark.usefixtures("example_ports")  # `connector sandbox` serves the example ports
-@pytest.mark.timeout(1500)  # with the time another run of the suite holds them
-def test_every_readme_command_runs_as_written(work: Path):
-    commands, templates = readme_commands(README.read_text(encoding="utf-8"))
+def _run_in_order(commands: list[Command], shell: Shell) -> tuple[list[str], list[str]]:
+    """Run ``commands`` as SKIP and BACKGROUND say: what happened to each, and failures."""
     in_blocks = {_normal(c.text) for c in commands if not c.inline}
-    shell = Shell(work)
     report: list[str] = []
     failures: list[str] = []
     background: list[SandboxProcess] = []
@@ -246,6 +245,14 @@ def test_every_readme_command_runs_as_written(work: Path):
             except subprocess.TimeoutExpired:
                 box.proc.kill()
                 box.proc.wait()
+    return report, failures
+
+
+@pytest.mark.usefixtures("example_ports")  # `connector sandbox` serves the example ports
+@pytest.mark.timeout(1500)  # with the time another run of the suite holds them
+def test_every_readme_command_runs_as_written(work: Path):
+    commands, templates = readme_commands(README.read_text(encoding="utf-8"))
+    report, failures = _run_in_order(commands, Shell(work))
     report += [f"template {c.where()}: {c.text}  (placeholders, not run)" for c in templates]
     print("\n".join(report))
     assert not failures, "\n".join(failures) + "\n\n" + "\n".join(report)
