@@ -38,7 +38,7 @@ def limits_rows(crm: Any) -> list[Row]:
     layer = crm.layer
     seen = layer.headers_seen
     return [_rate_row(crm.kind, seen, layer.limiter.limits.get("default")),
-            _skew_row(seen.get("date"))]
+            _skew_row(seen.get("date"), layer.date_received_at)]
 
 
 def _rate_row(kind: str, seen: dict[str, str], limit: Any) -> Row:
@@ -69,7 +69,10 @@ def _rate_row(kind: str, seen: dict[str, str], limit: Any) -> Row:
     return Row(check, OK, seen_text, "stays under it")
 
 
-def _skew_row(date: str | None) -> Row:
+def _skew_row(date: str | None, received_at: datetime | None) -> Row:
+    """The CRM's clock (its Date header) against ours when that answer came. The header
+    is in whole seconds (RFC 9110 section 5.6.7, HTTP-date), so the skew shown is exact
+    to a second."""
     check = "clock skew (CRM Date header)"
     if not date:
         return Row(check, FALLBACK, "no Date header seen", "cannot compare clocks",
@@ -79,7 +82,7 @@ def _skew_row(date: str | None) -> Row:
     except (TypeError, ValueError):
         return Row(check, FALLBACK, f"unreadable Date header {date!r}",
                    "cannot compare clocks", "nothing; keep this machine on NTP")
-    skew = (datetime.now(UTC) - theirs.astimezone(UTC)).total_seconds()
+    skew = ((received_at or datetime.now(UTC)) - theirs.astimezone(UTC)).total_seconds()
     seen = f"ours {'ahead of' if skew >= 0 else 'behind'} the CRM by {abs(skew):.0f} s"
     if abs(skew) <= MAX_SKEW_SECONDS:
         return Row(check, OK, seen, "bookmarks and the 300 s overlap hold")

@@ -73,6 +73,9 @@ class HttpLayer:
         # the headers of the answers so far, newest value of each (``connector doctor``
         # reads the rate-limit headers and the Date)
         self.headers_seen: dict[str, str] = {}
+        # when (our wall clock) the newest Date header came: the CRM's clock is compared
+        # with ours at that moment, not whenever someone reads it later
+        self.date_received_at: datetime | None = None
         self._backoff = wait_exponential_jitter(multiplier=0.5, max=max_wait, jitter=1.0)
 
     def send(self, endpoint_class: str, method: str, url: str,
@@ -111,6 +114,8 @@ class HttpLayer:
         finally:  # the answer is back: limiters that count requests in flight free a place
             self.limiter.release(endpoint_class, sent_at)
         self.headers_seen.update(response.headers)
+        if "date" in response.headers:
+            self.date_received_at = self.now()
         error = error_for(response, crm=self.crm, client=self.client, endpoint=endpoint,
                           secrets=self.secrets, now=self.now())
         if error is not None:

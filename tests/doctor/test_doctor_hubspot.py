@@ -4,12 +4,20 @@ read-only: at most 30 CRM calls, no write, no mail."""
 
 from __future__ import annotations
 
+import re
+import time
 from datetime import UTC, datetime
+from email.utils import formatdate
+from types import SimpleNamespace
 
 import pytest
 
 from connector.actions.smtp_sink import SmtpSink
 from connector.doctor import MAX_CALLS, examine, exit_code
+from connector.doctor.common import limits_rows
+from connector.http.policy import RawResponse
+from connector.http.ratelimit import RateLimiter
+from connector.http.transport import HttpLayer
 from connector.sandbox.hubspot import DEFAULT_SCOPES, HubSpotAccount, HubSpotSandbox
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server
@@ -126,5 +134,19 @@ def test_a_limiter_faster_than_the_portal_allows_fails_with_its_fix():
 def test_a_portal_clock_ten_minutes_off_fails_the_skew_row():
     by_check, _ = doctor(date_skew=-600)
     row = by_check["clock skew (CRM Date header)"]
-    assert row.status == "fail" and "ahead of the CRM by 600 s" in row.seen
+    # the Date header counts whole seconds: 600 s, or 601 when its second was nearly over
+    ahead = re.fullmatch(r"ours ahead of the CRM by (\d+) s", row.seen)
+    assert row.status == "fail" and ahead and int(ahead[1]) in (600, 601), row.seen
     assert "300 s overlap" in row.action and "NTP" in row.fix
+
+
+def test_the_skew_is_counted_when_the_answer_came_not_when_the_doctor_looks():
+    """The doctor reads the Date header after all its checks: the time they took (seconds
+    on a busy machine) is not the CRM's clock being off."""
+    layer = HttpLayer("hubspot", "acme", RateLimiter({}, time.monotonic, time.sleep))
+    layer.send("default", "GET", "https://api.hubapi.com/crm/v3/owners",
+               lambda: RawResponse(200, {"date": formatdate(usegmt=True)}, b"{}"))
+    time.sleep(2.5)  # the doctor's other checks
+    [_, row] = limits_rows(SimpleNamespace(kind="hubspot", layer=layer))
+    off = re.fullmatch(r"ours ahead of the CRM by (\d+) s", row.seen)
+    assert off and int(off[1]) <= 1, row.seen  # the header's whole second, not 2.5 s more
