@@ -61,6 +61,8 @@ SKIP: dict[str, str] = {
     ".venv/bin/mypy": SUITE,
     ".venv/bin/pytest -q": SUITE,
     ".venv/bin/pytest -q -s tests/web": SUITE,
+    ".venv/bin/python tests/fidelity/check.py": SUITE + "; it builds its own virtual "
+                                                 "environments with pip (minutes)",
     ".venv/bin/pytest -q -s tests/queue/test_queue_webhooks.py -k event": SUITE,
     "connector run": FOREVER,
     "connector worker": FOREVER,
