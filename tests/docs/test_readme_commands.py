@@ -103,6 +103,8 @@ SKIP: dict[str, str] = {
 BACKGROUND: dict[str, tuple[str, ...]] = {
     "connector sandbox --crm both --smtp": ("--contacts", "40"),  # a first sync in seconds
 }
+COMMAND_TIMEOUT = 300  # s; a README command that takes longer is reported as not finishing
+TIMED_OUT = -1
 COPY_IGNORE = shutil.ignore_patterns(".venv", ".git", "*.egg-info", "__pycache__",
                                      ".mypy_cache", ".ruff_cache", "*.db", "*.db-*",
                                      "*.xlsx", "*.html")
@@ -181,8 +183,16 @@ class Shell:
     def run(self, command: str) -> subprocess.CompletedProcess[str]:
         script = (f"{command}\n__rc=$?\nenv -0 > {self.env_file}\npwd > {self.pwd_file}\n"
                   "exit $__rc\n")
-        result = subprocess.run(["bash", "-c", script], cwd=self.cwd, env=self.env,
-                                capture_output=True, text=True, timeout=300)
+        proc = subprocess.Popen(["bash", "-c", script], cwd=self.cwd, env=self.env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+        try:
+            out, err = proc.communicate(timeout=COMMAND_TIMEOUT)
+        except subprocess.TimeoutExpired:  # stop it and whatever it started
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+            return subprocess.CompletedProcess(command, TIMED_OUT, out, err)
+        result = subprocess.CompletedProcess(command, proc.returncode, out, err)
         if self.env_file.exists():
             pairs = self.env_file.read_bytes().decode().split("\0")
             self.env = dict(p.split("=", 1) for p in pairs if "=" in p)
@@ -205,6 +215,22 @@ def test_readme_extraction_runs_prose_commands_and_leaves_templates():
         ("connector demo", 4, False), ("connector leads    --client x", 7, False)]
     assert [c.text for c in templates] == ["connector sync --client NAME",
                                            "connector rules check FILE"]
+
+
+def test_a_readme_command_that_fails_hangs_or_crashes_is_reported(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "COMMAND_TIMEOUT", 2)
+    (tmp_path / "repo").mkdir()
+    commands = [Command("export GREETING=hi", 1, False), Command("test $GREETING = hi", 2, False),
+                Command("connector-that-is-not-installed --x", 3, False),
+                Command("sleep 30", 4, False),
+                Command("echo 'Traceback (most recent call last):' >&2", 5, True)]
+    report, failures = _run_in_order(commands, Shell(tmp_path / "repo"))
+    assert [line.split(":")[0].split()[0] for line in report] == ["ran"] * 5
+    assert failures[0].startswith("README.md:3: `connector-that-is-not-installed --x` exited "
+                                  "127 (command not found")
+    assert failures[1].startswith("README.md:4: `sleep 30` exited -1 (did not finish in 2 s")
+    assert failures[2].startswith("README.md:5 (inline):") and "with a traceback" in failures[2]
+    assert all("add it to SKIP" in failure for failure in failures) and len(failures) == 3
 
 
 def _run_in_order(commands: list[Command], shell: Shell) -> tuple[list[str], list[str]]:
@@ -230,9 +256,12 @@ def _run_in_order(commands: list[Command], shell: Shell) -> tuple[list[str], lis
                 continue
             result = shell.run(cmd.text)
             report.append(f"ran      {cmd.where()}: {cmd.text}  (exit {result.returncode})")
-            if result.returncode != 0:
-                hint = (" (command not found: does the README make it available before this "
-                        "line, e.g. `. .venv/bin/activate`?)" if result.returncode == 127 else "")
+            traceback = "Traceback (most recent call last)" in result.stdout + result.stderr
+            if result.returncode != 0 or traceback:
+                hint = {127: " (command not found: does the README make it available before "
+                             "this line, e.g. `. .venv/bin/activate`?)",
+                        TIMED_OUT: f" (did not finish in {COMMAND_TIMEOUT} s: stopped)"}.get(
+                    result.returncode, " with a traceback" if traceback else "")
                 after = " (after the failure above: may follow from it)" if failures else ""
                 failures.append(
                     f"{cmd.where()}: `{cmd.text}` exited {result.returncode}{hint}{after}\n"
