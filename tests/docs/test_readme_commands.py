@@ -97,6 +97,8 @@ SKIP: dict[str, str] = {
                              "skipped: " + QUEUE + ")",
     "python -m benchmarks": BENCH,
     "python -m benchmarks --only resync --crm hubspot --sizes 10000,100000": BENCH,
+    "python -m benchmarks --only resync --crm activecampaign --sizes 10000 --scale-window "
+    "--scale 2": BENCH,
     "python -m benchmarks.memory_probe 1000000": BENCH,
 }
 # started in the background where the README shows it, with these arguments added
