@@ -300,7 +300,9 @@ def main() -> None:
                         help="only this CRM's resync and incremental rows")
     parser.add_argument("--only", help="a subset, comma-separated: "
                                        "resync,incremental,clients,memory,engine; and "
-                                       "workers (only when named: Redis + PostgreSQL)")
+                                       "workers (only when named: Redis + PostgreSQL); "
+                                       "preview (only when named: `rules preview` of "
+                                       "--sizes stored contacts)")
     parser.add_argument("--workers", default="1,2,4",
                         help="worker process counts for --only workers (default 1,2,4)")
     parser.add_argument("--workers-clients", default="60x50",
@@ -404,6 +406,19 @@ def main() -> None:
         rate = engine_bench.run(5_000 if q else 20_000, 20)
         line("engine, one core, 20 events/contact", f"{rate:,.0f} contacts/s", ">= 50,000/s",
              "ok" if rate >= 50_000 else "MISSED")
+    if "preview" in parts:
+        from benchmarks import preview as preview_bench
+
+        peaks = []
+        for n in _ints(args.sizes) or [20_000, 200_000]:
+            filled, seconds, peak, listed = preview_bench.run(n)
+            assert listed == n, (listed, n)
+            peaks.append((n, peak))
+            line(f"`rules preview` of {n:,} stored contacts (SQLite; filled in "
+                 f"{filled:.0f} s)", f"{seconds:.1f} s, peak RSS {peak:.0f} MB",
+                 "<= 60 s, <= 300 MB at 1M",
+                 f"RSS {peak / peaks[0][1]:.2f}x the {peaks[0][0]:,} run" if len(peaks) > 1
+                 else "-")
     if "workers" in parts:
         from benchmarks import workers as workers_bench
 

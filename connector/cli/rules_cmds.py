@@ -168,6 +168,10 @@ def _result_dict(r: ScoreResult) -> dict:
     }
 
 
+# the changes per list the HTML page shows (--json lists them all)
+HTML_ROWS = 1000
+
+
 @rules_app.command("preview")
 def rules_preview(
     new_rules: Path = typer.Argument(..., help="The new rules YAML file."),
@@ -216,7 +220,8 @@ def rules_preview(
                              owners=owners_from_state(store, client),
                              current_source=str(conf.rules), new_source=str(new_rules),
                              model_change=ModelChange(store, client, model_hash(text)),
-                             pending=pending_from_state(store, client))
+                             pending=pending_from_state(store, client),
+                             keep=None if as_json else max(top, HTML_ROWS if html else 0))
         if result.contacts == 0:
             raise ConfigError(f"no contacts in state for client {client!r}", field="--client",
                               fix=f"run `connector sync --client {client}` first")

@@ -12,7 +12,7 @@ list is not read).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
@@ -33,6 +33,9 @@ from connector.scoring import RulesModel, score, transitions
 from connector.scoring.engine import DECAY_RULE_ID
 from connector.scoring.model_change import ModelChange
 from connector.store.base import Store, StoredContact
+
+# the three lists of changes (Preview attributes), each with its order
+LIST_ORDER: dict[str, Callable[[Change], tuple[Any, ...]]] = {}
 
 # score shift bins (new - old), inclusive; None is open-ended
 SHIFT_BINS: tuple[tuple[int | None, int | None], ...] = (
@@ -130,6 +133,31 @@ class Preview:
     # invites and unsubscribes already pending from an earlier run: the guard counts them
     pending: Counter[str] = field(default_factory=Counter)
     daily_cap: int | None = None  # invite.daily_cap_per_owner: it may queue sent invites
+    # the changes each list keeps (its first ``keep`` in order; None: all): memory stays
+    # flat however many stored contacts the preview reads. The counts below cover all.
+    keep: int | None = None
+    counts: Counter[str] = field(default_factory=Counter)  # list name -> changes
+    # (list name, actions, held) -> changes: what outcome() and the run guard count
+    planned: Counter[tuple[str, tuple[str, ...], str | None]] = field(
+        default_factory=Counter)
+    by_time: bool = False  # some change the current model makes now too
+
+    def add(self, target: str, change: Change) -> None:
+        """Count ``change`` in list ``target`` and keep it if it is among the first
+        ``keep`` (sorting and trimming every ``keep`` additions: the list stays bounded)."""
+        self.counts[target] += 1
+        self.planned[(target, tuple(dict.fromkeys(change.actions)), change.held)] += 1
+        self.by_time = self.by_time or change.by_time
+        changes: list[Change] = getattr(self, target)
+        changes.append(change)
+        if self.keep is not None and len(changes) >= 2 * self.keep + 1000:
+            self._trim(target)
+
+    def _trim(self, target: str) -> None:
+        changes: list[Change] = getattr(self, target)
+        changes.sort(key=LIST_ORDER[target])  # stable: ties keep the reading order
+        if self.keep is not None:
+            del changes[self.keep:]
 
     @property
     def release_command(self) -> str:
@@ -142,11 +170,11 @@ class Preview:
         out: dict[str, dict[str, int]] = {}
         for kind in ("invite", "notify", "unsubscribe"):
             row = {"planned": 0, "held_model_change": 0, "held_guard": 0, "sent": 0}
-            for c in (*self.turn_warm, *self.hit_floor):
-                if kind in c.actions:
-                    row["planned"] += 1
+            for (target, actions, held), n in self.planned.items():
+                if target in ("turn_warm", "hit_floor") and kind in actions:
+                    row["planned"] += n
                     row[{MODEL_CHANGE: "held_model_change", GUARD: "held_guard"}.get(
-                        c.held or "", "sent")] += 1
+                        held or "", "sent")] += n
             out[kind] = row
         return out
 
@@ -182,11 +210,25 @@ class Preview:
 
     @property
     def invites(self) -> list[Change]:
+        """The invites among the changes kept (``invite_count``: all of them)."""
         return [c for c in self.turn_warm if "invite" in c.actions]
 
     @property
     def unsubscribes(self) -> list[Change]:
+        """The unsubscribes among the changes kept (``unsubscribe_count``: all)."""
         return [c for c in self.hit_floor if "unsubscribe" in c.actions]
+
+    @property
+    def invite_count(self) -> int:
+        return self._with("turn_warm", "invite")
+
+    @property
+    def unsubscribe_count(self) -> int:
+        return self._with("hit_floor", "unsubscribe")
+
+    def _with(self, target: str, kind: str) -> int:
+        return sum(n for (t, actions, _), n in self.planned.items()
+                   if t == target and kind in actions)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -199,7 +241,7 @@ class Preview:
             "score_shift": [{"bin": label, "contacts": n} for label, n in self.histogram()],
             "tier_shift": [{"from": old, "to": new, "contacts": n}
                            for (old, new), n in sorted(self.tiers.items())],
-            "invites": len(self.invites), "unsubscribes": len(self.unsubscribes),
+            "invites": self.invite_count, "unsubscribes": self.unsubscribe_count,
             "actions": self.outcome(), "held_reasons": list(self.held_reasons),
             "already_pending": dict(self.pending), "daily_cap_per_owner": self.daily_cap,
             "release": self.release_command if self.held_reasons else None,
@@ -213,21 +255,25 @@ def preview(people: Iterable[tuple[StoredContact, Sequence[Event]]], current: Ru
             new: RulesModel, now: datetime, client: ClientConfig, *,
             owners: Mapping[str, Owner] | None = None, current_source: str = "current",
             new_source: str = "new", model_change: ModelChange | None = None,
-            pending: Mapping[str, int] | None = None) -> Preview:
+            pending: Mapping[str, int] | None = None, keep: int | None = None) -> Preview:
     """Compare ``current`` and ``new`` on ``people`` (stored state and events) at ``now``.
 
     Which actions the next sync holds, as the sync decides it: ``model_change`` (the
     stored models, the new one's hash) says which transitions the change alone causes
     (held with ``on_model_change: hold``), then the run guard (``client.guard``) counts
-    the rest with the ``pending`` invites and unsubscribes earlier runs left."""
+    the rest with the ``pending`` invites and unsubscribes earlier runs left.
+
+    ``people`` is read once, one contact at a time: only counts and the first ``keep``
+    changes of each list (None: all) stay in memory."""
     result = Preview(client=client.name, now=now,
                      current=_model_info(current, current_source),
                      new=_model_info(new, new_source),
                      old_tiers=[t.name for t in current.tiers],
                      new_tiers=[t.name for t in new.tiers],
                      pending=Counter(pending or {}),
-                     daily_cap=client.invite.daily_cap_per_owner)
-    ctx = ActionContext(client=client, crm=cast(CRM, _KnownOwners(owners or {})), dry_run=True)
+                     daily_cap=client.invite.daily_cap_per_owner, keep=keep)
+    ctx = ActionContext(client=client, crm=cast(CRM, _KnownOwners(owners or {}, client.crm.kind)),
+                        dry_run=True)
     for stored, events in people:
         contact = stored.as_contact()
         old = score(contact, events, current, now)
@@ -257,19 +303,20 @@ def preview(people: Iterable[tuple[StoredContact, Sequence[Event]]], current: Ru
             if target is None:
                 continue
             actions = plan_actions(change, fresh, contact, events, ctx)
-            getattr(result, target).append(_change(
+            result.add(target, _change(
                 stored, contact, old, fresh, tuple(a.kind for a in actions),
                 change.kind in kinds_now, _threshold(change.kind, current, new), ctx,
                 held=MODEL_CHANGE if actions and change.kind in held else None))
+    for target in LIST_ORDER:
+        result._trim(target)
     _guard(result, client)
-    result.turn_warm.sort(key=lambda c: (-c.after, c.name))
-    result.hit_floor.sort(key=lambda c: (c.after, c.name))
-    result.leave_warm.sort(key=lambda c: (-c.before, c.name))
     return result
 
 
 _LISTS = {TransitionKind.BECAME_WARM: "turn_warm", TransitionKind.HIT_FLOOR: "hit_floor",
           TransitionKind.LEFT_WARM: "leave_warm"}
+LIST_ORDER.update(turn_warm=lambda c: (-c.after, c.name), hit_floor=lambda c: (c.after, c.name),
+                  leave_warm=lambda c: (-c.before, c.name))
 
 
 def _guard(result: Preview, client: ClientConfig) -> None:
@@ -277,18 +324,32 @@ def _guard(result: Preview, client: ClientConfig) -> None:
     when there are more than ``guard.max_invites_per_run``, every unsubscribe when they
     are more than the share of the contacts; actions the model change holds are not
     pending, so they do not count (``actions.guard``)."""
-    invites = {c.contact_id for c in result.turn_warm if "invite" in c.actions and not c.held}
-    if reason := invites_over(client.guard, len(invites) + result.pending["invite"]):
-        result.turn_warm = [replace(c, held=GUARD) if c.contact_id in invites else c
-                            for c in result.turn_warm]
+    invites = _unheld(result, "turn_warm", "invite")
+    if reason := invites_over(client.guard, invites + result.pending["invite"]):
+        _hold(result, "turn_warm", "invite")
         result.held_reasons.append(f"{reason} (exit code 4)")
-    unsubscribes = {c.contact_id for c in result.hit_floor
-                    if "unsubscribe" in c.actions and not c.held}
-    count = len(unsubscribes) + result.pending["unsubscribe"]
+    unsubscribes = _unheld(result, "hit_floor", "unsubscribe")
+    count = unsubscribes + result.pending["unsubscribe"]
     if unsubscribes and (reason := unsubscribes_over(client.guard, count, result.contacts)):
-        result.hit_floor = [replace(c, held=GUARD) if c.contact_id in unsubscribes else c
-                            for c in result.hit_floor]
+        _hold(result, "hit_floor", "unsubscribe")
         result.held_reasons.append(f"{reason} (exit code 4)")
+
+
+def _unheld(result: Preview, target: str, kind: str) -> int:
+    """The changes of list ``target`` with a ``kind`` action no one holds yet."""
+    return sum(n for (t, actions, held), n in result.planned.items()
+               if t == target and kind in actions and not held)
+
+
+def _hold(result: Preview, target: str, kind: str) -> None:
+    """The run guard holds every change of ``target`` with a ``kind`` action not held yet:
+    in the counts and in the changes kept."""
+    for (t, actions, held), n in list(result.planned.items()):
+        if t == target and kind in actions and not held:
+            del result.planned[(t, actions, held)]
+            result.planned[(t, actions, GUARD)] += n
+    setattr(result, target, [replace(c, held=GUARD) if kind in c.actions and not c.held
+                             else c for c in getattr(result, target)])
 
 
 def pending_from_state(store: Store, client: str) -> Counter[str]:
@@ -346,10 +407,12 @@ def owners_from_state(store: Store, client: str) -> dict[str, Owner]:
 
 
 class _KnownOwners:
-    """Stands in for the CRM when planning actions: owners known from state, no call."""
+    """Stands in for the CRM when planning actions: owners known from state, no call.
+    ``kind`` names the CRM in what the planner says of an owner it does not know."""
 
-    def __init__(self, owners: Mapping[str, Owner]) -> None:
+    def __init__(self, owners: Mapping[str, Owner], kind: str) -> None:
         self.owners = owners
+        self.kind = kind
 
     def get_owner(self, contact: Contact) -> Owner | None:
         return self.owners.get(contact.owner_id or "")

@@ -27,18 +27,18 @@ def renderables(p: Preview, top: int = 50) -> Iterator[RenderableType | str]:
     yield histogram_table(p)
     yield tier_table(p)
     yield from outcome_lines(p)
-    yield (f"[bold]would turn warm: {len(p.turn_warm):,}[/] ({len(p.invites):,} invites in "
-           "the salesperson's name)")
+    yield (f"[bold]would turn warm: {p.counts['turn_warm']:,}[/] ({p.invite_count:,} invites "
+           "in the salesperson's name)")
     if p.turn_warm:
-        yield change_table(p.turn_warm, top, "would turn warm")
-    yield (f"[bold]would hit the floor: {len(p.hit_floor):,}[/] "
-           f"({len(p.unsubscribes):,} unsubscribed)")
+        yield change_table(p.turn_warm, top, "would turn warm", p.counts["turn_warm"])
+    yield (f"[bold]would hit the floor: {p.counts['hit_floor']:,}[/] "
+           f"({p.unsubscribe_count:,} unsubscribed)")
     if p.hit_floor:
-        yield change_table(p.hit_floor, top, "would hit the floor")
-    yield f"[bold]would stop being warm: {len(p.leave_warm):,}[/]"
+        yield change_table(p.hit_floor, top, "would hit the floor", p.counts["hit_floor"])
+    yield f"[bold]would stop being warm: {p.counts['leave_warm']:,}[/]"
     if p.leave_warm:
-        yield change_table(p.leave_warm, top, "would stop being warm")
-    if any(c.by_time for c in (*p.turn_warm, *p.hit_floor, *p.leave_warm)):
+        yield change_table(p.leave_warm, top, "would stop being warm", p.counts["leave_warm"])
+    if p.by_time:
         yield ("* the current model does the same at this moment (time passed since the "
                "last sync): the next sync acts on it with either model")
 
@@ -97,7 +97,10 @@ def tier_table(p: Preview) -> Table:
     return table
 
 
-def change_table(changes: list[Change], top: int, title: str) -> Table:
+def change_table(changes: list[Change], top: int, title: str,
+                 total: int | None = None) -> Table:
+    """The first ``top`` of ``changes`` (``total``: how many there are, kept or not)."""
+    total = len(changes) if total is None else total
     table = Table(title=title, title_justify="left")
     for column in ("contact", "owner", "score", "rules that moved it", "actions"):
         table.add_column(column, justify="right" if column == "score" else "left")
@@ -110,6 +113,7 @@ def change_table(changes: list[Change], top: int, title: str) -> Table:
                       f"{c.before} -> {c.after}" + ("*" if c.by_time else ""), moved,
                       ", ".join(c.actions) + (f" (held: {c.held})" if c.held else "")
                       or "-")
-    if len(changes) > top:
-        table.caption = f"and {len(changes) - top:,} more (--top, --json or --html for all)"
+    shown = min(top, len(changes))
+    if total > shown:
+        table.caption = f"and {total - shown:,} more (--top, --json or --html for all)"
     return table
