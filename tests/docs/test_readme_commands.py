@@ -100,6 +100,8 @@ SKIP: dict[str, str] = {
     "python -m benchmarks --only resync --crm activecampaign --sizes 10000 --scale-window "
     "--scale 2": BENCH,
     "python -m benchmarks.memory_probe 1000000": BENCH,
+    "python -m benchmarks --only preview": BENCH,
+    "python -m benchmarks --only preview --sizes 20000,200000": BENCH,
 }
 # started in the background where the README shows it, with these arguments added
 BACKGROUND: dict[str, tuple[str, ...]] = {
