@@ -7,6 +7,9 @@ the store opens. Every statement names its client. Datetimes are aware UTC both 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
+import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -40,6 +43,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 WARNINGS_FOR = timedelta(hours=24)  # `connector status` lists the warnings of this long
 INTERRUPTED_NOTE = ("the run stopped before finishing (its process was killed or stopped "
                     "renewing its lease); the next run picks up its work")
+
+
+_MIGRATING = threading.Lock()
+MIGRATION_LOCK_KEY = 0x636F6E6E  # pg_advisory_xact_lock key of the connector's migrations
 
 
 def masked(url: str) -> str:
@@ -89,11 +96,33 @@ class SqlStore:
                        else sqlite.insert)
 
     def _migrate(self) -> None:
+        """Create or upgrade the tables. Processes that open the same new database at
+        once (``connector run`` and a manual ``sync``, workers starting together) take
+        turns: else each sees no tables and all but one fail ("table alembic_version
+        already exists"). Alembic's context is global to the process: one at a time."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as conn:
+        with _MIGRATING, self._migration_lock(), self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":  # held until this transaction commits
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+
+    @contextlib.contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        """SQLite: an exclusive flock on the database's folder while migrating (not on the
+        file: SQLite locks it with POSIX locks, which closing any other descriptor of the
+        file in this process would drop). PostgreSQL locks in ``_migrate``."""
+        database = self.engine.url.database
+        if self.engine.dialect.name != "sqlite" or not database or database == ":memory:":
+            yield
+            return
+        fd = os.open(Path(database).expanduser().resolve().parent, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     @contextlib.contextmanager
     def _conn(self) -> Iterator[Connection]:
