@@ -388,11 +388,10 @@ class _Work:
         if job.stop.is_set():
             return
         self._wait_recorded()
-        ids = _stored_to_rescore(job, self.report, self.seen)
-        for start in range(0, len(ids), job.batch_size):
+        for chunk in _stored_to_rescore(job, self.report, self.seen):
             if job.stop.is_set():
                 return
-            stored = job.store.get_contacts(job.client, ids[start:start + job.batch_size])
+            stored = job.store.get_contacts(job.client, chunk)
             for row in stored.values():
                 yield row.as_contact(), "state"
 
@@ -439,30 +438,41 @@ def _pending_actions(job: SyncJob) -> int:
         return 0
 
 
-def _stored_to_rescore(job: SyncJob, report: SyncReport, seen: set[str]) -> list[str]:
+def _stored_to_rescore(job: SyncJob, report: SyncReport, seen: set[str],
+                       ) -> Iterator[list[str]]:
     """Contacts whose score changes by time now, failed writes and, after a model change,
     every contact another model scored (from state: no engagement call; what the new
-    model alone changes is held for a person, see ``_held``)."""
+    model alone changes is held for a person, see ``_held``), in batches. The model
+    change's are read from state a page at a time as they are rescored, so memory stays
+    flat however many contacts it concerns."""
     now = report.started_at
     due = [cid for cid in job.store.due_contacts(job.client, now) if cid not in seen]
     retry = [cid for cid in job.store.failed_writes(job.client) if cid not in seen]
-    remodel = ([cid for cid in job.store.contacts_with_other_model(job.client, job.model_hash)
-                if cid not in seen] if job.model_hash else [])
     report.counts["due"] += len(due)
-    report.counts["model_rescored"] += len(remodel)
     report.counts["write_retried"] += len(retry)
-    return list(dict.fromkeys(due + retry + remodel))
+    first = list(dict.fromkeys(due + retry))
+    for start in range(0, len(first), job.batch_size):
+        yield first[start:start + job.batch_size]
+    if not job.model_hash:
+        return
+    taken = set(first)
+    for page in job.store.iter_contacts_with_other_model(job.client, job.model_hash,
+                                                         job.batch_size):
+        # (a dry run saves nothing: what it rescored above is in ``seen``, and counted)
+        report.counts["model_rescored"] += sum(1 for cid in page
+                                               if cid not in seen or cid in taken)
+        ids = [cid for cid in page if cid not in seen and cid not in taken]
+        if ids:
+            yield ids
 
 
 def _rescore_stored(job: SyncJob, report: SyncReport, *, dry_run: bool, seen: set[str],
                     progress: Progress) -> bool:
     """The stored contacts to rescore (``_stored_to_rescore``), from state. False when a
     stop cut it short (the rest stay due in state for the next run)."""
-    ids = _stored_to_rescore(job, report, seen)
-    for start in range(0, len(ids), job.batch_size):
+    for chunk in _stored_to_rescore(job, report, seen):
         if job.stop.is_set():
             return False
-        chunk = ids[start:start + job.batch_size]
         stored = job.store.get_contacts(job.client, chunk)
         contacts = [s.as_contact() for s in stored.values()]
         _process(job, report, contacts, bookmark=None, full=False, dry_run=dry_run, seen=seen,

@@ -66,3 +66,15 @@ def test_scale_window_is_for_activecampaign():
     run = subprocess.run([sys.executable, "-m", "benchmarks", "--scale-window"], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 2 and "--crm activecampaign" in run.stderr
+
+
+def test_preview_rows_show_the_preview_of_every_stored_contact_and_its_memory():
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--only", "preview", "--sizes", "200,400"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=True).stdout
+    rows = re.findall(r"^\| `rules preview` of ([\d,]+) stored contacts [^|]*\| "
+                      r"([\d.]+) s, peak RSS (\d+) MB \| [^|]* \| ([^|]+) \|$", out, re.M)
+    assert [(n, verdict.strip()) for n, _, _, verdict in rows] == [
+        ("200", "-"), ("400", rows[1][3].strip())], out
+    assert re.fullmatch(r"RSS \d+\.\d\dx the 200 run", rows[1][3].strip())
+    assert all(int(mb) > 0 for _, _, mb, _ in rows)

@@ -416,6 +416,28 @@ class SqlStore:
                 t.contacts.c.client == client,
                 or_(column < model_hash, column > model_hash)))).scalars())
 
+    def iter_contacts_with_other_model(self, client: str, model_hash: str,
+                                       chunk: int = 2000) -> Iterator[list[str]]:
+        """``contacts_with_other_model`` in pages of ``chunk`` ids (keyset paging by id:
+        memory stays flat, and rows rescored between pages do not shift the next page).
+        One cheap indexed probe first, so an unchanged model costs next to nothing."""
+        c = t.contacts.c
+        other = or_(c.model_hash < model_hash, c.model_hash > model_hash)
+        with self._conn() as conn:
+            if conn.execute(select(c.contact_id).where(and_(c.client == client, other))
+                            .limit(1)).first() is None:
+                return
+        after = ""
+        while True:
+            with self._conn() as conn:
+                ids = list(conn.execute(select(c.contact_id).where(and_(
+                    c.client == client, c.contact_id > after, other))
+                    .order_by(c.contact_id).limit(chunk)).scalars())
+            if not ids:
+                return
+            yield ids
+            after = ids[-1]
+
     def set_outbox_status(self, client: str, ids: Sequence[int], status: str, *,
                           reason: str | None, next_attempt_at: datetime | None,
                           now: datetime) -> int:
