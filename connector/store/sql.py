@@ -117,7 +117,11 @@ class SqlStore:
         if self.engine.dialect.name != "sqlite" or not database or database == ":memory:":
             yield
             return
-        fd = os.open(Path(database).expanduser().resolve().parent, os.O_RDONLY)
+        try:
+            fd = os.open(Path(database).expanduser().resolve().parent, os.O_RDONLY)
+        except OSError:  # a folder we may not read: migrate as before, unguarded
+            yield
+            return
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
