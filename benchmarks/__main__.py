@@ -72,18 +72,21 @@ class Run:
     batches: list[float] = field(default_factory=list)  # from one batch's end to the next's
 
 
-def _client(name: str, kind: str, url: str) -> ClientConfig:
+def _client(name: str, kind: str, url: str,
+            actions: dict[str, Any] | None = None) -> ClientConfig:
     return ClientConfig.model_validate({
         "name": name, "crm": {"kind": kind, "base_url": url, "token_env": "BENCH_TOKEN"},
         "rules": str(RULES), "owner_fallback": {"name": "A B", "email": "a@b.co"},
         "invite": {"enabled": False}, "notify": {"enabled": False},
-        "unsubscribe": {"enabled": False}})
+        "unsubscribe": {"enabled": False}, **(actions or {})})
 
 
 class Portal:
-    """A sandbox account of ``n`` contacts (served by its own process) and a ready job."""
+    """A sandbox account of ``n`` contacts (served by its own process) and a ready job
+    (``actions``: the client file's action sections; none by default)."""
 
-    def __init__(self, kind: str, n: int, scale: float, name: str = "bench", seed: int = 7):
+    def __init__(self, kind: str, n: int, scale: float, name: str = "bench", seed: int = 7,
+                 actions: dict[str, Any] | None = None):
         self.kind, self.n, self.scale, self.name = kind, n, scale, name
         windowed = kind == "activecampaign" and settings["scale_window"]
         self.sandbox = RemoteSandbox(kind, scale, [(name, n, seed)], _latency(scale),
@@ -107,7 +110,7 @@ class Portal:
         self.crm = crm
         self.state = f"sqlite:///{tempfile.mkdtemp(prefix='bench-')}/state.db"
         self.store = open_store(self.state)
-        self.job = make_job(_client(name, kind, url), Settings(state_url=self.state),
+        self.job = make_job(_client(name, kind, url, actions), Settings(state_url=self.state),
                             self.store, crm=crm, env={"BENCH_TOKEN": token})
 
     def calls(self) -> Counter:
@@ -180,6 +183,64 @@ def full_resync(kind: str, n: int, scale: float) -> Run:
               batches=[b - a for a, b in itertools.pairwise(ends)])
     portal.close()
     return run
+
+
+# the calls the actions themselves are (not the marker's): a task, a tag, the owners the
+# invites go out as (path prefixes in the sandbox's ledger, which folds numbers to {id})
+ACTION_CALLS = {"hubspot": ("POST /crm/v3/objects/tasks", "GET /crm/v3/owners"),
+                "activecampaign": ("POST /api/{id}/contactTags", "POST /api/{id}/tags",
+                                   "GET /api/{id}/users")}
+
+
+def _action_calls(kind: str, calls: Counter) -> int:
+    return sum(v for k, v in calls.items() if k.startswith(ACTION_CALLS[kind]))
+
+
+# the warm threshold (default 30) at which about 25 % of the benchmark's population (seed 7)
+# is warm: 247 of 1,000 HubSpot contacts, 94 of 400 ActiveCampaign contacts
+WARM_AT = {"hubspot": 22, "activecampaign": 21}
+
+
+def _warm_rules(kind: str) -> str:
+    """The default rules with the warm threshold at ``WARM_AT`` (a temporary file)."""
+    at = WARM_AT[kind]
+    text = RULES.read_text().replace("warm_at: 30", f"warm_at: {at}").replace(
+        "{name: warm, from: 30}", f"{{name: warm, from: {at}}}")
+    path = Path(tempfile.mkdtemp(prefix="bench-rules-")) / "warm.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def actions_resync(kind: str, n: int, scale: float) -> tuple[Run, int]:
+    """A first resync that acts on the leads already warm (``first_sync: act``): an invite
+    (a HubSpot task, an ActiveCampaign tag) and a note to sales (mail to a local SMTP
+    sink) per warm lead, each warm-up marked in the CRM. (run, the actions'
+    own calls); ``run.minimum`` is the resync's minimum without actions."""
+    from connector.actions.smtp_sink import SmtpSink
+
+    with SmtpSink() as sink:
+        invite = ({"via": "hubspot_task"} if kind == "hubspot"
+                  else {"via": "activecampaign_tag", "tag": "warm-lead"})
+        portal = Portal(kind, n, scale, actions={
+            "rules": _warm_rules(kind), "first_sync": "act", "invite": invite,
+            "notify": {"via": "smtp", "to": ["sales@example-agency.com"]},
+            "smtp": {"host": sink.host, "port": sink.port},
+            "guard": {"max_invites_per_run": n}})
+        began = time.perf_counter()
+        report = run_sync(portal.job, full=True)
+        wall = time.perf_counter() - began
+        calls = portal.calls()
+        minimum, engagement = _minimum(kind, n, report.counts["written"], calls)
+        invites = report.counts["actions_sent"]
+        warm = report.counts["became_warm"]
+        run = Run(f"{kind} first resync {n:,}, {warm / n:.0%} warm, first_sync: act", calls,
+                  minimum, engagement,
+                  wall, _bound(kind, calls, scale), report.counts["written"],
+                  throttled=portal.sandbox.throttled(portal.name),
+                  extra=f"{warm} warm leads, {invites} actions sent, "
+                        f"{len(sink.messages)} notes mailed")
+        portal.close()
+    return run, _action_calls(kind, calls)
 
 
 def per_batch(run: Run) -> float:
@@ -299,10 +360,14 @@ def main() -> None:
     parser.add_argument("--crm", choices=("hubspot", "activecampaign"),
                         help="only this CRM's resync and incremental rows")
     parser.add_argument("--only", help="a subset, comma-separated: "
-                                       "resync,incremental,clients,memory,engine; and "
-                                       "workers (only when named: Redis + PostgreSQL); "
-                                       "preview (only when named: `rules preview` of "
-                                       "--sizes stored contacts)")
+                                       "resync,incremental,clients,memory,engine; and, "
+                                       "only when named, actions (a first resync acting "
+                                       "on the warm leads), workers (Redis + PostgreSQL) "
+                                       "and preview (`rules preview` of --sizes stored "
+                                       "contacts)")
+    parser.add_argument("--actions-size", type=int,
+                        help="--only actions: account size (default 1,000 HubSpot, 400 "
+                             "ActiveCampaign contacts)")
     parser.add_argument("--workers", default="1,2,4",
                         help="worker process counts for --only workers (default 1,2,4)")
     parser.add_argument("--workers-clients", default="60x50",
@@ -379,6 +444,15 @@ def main() -> None:
             line(f"{kind} time per batch, {sizes[-1]:,} vs {sizes[0]:,}",
                  f"{per_batch(big):.2f} s / {per_batch(small):.2f} s", "<= 1.1x",
                  f"{ratio:.2f}x" + ("" if ratio <= 1.1 else " MISSED"))
+        for n in ([args.actions_size or (1_000 if kind == "hubspot" else 400)]
+                  if "actions" in parts else []):
+            run, own = actions_resync(kind, n, scale_for(n))
+            total = sum(run.calls.values())
+            ratio = total / (run.minimum + own)
+            line(f"{run.label}: API calls / (minimum + the actions' own calls)",
+                 f"{total:,} / ({run.minimum:,} + {own:,}) ({run.extra}, "
+                 f"{run.throttled} answered 429)", "<= 1.05x, 0 x 429",
+                 f"{ratio:.3f}x" + ("" if ratio <= 1.05 and not run.throttled else " MISSED"))
         for run in incremental(kind, steady, steady_scale) if "incremental" in parts else []:
             total = sum(run.calls.values())
             target, verdict = "-", "ok"

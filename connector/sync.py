@@ -37,7 +37,7 @@ from connector.actions.capacity import apply_capacity
 from connector.actions.deliver import deliver_pending, settle_hint
 from connector.actions.guard import apply_guard, invites_over, unsubscribes_over
 from connector.actions.left import LEFT_STATES, left_lines
-from connector.actions.marker import skips_warm_up
+from connector.actions.marker import note_pulled, skips_warm_up
 from connector.crm.base import CRM, ContactsById, ScoreProperty
 from connector.crm.detected import settle
 from connector.errors import ConnectorError
@@ -107,6 +107,7 @@ class _Scored:
     in_crm: int | None
     new_events: list[Event]
     events: list[Event]
+    from_crm: bool = False  # read from the CRM in this run (its warm-up marker is current)
 
 
 def run_sync(job: SyncJob, *, full: bool = False, dry_run: bool = False,
@@ -246,6 +247,7 @@ def _run(job: SyncJob, report: SyncReport, *, full: bool, dry_run: bool,
         read = _read(job, report, contacts, bookmark=bookmark, full=full, dry_run=dry_run,
                      seen=seen, from_state=from_state)
         read.pulled, read.pull_done = fresh, pull_done
+        read.from_crm = {c.id for c in fresh}
         return read
 
     # batch k+1 is read (pull page, state, engagement) while batch k is scored, written
@@ -316,7 +318,7 @@ def _run_targeted(job: SyncJob, report: SyncReport, targeted: Targeted, *, dry_r
             # engagement is fetched whole (``full``): a webhook says something happened
             # even where the record's counters or update time did not move
             if batch and not _process(job, report, batch, bookmark=None, full=True,
-                                      dry_run=dry_run, seen=seen):
+                                      dry_run=dry_run, seen=seen, from_crm=True):
                 break
             progress("pull", len(batch))
     except stopping.Stopped:
@@ -494,16 +496,20 @@ class _Read:
     stopped: bool = False  # a stop came while its engagement was read: drop the batch
     pulled: list[Contact] = field(default_factory=list)  # for progress and the checkpoint
     pull_done: bool = False
+    from_crm: set[str] = field(default_factory=set)  # ids read from the CRM in this run
 
 
 def _process(job: SyncJob, report: SyncReport, contacts: Sequence[Contact], *,
              bookmark: datetime | None, full: bool, dry_run: bool, seen: set[str],
-             from_state: Collection[str] = ()) -> bool:
+             from_state: Collection[str] = (), from_crm: bool = False) -> bool:
     """Score, write and record one batch; False when a stop came while its engagement was
     being read (then nothing of the batch is written or recorded). Contacts whose ids are
-    in ``from_state`` come from state: no engagement is read for them."""
+    in ``from_state`` come from state: no engagement is read for them; ``from_crm``: the
+    contacts were just read from the CRM."""
     read = _read(job, report, contacts, bookmark=bookmark, full=full, dry_run=dry_run,
                  seen=seen, from_state=from_state)
+    if from_crm:
+        read.from_crm = {c.id for c in contacts}
     return not read.stopped and _complete(job, report, read, dry_run=dry_run, seen=seen)
 
 
@@ -555,7 +561,8 @@ def _complete(job: SyncJob, report: SyncReport, read: _Read, *, dry_run: bool,
             skipped[contact.id] = f"could not score: {type(exc).__name__}: {exc}"
             continue
         in_crm = prev.score if contact.id in from_state and prev else contact.score_in_crm
-        scored.append(_Scored(contact, result, prev, in_crm, new_events, events))
+        scored.append(_Scored(contact, result, prev, in_crm, new_events, events,
+                              from_crm=contact.id in read.from_crm))
     report.counts["scored"] += len(scored)
 
     to_write = {s.contact.id: s.result.total for s in scored if s.in_crm != s.result.total}
@@ -613,6 +620,8 @@ def _record(job: SyncJob, report: SyncReport, scored: list[_Scored], to_write: d
             report.counts[change.kind.value] += 1
             planned = plan_actions(change, s.result, s.contact, s.events, job.actions,
                                    s.previous)
+            if s.from_crm:  # delivered in this run without reading the marker again
+                note_pulled(planned, s.contact, report.run_id)
             report.counts["already_invited"] += skips_warm_up(change, s.contact, s.previous)
             warnings = {w for e in planned if (w := owner_warning(e.payload))}
             report.counts["owner_fallback"] += bool(warnings)
@@ -829,7 +838,9 @@ def _deliver(job: SyncJob, report: SyncReport, *, dry_run: bool) -> None:
         capacity = apply_capacity(job.store, job.client, cfg.invite.daily_cap_per_owner, now)
         report.counts["invites_queued"] += capacity.queued
         report.counts["invites_dequeued"] += capacity.released
-    delivery = deliver_pending(job.store, job.client, job.actions, now, stop=job.stop)
+    # entries this run planned use the warm-up marker it pulled (``marker.pulled_marker``)
+    delivery = deliver_pending(job.store, job.client, replace(job.actions, run_id=report.run_id),
+                               now, stop=job.stop)
     report.counts["actions_sent"] += delivery.sent
     report.counts["actions_retrying"] += delivery.retrying
     report.counts["actions_failed"] += delivery.failed

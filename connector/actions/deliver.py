@@ -72,20 +72,25 @@ def deliver_pending(store: Store, client: str, ctx: ActionContext, now: datetime
     report = DeliveryReport()
     window = timedelta(hours=ctx.client.smtp.retry_for_hours)
     after = 0
-    while True:
-        if stop is not None and stop.is_set():
-            report.stopped = True
-            break
-        entry = store.claim_next(client, now, after)
-        if entry is None:
-            break
-        after = entry.id or after
-        _deliver_one(store, client, ctx, entry, now, window, report)
+    marks = marker.Marks(ctx)  # the markers of this delivery: written in batches
+    try:
+        while True:
+            if stop is not None and stop.is_set():
+                report.stopped = True
+                break
+            entry = store.claim_next(client, now, after)
+            if entry is None:
+                break
+            after = entry.id or after
+            _deliver_one(store, client, ctx, entry, now, window, report, marks)
+    finally:
+        marks.flush()
     return report
 
 
 def _deliver_one(store: Store, client: str, ctx: ActionContext, entry: OutboxEntry,
-                 now: datetime, window: timedelta, report: DeliveryReport) -> None:
+                 now: datetime, window: timedelta, report: DeliveryReport,
+                 marks: marker.Marks | None = None) -> None:
     what = f"{entry.kind} for contact {entry.contact_id} (outbox id {entry.id})"
     oid = _id(entry)
     done: list[str] = []
@@ -96,7 +101,8 @@ def _deliver_one(store: Store, client: str, ctx: ActionContext, entry: OutboxEnt
             done.append(detail)
 
     try:
-        marker.deliver_once(entry, ctx, record, deliver)  # the CRM's marker: never twice
+        # the CRM's marker: never twice
+        marker.deliver_once(entry, ctx, record, deliver, marks)
     except StateError:
         raise  # the state database is down: nothing can be recorded; the sync fails
     except Exception as exc:

@@ -49,7 +49,7 @@ from connector.crm.detected import Detected
 from connector.crm.fanout import DEFAULT_WORKERS, fan_out
 from connector.crm.mapping import form_event_type
 from connector.crm.registry import register
-from connector.errors import AuthError, FixConfiguration, NotFoundError, SkipRecord
+from connector.errors import AuthError, CRMError, FixConfiguration, NotFoundError, SkipRecord
 from connector.http import HttpLayer, Limit, RateLimiter
 from connector.http.requests_client import JsonClient
 from connector.models import Contact, Event, EventType, Owner
@@ -123,6 +123,11 @@ UNREAD_NOTE = (STREAM_NOTE + " and each contact's activities (GET /activities?co
                "read, only site visits (tracking logs). Fix: give this API key's user "
                "access to contact activities in ActiveCampaign, then run "
                "`connector resync --full`")
+
+
+def _marker_value(at: datetime) -> str:
+    """The marker field's text: ISO 8601 in UTC to the second."""
+    return at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -613,18 +618,15 @@ class ActiveCampaignCRM:
             if email is None:
                 report.failed[str(cid)] = "contact does not exist (no email known)"
             else:
-                known[str(cid)] = (email, int(value))
+                known[str(cid)] = (email, str(int(value)))
         if len(known) >= self.bulk_write_min:  # one bulk import per 250, else one call each
-            items = list(known.items())
-            batches = [items[i:i + BULK] for i in range(0, len(items), BULK)]
-            queued = {self._queue(batch, fid, report): batch for batch in batches}
-            self._await(queued, report)
+            self._bulk(list(known.items()), fid, report)
         else:
-            for cid, (email, value) in known.items():
+            for cid, (email, text) in known.items():
                 report.calls += 1
                 try:
                     self.http.post("/contact/sync", {"contact": {
-                        "email": email, "fieldValues": [{"field": fid, "value": str(value)}]}})
+                        "email": email, "fieldValues": [{"field": fid, "value": text}]}})
                     report.written.append(cid)
                 except SkipRecord as exc:
                     report.failed[cid] = exc.detail
@@ -640,15 +642,23 @@ class ActiveCampaignCRM:
                 if row.get("email"):
                     self._emails[str(row["id"])] = row["email"]
 
-    def _queue(self, items: list[tuple[str, tuple[str, int]]], fid: str,
+    def _bulk(self, items: list[tuple[str, tuple[str, str]]], fid: str,
+              report: WriteReport) -> None:
+        """Write field ``fid`` of each (contact id, (email, value)): one bulk import per
+        250, side by side, then their outcomes."""
+        batches = [items[i:i + BULK] for i in range(0, len(items), BULK)]
+        queued = {self._queue(batch, fid, report): batch for batch in batches}
+        self._await(queued, report)
+
+    def _queue(self, items: list[tuple[str, tuple[str, str]]], fid: str,
                report: WriteReport) -> str:
         report.calls += 1
         body = self.http.post("/import/bulk_import", {"contacts": [
-            {"email": email, "fields": [{"id": int(fid), "value": str(value)}]}
+            {"email": email, "fields": [{"id": int(fid), "value": value}]}
             for _, (email, value) in items]})
         return str(body.get("batchId"))
 
-    def _await(self, queued: dict[str, list[tuple[str, tuple[str, int]]]],
+    def _await(self, queued: dict[str, list[tuple[str, tuple[str, str]]]],
                report: WriteReport) -> None:
         """Poll the queued imports until they complete, then report per contact.
 
@@ -702,9 +712,32 @@ class ActiveCampaignCRM:
 
     def set_invited_at(self, contact: Contact, at: datetime) -> None:
         fid = self._marker_field()
-        value = at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         self.http.post("/fieldValues", {"fieldValue": {
-            "contact": contact.id, "field": fid, "value": value}})
+            "contact": contact.id, "field": fid, "value": _marker_value(at)}})
+
+    def set_invited_at_many(self, marks: Sequence[tuple[Contact, datetime]]) -> WriteReport:
+        """The markers of a delivery: by the bulk import the scores use (several contacts a
+        call, by email) where the contact comes with the email this run pulled and there
+        are enough, else one ``POST /fieldValues`` each (by id: an email read in an earlier
+        run may have changed, and an import by an unknown email would create a contact)."""
+        report = WriteReport()
+        fid = self._marker_field()
+        known = {c.id: (c.email, _marker_value(at)) for c, at in marks
+                 if c.email and self._emails.get(c.id) == c.email}
+        if len(known) < self.bulk_write_min:
+            known = {}
+        if known:
+            self._bulk(list(known.items()), fid, report)
+        for contact, at in marks:
+            if contact.id in known:
+                continue
+            report.calls += 1
+            try:
+                self.set_invited_at(contact, at)
+                report.written.append(contact.id)
+            except (CRMError, OSError) as exc:  # the others are still written
+                report.failed[contact.id] = str(exc)
+        return report
 
     def _marker_field(self) -> str:
         fid = self._field_map().get(MARKER_TAG)

@@ -142,6 +142,11 @@ class CRM(Protocol):
         """Write the warm-up marker (creating the property / field on first use)."""
         ...
 
+    def set_invited_at_many(self, marks: Sequence[tuple[Contact, datetime]]) -> WriteReport:
+        """Write several contacts' warm-up markers in as few batch calls as the CRM allows
+        (the delivery's markers, ``actions.marker.Marks``); per contact as ``write_scores``."""
+        ...
+
     def create_task(self, contact: Contact, owner: Owner | None, subject: str, body: str) -> str:
         """Create a task for the owner about the contact; returns the task id."""
         ...

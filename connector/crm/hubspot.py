@@ -119,6 +119,11 @@ def _next_cursor(page: Any) -> str | None:
     return paging.next.after if paging and paging.next else None
 
 
+def _iso(at: datetime) -> str:
+    """A datetime property's value: ISO 8601 in UTC to the millisecond."""
+    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def _ms(dt: datetime) -> int:
     return int(dt.timestamp() * 1000)
 
@@ -568,17 +573,21 @@ class HubSpotCRM:
         self._ensured.add(prop.name)
 
     def write_scores(self, scores: Mapping[str, int]) -> WriteReport:
+        items = [(str(cid), str(int(value))) for cid, value in scores.items()]
+        return self._write_property(self.score_property, items)
+
+    def _write_property(self, prop: str, items: list[tuple[str, str]]) -> WriteReport:
+        """Write ``prop`` of each (contact id, value) with the batch update, 100 a call."""
         report = WriteReport()
-        items = [(str(cid), int(value)) for cid, value in scores.items()]
         for start in range(0, len(items), BATCH):
-            self._write_batch(items[start:start + BATCH], report, retry=True)
+            self._write_batch(prop, items[start:start + BATCH], report, retry=True)
         return report
 
-    def _write_batch(self, items: list[tuple[str, int]], report: WriteReport,
+    def _write_batch(self, prop: str, items: list[tuple[str, str]], report: WriteReport,
                      retry: bool) -> None:
         api = self._api("batch", lambda: self.sdk.crm.contacts.batch_api)
         body = BatchInputSimplePublicObjectBatchInput(inputs=[
-            SimplePublicObjectBatchInput(id=cid, properties={self.score_property: str(value)})
+            SimplePublicObjectBatchInput(id=cid, properties={prop: value})
             for cid, value in items])
         report.calls += 1
         try:
@@ -589,8 +598,8 @@ class HubSpotCRM:
                 report.failed[items[0][0]] = exc.detail
                 return
             middle = len(items) // 2
-            self._write_batch(items[:middle], report, retry)
-            self._write_batch(items[middle:], report, retry)
+            self._write_batch(prop, items[:middle], report, retry)
+            self._write_batch(prop, items[middle:], report, retry)
             return
         done = {str(r.id) for r in (result.results or [])}
         report.written.extend(cid for cid, _ in items if cid in done)
@@ -604,7 +613,7 @@ class HubSpotCRM:
         missing = [(cid, v) for cid, v in items if cid not in done]
         retryable = [(cid, v) for cid, v in missing if cid not in gone]
         if retryable and retry:  # a 207 for other reasons may pass on a second try
-            self._write_batch(retryable, report, retry=False)
+            self._write_batch(prop, retryable, report, retry=False)
             missing = [(cid, v) for cid, v in missing if cid in gone]
         for cid, _ in missing:
             report.failed[cid] = failed.get(cid, "not confirmed by HubSpot")
@@ -621,8 +630,13 @@ class HubSpotCRM:
     def set_invited_at(self, contact: Contact, at: datetime) -> None:
         self._ensure_marker()
         api = self._api("contacts", lambda: self.sdk.crm.contacts.basic_api)
-        value = at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        api.update(contact.id, SimplePublicObjectInput(properties={MARKER_NAME: value}))
+        api.update(contact.id, SimplePublicObjectInput(properties={MARKER_NAME: _iso(at)}))
+
+    def set_invited_at_many(self, marks: Sequence[tuple[Contact, datetime]]) -> WriteReport:
+        # the batch update the scores use (POST /crm/v3/objects/contacts/batch/update, 100
+        # inputs a call: https://developers.hubspot.com/docs/api/crm/contacts, "Batch")
+        self._ensure_marker()
+        return self._write_property(MARKER_NAME, [(c.id, _iso(at)) for c, at in marks])
 
     def _ensure_marker(self) -> None:
         if MARKER_NAME in self._ensured:

@@ -142,6 +142,20 @@ class MemoryCRM:
         self.account.invited_at[contact.id] = at
         self._touch(contact.id)
 
+    def set_invited_at_many(self, marks: Sequence[tuple[Contact, datetime]]) -> WriteReport:
+        report = WriteReport()
+        for start in range(0, len(marks), self.batch_size):
+            report.calls += 1
+            self.calls["marker_write_batch"] += 1
+            for contact, at in marks[start:start + self.batch_size]:
+                if contact.id not in self.account.contacts:
+                    report.failed[contact.id] = "contact does not exist"
+                    continue
+                self.account.invited_at[contact.id] = at
+                self._touch(contact.id)
+                report.written.append(contact.id)
+        return report
+
     def create_task(self, contact: Contact, owner: Owner | None, subject: str, body: str) -> str:
         self.calls["task"] += 1
         task = MemoryTask(id=str(len(self.account.tasks) + 1), contact_id=contact.id,

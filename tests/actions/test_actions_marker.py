@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from connector.actions.base import ActionContext
-from connector.actions.marker import ALREADY, acted_in_crm, deliver_once
+from connector.actions.marker import ALREADY, PULLED, Marks, acted_in_crm, deliver_once
 from connector.crm.memory import MemoryCRM
 from connector.errors import ServerError
 from connector.models import Contact
@@ -54,12 +55,58 @@ def test_a_later_plan_in_the_crm_stops_the_entry_without_sending():
     assert crm.account.invited_at["7"] == PLANNED + timedelta(hours=1)  # not moved back
 
 
+def pulled(kind: str, run: str, marker: datetime | None) -> OutboxEntry:
+    """An entry planned in run ``run``, which pulled the contact with ``marker``."""
+    e = entry(kind)
+    e.payload[PULLED] = {"run": run, "value": marker.isoformat() if marker else None}
+    return e
+
+
+def test_the_run_that_planned_an_entry_uses_the_marker_it_pulled_and_batches_the_write():
+    crm = memory_crm()
+    ctx = replace(context(crm), run_id="run-1")
+    marks = Marks(ctx)
+    details: list[str] = []
+    for kind in ("invite", "notify"):
+        deliver_once(pulled(kind, "run-1", None), ctx, details.append, sent, marks)
+    assert details == ["invite sent", "notify sent"]
+    assert crm.calls["marker_read"] == 0 and "7" not in crm.account.invited_at  # not yet
+    marks.flush()
+    assert crm.account.invited_at["7"] == PLANNED
+    assert (crm.calls["marker_write"], crm.calls["marker_write_batch"]) == (0, 1)
+
+
+def test_an_entry_planned_in_an_earlier_run_reads_the_marker_again():
+    crm = memory_crm()
+    crm.account.invited_at["7"] = PLANNED + timedelta(hours=1)  # another deployment acted
+    ctx = replace(context(crm), run_id="run-2")
+    details: list[str] = []
+    deliver_once(pulled("invite", "run-1", None), ctx, details.append, sent, Marks(ctx))
+    assert len(details) == 1 and details[0].startswith(ALREADY)
+    assert crm.calls["marker_read"] == 1
+
+
 class _NoMarkerCRM(MemoryCRM):
     def get_invited_at(self, contact):
         raise ServerError("503", crm="memory", client="acme", endpoint="marker", status=503)
 
     def set_invited_at(self, contact, at):
         raise ServerError("503", crm="memory", client="acme", endpoint="marker", status=503)
+
+    def set_invited_at_many(self, marks):
+        raise ServerError("503", crm="memory", client="acme", endpoint="marker", status=503)
+
+
+def test_a_failed_batch_of_markers_is_a_warning_not_an_undone_delivery(caplog):
+    crm = _NoMarkerCRM()
+    crm.load([Contact("7", "maja@lund.dk")])
+    ctx = replace(context(crm), run_id="run-1")
+    marks = Marks(ctx)
+    details: list[str] = []
+    deliver_once(pulled("invite", "run-1", None), ctx, details.append, sent, marks)
+    marks.flush()
+    assert details == ["invite sent"]
+    assert "could not write the warm-up marker of contact 7" in caplog.text
 
 
 def test_a_crm_that_cannot_keep_the_marker_never_stops_or_undoes_a_delivery(caplog):

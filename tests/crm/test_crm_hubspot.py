@@ -88,8 +88,9 @@ def test_invalid_value_is_isolated_and_the_rest_written(portal):
     # a value HubSpot refuses makes it reject the whole batch with 400 VALIDATION_ERROR
     original = crm._write_batch
 
-    def with_bad_value(items, report, retry):
-        return original([(cid, "abc" if cid == "4" else v) for cid, v in items], report, retry)
+    def with_bad_value(prop, items, report, retry):
+        return original(prop, [(cid, "abc" if cid == "4" else v) for cid, v in items], report,
+                        retry)
 
     crm._write_batch = with_bad_value
     report = crm.write_scores(scores)
