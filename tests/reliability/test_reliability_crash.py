@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from connector.actions.smtp_sink import SmtpSink
+from connector.cli.common import EXIT_WORK_LEFT
 from connector.errors import StateError
 from connector.models import Event, EventType
 from connector.sandbox.faults import FaultPlan
@@ -92,7 +93,9 @@ def test_sigkill_at_random_points_loses_nothing_and_never_double_sends(tmp_path)
             # and takes the lease over at once (no waiting for it to expire)
         assert killed >= KILLS
         final = _sync(env)
-        assert final.wait(120) == 0
+        # 5 (EXIT_WORK_LEFT): an invite killed mid-send is left "unknown" for a person,
+        # which the checks below allow
+        assert final.wait(120) in (0, EXIT_WORK_LEFT)
         store = open_store(state)
         [last] = store.last_runs("acme", 1)
         assert last["status"] == "ok"
