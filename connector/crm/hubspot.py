@@ -525,14 +525,14 @@ class HubSpotCRM:
         notes = []
         use = {}
         for api, (label, fallback) in API_WORDS.items():
-            found = detected.found.get(api) is not False  # unknown: tried
+            value = detected.found.get(api)  # None: unknown, tried until a 403
             declared = allowed is None or api in allowed
-            use[api] = found and declared
-            if found and not declared:
+            use[api] = value is not False and declared
+            if value is True and not declared:
                 notes.append(f"crm.plan {self.plan} leaves {label} unused, though this "
                              f"portal answers it: {fallback}; fix: remove crm.plan from the "
                              "client file (what the portal answers is detected)")
-            elif allowed is not None and declared and not found:
+            elif allowed is not None and declared and value is False:
                 notes.append(f"crm.plan {self.plan} declares {label}, but this portal "
                              f"refuses it: {fallback}; fix: remove crm.plan, or give the "
                              "private app the plan and scope it needs")
