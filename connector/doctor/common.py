@@ -13,10 +13,13 @@ from connector.doctor import FAIL, FALLBACK, OK, Row
 # this far from ours eats into it
 MAX_SKEW_SECONDS = 60
 # HubSpot: the ten-second limit in its headers (developers.hubspot.com/docs/guides/apps/
-# api-usage/usage-details); ActiveCampaign documents no rate-limit header
+# api-usage/usage-details); ActiveCampaign: "5 requests per second per account", and
+# "additional headers for the rate limit (ex. RateLimit-Limit: 5)" (developers.
+# activecampaign.com/reference/rate-limits; which answers carry it is not said)
 HUBSPOT_MAX = "x-hubspot-ratelimit-max"
 HUBSPOT_INTERVAL = "x-hubspot-ratelimit-interval-milliseconds"
-AC_PER_SECOND = 5.0  # "5 requests per second per account" (../shared/docs/crm-apis.md)
+AC_LIMIT = "ratelimit-limit"
+AC_PER_SECOND = 5.0
 
 
 def kept_row(kept: Detected | None, found: Detected, client: str) -> Row:
@@ -36,7 +39,7 @@ def limits_rows(crm: Any) -> list[Row]:
     """The rate-limit headers seen against our limiter, and the CRM's clock against ours,
     from the answers the checks before got."""
     layer = crm.layer
-    seen = layer.headers_seen
+    seen = {name.lower(): value for name, value in layer.headers_seen.items()}
     return [_rate_row(crm.kind, seen, layer.limiter.limits.get("default")),
             _skew_row(seen.get("date"), layer.date_received_at)]
 
@@ -46,13 +49,7 @@ def _rate_row(kind: str, seen: dict[str, str], limit: Any) -> Row:
     ours = limit.requests / limit.per_seconds if limit else None
     mine = f"our limiter {ours:.2f}/s" if ours else "no limiter"
     if kind != "hubspot":
-        seen_text = f"no rate-limit header (none documented); {mine}"
-        if ours is not None and ours > AC_PER_SECOND:
-            return Row(check, FAIL, seen_text, "goes faster than ActiveCampaign's 5 requests "
-                       "per second: earns 429s and waits out each Retry-After",
-                       "remove crm.rate_limit from the client file (or set it to 5 or less)")
-        return Row(check, OK, seen_text, "stays under the documented 5 requests per second "
-                   "per account; a 429 waits out its Retry-After")
+        return _ac_rate_row(seen.get(AC_LIMIT), ours, mine)
     try:
         theirs = int(seen[HUBSPOT_MAX]) / (int(seen[HUBSPOT_INTERVAL]) / 1000)
     except (KeyError, ValueError, ZeroDivisionError):
@@ -67,6 +64,25 @@ def _rate_row(kind: str, seen: dict[str, str], limit: Any) -> Row:
                    "whole window", f"set crm.rate_limit.requests_per_second to "
                    f"{theirs * 0.95:.1f} or less (or remove it)")
     return Row(check, OK, seen_text, "stays under it")
+
+
+def _ac_rate_row(header: str | None, ours: float | None, mine: str) -> Row:
+    """ActiveCampaign's limit: the account's RateLimit-Limit header (requests per second)
+    where it sends one, else the documented 5 per second."""
+    check = "rate limit"
+    try:
+        theirs = float(header) if header else AC_PER_SECOND
+    except ValueError:
+        theirs, header = AC_PER_SECOND, None
+    seen_text = (f"RateLimit-Limit: {header} (requests per second); {mine}" if header else
+                 f"no RateLimit-Limit header seen (documented: 5 per second); {mine}")
+    if ours is not None and ours > theirs:
+        return Row(check, FAIL, seen_text, f"goes faster than the account's {theirs:g} "
+                   "requests per second: earns 429s and waits out each Retry-After",
+                   f"remove crm.rate_limit from the client file (or set it to {theirs:g} "
+                   "or less)")
+    return Row(check, OK, seen_text, f"stays under the account's {theirs:g} requests per "
+               "second; a 429 waits out its Retry-After")
 
 
 def _skew_row(date: str | None, received_at: datetime | None) -> Row:

@@ -108,6 +108,13 @@ class _Bucket:
         self.arrived: deque[float] = deque()
         self.lock = threading.Lock()
 
+    def remaining(self) -> int:
+        """How many more requests the current window takes (the RateLimit-Remaining
+        header)."""
+        with self.lock:
+            now = time.monotonic()
+            return max(0, self.limit - sum(1 for t in self.arrived if t > now - self.window))
+
     def allow(self) -> bool:
         with self.lock:
             now = time.monotonic()
@@ -373,6 +380,12 @@ class ACSandbox:
         token = request.headers.get("Api-Token")
         account = self.accounts.get(token or "")
         response = self._dispatch(request, account)
+        if account is not None:
+            # "additional headers for the rate limit (ex. RateLimit-Limit: 5) and remaining
+            # requests (ex. RateLimit-Remaining: 3)" (developers.activecampaign.com/reference/
+            # rate-limits); on which answers AC sends them is not said: here on every one
+            response.headers["RateLimit-Limit"] = str(account.bucket.limit)
+            response.headers["RateLimit-Remaining"] = str(account.bucket.remaining())
         self.ledger.record(Entry(request.method, request.path, token,
                                  account.name if account else None, response.status_code))
         return response(environ, start_response)

@@ -81,13 +81,26 @@ def test_visits_only_in_the_tracking_logs_are_found_on_the_sample():
     assert exit_code(rows) == 1
 
 
-def test_a_limiter_faster_than_activecampaign_allows_fails_with_its_fix():
+def _rate_row(account_rate: float, ours: float):
     app = ACSandbox()
-    app.add_account(TOKEN, ACAccount("nordic", requests_per_second=100_000))
+    app.add_account(TOKEN, ACAccount("nordic", requests_per_second=account_rate))
     with Server(app) as server, SmtpSink() as sink:
         client = client_config("nordic", "activecampaign", server.url, sink.port,
-                               crm={"rate_limit": {"requests_per_second": 50}})
+                               crm={"rate_limit": {"requests_per_second": ours}})
         rows = {r.check: r for r in examine(client, env={"TEST_TOKEN": TOKEN})}
-    row = rows["rate limit"]
+    return rows["rate limit"]
+
+
+def test_a_limiter_faster_than_activecampaign_allows_fails_with_its_fix():
+    row = _rate_row(5, 50)  # the documented 5 a second, said in RateLimit-Limit too
     assert row.status == "fail" and "earns 429s" in row.action
-    assert "remove crm.rate_limit" in row.fix
+    assert "RateLimit-Limit: 5 " in row.seen
+    assert "remove crm.rate_limit" in row.fix and "set it to 5 or less" in row.fix
+
+
+def test_the_accounts_rate_limit_header_is_read_against_our_limiter():
+    """An account that says it takes 10 a second (RateLimit-Limit, documented on the
+    rate-limits page) holds a limiter of 8; one that says 5 fails it."""
+    row = _rate_row(10, 8)
+    assert row.holds and row.seen.startswith("RateLimit-Limit: 10 "), row.seen
+    assert not _rate_row(5, 8).holds
