@@ -112,14 +112,17 @@ class _Bucket:
         """How many more requests the current window takes (the RateLimit-Remaining
         header)."""
         with self.lock:
-            now = time.monotonic()
-            return max(0, self.limit - sum(1 for t in self.arrived if t > now - self.window))
+            self._forget(time.monotonic())
+            return max(0, self.limit - len(self.arrived))
+
+    def _forget(self, now: float) -> None:
+        while self.arrived and self.arrived[0] <= now - self.window:
+            self.arrived.popleft()
 
     def allow(self) -> bool:
         with self.lock:
             now = time.monotonic()
-            while self.arrived and self.arrived[0] <= now - self.window:
-                self.arrived.popleft()
+            self._forget(now)
             if len(self.arrived) < self.limit:
                 self.arrived.append(now)
                 return True
