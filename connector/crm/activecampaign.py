@@ -513,11 +513,10 @@ class ActiveCampaignCRM:
         for row in (r for rows in self._pages("/activities", "activities", params)
                     for r in rows):
             out.rows += 1
-            if _norm(row.get("reference_type")) == "trackinglog" or \
-                    _norm(row.get("referenceModelName")) == "trackinglog":
+            if is_visit_row(row):
                 # a site visit: its page is in the contact's tracking logs, as the event
                 # ``ac-trk-{id}`` (``reference_id`` names the tracking log)
-                cid = str(row.get("subscriberid") or row.get("contact") or "")
+                cid = row_contact(row)
                 ref = row.get("reference_id") or f"act-{row.get('id')}"
                 if cid:
                     out.visited.setdefault(cid, set()).add(f"ac-trk-{ref}")
@@ -529,7 +528,7 @@ class ActiveCampaignCRM:
 
     def _activity_event(self, row: Mapping[str, Any]) -> Event | None:
         when = parse_time(row.get("tstamp"))
-        cid = str(row.get("subscriberid") or row.get("contact") or "")
+        cid = row_contact(row)
         if when is None or not cid:
             return None
         data = _json_data(row.get("jsonData"))
@@ -825,6 +824,17 @@ class _Stream:
 
 def _norm(name: Any) -> str:
     return str(name or "").lower().replace("-", "").replace("_", "").replace(" ", "")
+
+
+def is_visit_row(row: Mapping[str, Any]) -> bool:
+    """Whether an activity-stream row is a site visit (a ``TrackingLog``)."""
+    return "trackinglog" in (_norm(row.get("reference_type")),
+                             _norm(row.get("referenceModelName")))
+
+
+def row_contact(row: Mapping[str, Any]) -> str:
+    """The contact an activity-stream row is about ("" when it names none)."""
+    return str(row.get("subscriberid") or row.get("contact") or "")
 
 
 def activity_kind(row: Mapping[str, Any], data: Mapping[str, Any]) -> str | None:

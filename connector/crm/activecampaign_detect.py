@@ -21,13 +21,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from connector.crm.activecampaign import ActiveCampaignCRM, is_visit_row, row_contact
 from connector.crm.detected import Detected
 from connector.errors import AuthError, NotFoundError, SkipRecord
-
-if TYPE_CHECKING:
-    from connector.crm.activecampaign import ActiveCampaignCRM
 
 SAMPLE = 3  # contacts whose tracking logs are compared with the stream (2 calls each)
 PAGE = 100
@@ -77,7 +75,7 @@ def probe_stream(crm: ActiveCampaignCRM) -> StreamProbe:
     else:
         rows = list(body.get("activities") or [])
         state = "ok" if rows else "quiet"
-    ids = list(dict.fromkeys(_contact(r) for r in rows if _contact(r)))[:SAMPLE]
+    ids = list(dict.fromkeys(row_contact(r) for r in rows if row_contact(r)))[:SAMPLE]
     if not ids:
         listed = crm.http.get("/contacts", limit=SAMPLE).get("contacts") or []
         ids = [str(c.get("id")) for c in listed if c.get("id")][:SAMPLE]
@@ -106,18 +104,9 @@ def _sample(crm: ActiveCampaignCRM, cid: str) -> Sampled:
         return out
     rows = body.get("activities") or []
     out.activities = len(rows)
-    out.named = {str(r.get("reference_id")) for r in rows if _is_visit(r)}
+    out.named = {str(r.get("reference_id")) for r in rows if is_visit_row(r)}
     out.complete = len(rows) < PAGE and len(log_rows) < PAGE
     return out
-
-
-def _is_visit(row: dict[str, Any]) -> bool:
-    return any(str(row.get(k) or "").lower().replace("-", "").replace("_", "") ==
-               "trackinglog" for k in ("reference_type", "referenceModelName"))
-
-
-def _contact(row: dict[str, Any]) -> str:
-    return str(row.get("subscriberid") or row.get("contact") or "")
 
 
 def use(crm: ActiveCampaignCRM, detected: Detected) -> list[str]:
