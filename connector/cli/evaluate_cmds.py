@@ -84,7 +84,7 @@ def evaluate_cmd(
                 objective=objective, top=top)  # type: ignore[arg-type]
         print_evaluation(result)
         if export_learned is not None and result.learned is not None:
-            from connector.scoring.rules import save_rules
+            from connector.scoring.rules_file import save_rules
 
             save_rules(result.learned.model, export_learned, result.learned.model.description)
             say(f"learned model written to {export_learned} "

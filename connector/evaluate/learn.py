@@ -21,7 +21,7 @@ from connector.evaluate.dataset import Case, Dataset
 from connector.evaluate.metrics import Objective, auc, best_threshold, score_cases
 from connector.scoring import RulesModel
 from connector.scoring.engine import score
-from connector.scoring.rules import rules_yaml
+from connector.scoring.rules_file import rules_yaml
 
 BOOTSTRAP_ROUNDS = 400
 

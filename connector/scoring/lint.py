@@ -16,7 +16,8 @@ from pathlib import Path
 import yaml
 
 from connector.models import FIT_FIELDS, EventType
-from connector.scoring.rules import RulesModel, _line_of
+from connector.scoring.rules import RulesModel
+from connector.scoring.rules_errors import line_of
 
 # ActiveCampaign's contact tags become this list field (crm/activecampaign.py, _contact).
 TAGS_FIELD = "tags"
@@ -83,7 +84,7 @@ def unknown_names(model: RulesModel, source: str | Path, text: str | None = None
         known = known_events if kind == "event" else known_field_names
         if name in known:
             continue
-        line = _line_of(node, ("rules", index, kind)) if node is not None else None
+        line = line_of(node, ("rules", index, kind)) if node is not None else None
         out.append(NameWarning(str(source), line, rule.id, kind, name, nearest(name, known),
                                tuple(sorted(known))))
     return out

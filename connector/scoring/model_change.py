@@ -18,7 +18,8 @@ from hashlib import sha256
 from connector.errors import RulesError
 from connector.models import Contact, ContactState, Event, Transition, TransitionKind
 from connector.scoring.engine import score
-from connector.scoring.rules import RulesModel, load_rules_text
+from connector.scoring.rules import RulesModel
+from connector.scoring.rules_file import load_rules_text
 from connector.scoring.transitions import transitions
 from connector.store.base import Store
 

@@ -3,28 +3,25 @@
 A rule is flat on purpose (one row of a spreadsheet): an id, points, an optional topic and
 exclusive group, and EITHER a field condition (``field`` + one operator) OR an event
 condition (``event`` + optional filters and one way of counting). See docs/rules.md.
+Reading and writing the YAML file: :mod:`connector.scoring.rules_file`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     PrivateAttr,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from connector.errors import RulesError
+from connector.scoring.rules_errors import Misplaced
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(h|d|w|hours?|days?|weeks?)\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"h": 3600, "d": 86400, "w": 7 * 86400}
@@ -33,13 +30,6 @@ FIELD_OPERATORS = ("equals", "one_of", "contains", "regex", "min", "max", "exist
                    "email_domain")
 COUNTING = ("min_count", "max_count", "distinct", "per_occurrence", "nth")
 
-
-class _Misplaced(ValueError):
-    """A whole-model check that failed at one place: ``loc`` points the error at it."""
-
-    def __init__(self, loc: tuple, message: str) -> None:
-        super().__init__(message)
-        self.loc = loc
 
 
 def parse_duration(value: str | None) -> timedelta | None:
@@ -258,7 +248,7 @@ class RulesModel(_Strict):
         given = self.model_fields_set
         if not lo < self.warm_at <= hi:
             where = ("warm_at",) if "warm_at" in given else ("range",)
-            raise _Misplaced(where, f"warm_at {self.warm_at}"
+            raise Misplaced(where, f"warm_at {self.warm_at}"
                              f"{'' if 'warm_at' in given else ' (the default)'} is outside "
                              f"the range ({lo}..{hi}]; fix: set warm_at to a score above "
                              f"{lo} and at most {hi}")
@@ -266,7 +256,7 @@ class RulesModel(_Strict):
         seen: dict[str, int] = {}
         for i, rule in enumerate(self.rules):
             if rule.id in seen:
-                raise _Misplaced(("rules", i, "id"), f"rule id {rule.id!r} is used twice "
+                raise Misplaced(("rules", i, "id"), f"rule id {rule.id!r} is used twice "
                                  f"(rule {seen[rule.id] + 1} and rule {i + 1} of the list); "
                                  "fix: rename one of them")
             seen[rule.id] = i
@@ -278,30 +268,30 @@ class RulesModel(_Strict):
 
         default = "" if given else " (default tiers)"
         if not self.tiers:
-            raise _Misplaced(("tiers",), "no tiers; fix: give at least one tier")
+            raise Misplaced(("tiers",), "no tiers; fix: give at least one tier")
         if self.tiers[0].from_score not in (None, lo):
-            raise _Misplaced(at(0, "from"), f"the first tier {self.tiers[0].name!r} starts at "
+            raise Misplaced(at(0, "from"), f"the first tier {self.tiers[0].name!r} starts at "
                              f"the range minimum ({lo}); fix: leave its 'from' out")
         previous = (lo, "range.min")
         for i, tier in enumerate(self.tiers[1:], start=1):
             if tier.from_score is None:
-                raise _Misplaced(at(i, "from"), f"tier {tier.name!r} has no 'from'; fix: "
+                raise Misplaced(at(i, "from"), f"tier {tier.name!r} has no 'from'; fix: "
                                  "give every tier after the first its lowest score, "
                                  f"e.g. from: {previous[0] + 10}")
             if tier.from_score <= previous[0]:
-                raise _Misplaced(at(i, "from"), f"tier {tier.name!r}{default} starts at "
+                raise Misplaced(at(i, "from"), f"tier {tier.name!r}{default} starts at "
                                  f"{tier.from_score}, not above {previous[1]} "
                                  f"({previous[0]}); fix: order tiers from cold to hot, each "
                                  "'from' higher than the one before")
             if tier.from_score > hi:
-                raise _Misplaced(at(i, "from"), f"tier {tier.name!r}{default} starts at "
+                raise Misplaced(at(i, "from"), f"tier {tier.name!r}{default} starts at "
                                  f"{tier.from_score}, above range.max ({hi}); fix: lower its "
                                  "'from' or raise range.max")
             previous = (tier.from_score, f"tier {tier.name!r}")
         names = [t.name for t in self.tiers]
         for i, name in enumerate(names):
             if name in names[:i]:
-                raise _Misplaced(at(i, "name"), f"tier name {name!r} is used twice; fix: "
+                raise Misplaced(at(i, "name"), f"tier name {name!r} is used twice; fix: "
                                  "give each tier its own name")
 
     def __eq__(self, other: object) -> bool:
@@ -339,151 +329,3 @@ class RulesModel(_Strict):
         """A plain dict that dumps to an equivalent YAML file (defaults left out)."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True,
                                exclude_defaults=False)
-
-
-def rules_yaml(model: RulesModel, header: str | None = None) -> str:
-    """The model as rules YAML that :func:`load_rules` reads back to an equal model."""
-    dumped = model.to_yaml_dict()
-    data: dict[str, Any] = {}
-    for name in RulesModel.model_fields:
-        if name in dumped:
-            data[name] = dumped[name]
-        elif getattr(model, name) is None:
-            data[name] = None  # decay: null (left out, it would mean the default decay)
-    top = f"# {header}\n" if header else ""
-    return top + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
-
-
-def save_rules(model: RulesModel, path: str | Path, header: str | None = None) -> Path:
-    """Write the model as a rules YAML file."""
-    p = Path(path)
-    p.write_text(rules_yaml(model, header), encoding="utf-8")
-    return p
-
-
-# --------------------------------------------------------------------------- loading
-def load_rules(path: str | Path) -> RulesModel:
-    """Load and validate a rules file; every problem is a RulesError naming file and fix."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RulesError("file not found", file=str(p),
-                         fix="check the path (relative paths start at the working "
-                             "directory)") from None
-    except IsADirectoryError:
-        inside = sorted(f.name for f in p.glob("*.y*ml"))[:3]
-        raise RulesError("this is a folder, not a rules file", file=str(p),
-                         fix="give the path of one rules file, e.g. "
-                             + (str(p / inside[0]) if inside else "config/rules/default.yaml")
-                         ) from None
-    except UnicodeDecodeError as exc:
-        raise RulesError(f"the file is not UTF-8 text (byte {exc.start} cannot be read)",
-                         file=str(p), fix="save it as UTF-8 text") from None
-    except OSError as exc:
-        raise RulesError(f"cannot read the file: {exc.strerror or exc}", file=str(p),
-                         fix="check that the file exists and that this user may read it"
-                         ) from None
-    return load_rules_text(text, str(p))
-
-
-def load_rules_text(text: str, source: str = "<rules>") -> RulesModel:
-    """Validate rules given as YAML text (``source`` names it in errors)."""
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f"line {mark.line + 1}" if mark else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise RulesError(f"not valid YAML: {problem}", file=source, field=line,
-                         fix="check indentation and quoting near that line") from None
-    if not isinstance(data, dict):
-        raise RulesError("the file must be a YAML mapping with a 'rules' list", file=source,
-                         fix="start from config/rules/default.yaml")
-    try:
-        return RulesModel.model_validate(data)
-    except ValidationError as exc:
-        raise _translate(exc, node, data, source) from None
-
-
-def _translate(exc: ValidationError, node: yaml.Node | None, data: dict, source: str,
-               ) -> RulesError:
-    errors = exc.errors()
-    # an unknown key is usually a typo of a missing one: name the typo first
-    err = next((e for e in errors if e.get("type") == "extra_forbidden"), errors[0])
-    loc = error_loc(err)
-    line = _line_of(node, loc)
-    rule_id = None
-    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
-        rules = data.get("rules") or []
-        if loc[1] < len(rules) and isinstance(rules[loc[1]], dict):
-            rule_id = rules[loc[1]].get("id")
-    where = [f"line {line}"] if line else []
-    if rule_id:
-        where.append(f"rule {rule_id!r}")
-    field_path = ".".join(str(p) for p in loc if not isinstance(p, int)) or "(top level)"
-    if rule_id or (len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int)):
-        field_path = ".".join(str(p) for p in loc[2:]) or "(the rule)"
-    where.append(f"field {field_path!r}")
-    message = err.get("msg", "invalid").removeprefix("Value error, ")
-    message, _, fix = message.partition("; fix: ")
-    return RulesError(message, file=source, field=": ".join(where),
-                      fix=fix or _fix_for(err, loc))
-
-
-def error_loc(err: Mapping[str, Any]) -> tuple:
-    """Where a validation error is: pydantic's location, made precise for a whole-model
-    check (warm_at, tier order, duplicate rule ids) by the place the check names."""
-    loc = tuple(err.get("loc", ()))
-    cause = (err.get("ctx") or {}).get("error")
-    if isinstance(cause, _Misplaced):
-        loc = (*loc, *cause.loc)
-    return loc
-
-
-def _fix_for(err: Mapping[str, Any], loc: tuple) -> str:
-    kind = err.get("type", "")
-    last = str(loc[-1]) if loc else ""
-    if kind == "extra_forbidden":
-        return f"remove or rename {last!r}; see docs/rules.md for the allowed keys"
-    if kind == "missing":
-        return f"add {last!r}"
-    if kind.startswith("int") or kind.startswith("float"):
-        return f"give {last!r} as a number, e.g. 10"
-    if kind.startswith("bool"):
-        return f"give {last!r} as true or false"
-    if kind.startswith("string") and "pattern" in kind:
-        return "use letters, digits, '-', '_' or '.' in rule ids"
-    if kind == "literal_error":
-        return f"use one of the allowed values for {last!r}"
-    if kind in ("list_type", "too_short"):
-        return f"give {last!r} as a non-empty list"
-    if kind == "greater_than_equal" or kind == "less_than":
-        return f"change {last!r} to a value in the allowed range"
-    msg = err.get("msg", "")
-    if "duration" in msg:
-        return "write durations with a unit, e.g. 14d, 2w or 36h"
-    if "regular expression" in msg:
-        return "fix the pattern (escape special characters with a backslash)"
-    return "see docs/rules.md for the rule format"
-
-
-def _line_of(node: yaml.Node | None, loc: tuple) -> int | None:
-    """The 1-based YAML line of the value at ``loc`` (or of its nearest parent)."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
-            if match is None:
-                key = next((k for k, _ in node.value if getattr(k, "value", None) == part), None)
-                return key.start_mark.line + 1 if key is not None else line
-            node = match
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if part >= len(node.value):
-                return line
-            node = node.value[part]
-        else:
-            return line
-        line = node.start_mark.line + 1
-    return line

@@ -25,7 +25,9 @@ import yaml
 from pydantic import ValidationError
 
 from connector.errors import RulesError
-from connector.scoring.rules import Rule, RulesModel, _fix_for, error_loc, rules_yaml
+from connector.scoring.rules import Rule, RulesModel
+from connector.scoring.rules_errors import error_loc, fix_for
+from connector.scoring.rules_file import rules_yaml
 
 TEXT, INT, NUM, BOOL, YAML, LIST = "text", "int", "number", "bool", "yaml", "list"
 
@@ -536,7 +538,7 @@ def _map_error(exc: ValidationError, data: dict[str, Any], ctx: _Context,
     loc = error_loc(err)
     message = err.get("msg", "invalid").removeprefix("Value error, ")
     message, _, fix = message.partition("; fix: ")
-    fix = fix or _fix_for(dict(err), loc)
+    fix = fix or fix_for(dict(err), loc)
     if loc[:1] == ("rules",):
         if len(loc) < 2 or not isinstance(loc[1], int):
             return cells.error("the sheet has no rules", "add a rule row under the header row",

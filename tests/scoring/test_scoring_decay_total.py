@@ -10,7 +10,7 @@ import pytest
 from connector.errors import RulesError
 from connector.models import Contact, TransitionKind
 from connector.scoring import RulesModel, load_rules_text, score, transitions
-from connector.scoring.rules import rules_yaml
+from connector.scoring.rules_file import rules_yaml
 from connector.scoring.sheet import export_csv, export_xlsx, import_sheet, to_rows
 
 from .scenarios import story_000
