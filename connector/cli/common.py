@@ -47,7 +47,7 @@ def cli_errors() -> Iterator[None]:
                           soft_wrap=True)
         raise typer.Exit(EXIT_FAILED) from None
     except ModuleNotFoundError as exc:  # an optional part not installed: name its extra
-        from connector.extras import extra_for, install_hint
+        from connector.cli.extras import extra_for, install_hint
 
         extra = extra_for(exc.name or "")
         if extra is None:
@@ -58,7 +58,7 @@ def cli_errors() -> Iterator[None]:
 def need_extra(extra: str) -> None:
     """Stop a command whose optional dependencies (pip extra) are not installed, with one
     line naming the extra and the install command."""
-    from connector.extras import install_hint, missing
+    from connector.cli.extras import install_hint, missing
 
     if modules := missing(extra):
         _say_missing(install_hint(extra, modules))

@@ -28,6 +28,7 @@ def demo(
 ) -> None:
     """Sandbox CRM + local SMTP sink + a full sync: who to call today, invites sent."""
     need_extra("demo")
+    from connector.cli.demo_run import run_demo, state_command
     from connector.cli.sync_cmds import (
         EXIT_WHY,
         exit_status,
@@ -35,7 +36,6 @@ def demo(
         print_report,
         sync_client,
     )
-    from connector.demo import run_demo, state_command
 
     with cli_errors():
         output_path(state, "--state", create=True)

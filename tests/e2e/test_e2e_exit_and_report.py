@@ -158,7 +158,7 @@ def test_demo_exits_0_explains_the_guard_and_its_hints_work_as_printed(tmp_path,
         held.stdout + held.stderr
 
     # the same hint printed in another folder names the demo's client files too
-    from connector.demo import state_command
+    from connector.cli.demo_run import state_command
 
     monkeypatch.chdir(tmp_path)
     elsewhere = state_command(state, "leads --client nordic-ac")

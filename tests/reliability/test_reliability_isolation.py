@@ -176,7 +176,7 @@ smtp: {{host: 127.0.0.1, port: 1, username: mailer, password_env: SMTP_PW,
     dump = _dump(state) + _dump(f"sqlite:///{tmp_path / 'demo.db'}")
     assert "sending" in dump or "failed" in dump or "pending" in dump  # deliveries recorded
     everything = "\n".join(outputs) + dump
-    from connector.demo import AC_DEMO_TOKEN, DEMO_TOKEN
+    from connector.cli.demo_run import AC_DEMO_TOKEN, DEMO_TOKEN
 
     for secret in (token, token[::-1], password, DEMO_TOKEN, AC_DEMO_TOKEN):
         assert secret not in everything

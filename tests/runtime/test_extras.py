@@ -9,8 +9,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from connector import extras
-from connector.cli import _load_commands, app
+from connector.cli import _load_commands, app, extras
 
 _load_commands()
 ROOT = Path(__file__).resolve().parents[2]

@@ -28,7 +28,7 @@ from connector.store.base import Store, StoredContact
 
 DEMO_TOKEN = "pat-demo-sandbox-token"
 AC_DEMO_TOKEN = "ac-demo-sandbox-token"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = ROOT / "config" / "clients"
 
 
