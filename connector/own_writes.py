@@ -36,7 +36,7 @@ from connector.crm.base import MARKER_NAME
 from connector.models import Contact
 from connector.store.base import StoredContact
 
-# AC's bulk import is polled for up to about 10 minutes (connector/crm/activecampaign.py)
+# AC's bulk import is polled for up to about 10 minutes (connector/crm/activecampaign/writes.py)
 WINDOW_BEFORE = timedelta(minutes=15)
 CLOCK_SKEW = timedelta(minutes=2)
 

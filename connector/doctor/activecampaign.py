@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from connector.crm.activecampaign import MARKER_TAG, PAGE
-from connector.crm.activecampaign_detect import StreamProbe, detect
+from connector.crm.activecampaign.detect import StreamProbe, detect
+from connector.crm.activecampaign.marker import MARKER_TAG
+from connector.crm.activecampaign.session import PAGE
 from connector.crm.detected import Detected
 from connector.doctor import FAIL, FALLBACK, OK, Row
 from connector.errors import CRMError, NotFoundError

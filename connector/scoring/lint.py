@@ -19,7 +19,7 @@ from connector.models import FIT_FIELDS, EventType
 from connector.scoring.rules import RulesModel
 from connector.scoring.rules_errors import line_of
 
-# ActiveCampaign's contact tags become this list field (crm/activecampaign.py, _contact).
+# ActiveCampaign's contact tags become this list field (crm/activecampaign/contacts.py, _contact).
 TAGS_FIELD = "tags"
 
 
@@ -55,7 +55,8 @@ def known_event_types() -> tuple[str, ...]:
 
 def known_fields(extra: Iterable[str] = ()) -> tuple[str, ...]:
     """Every contact field an adapter fills, plus ``extra`` (clients' field maps)."""
-    from connector.crm import activecampaign, hubspot
+    from connector.crm.activecampaign import contacts as activecampaign
+    from connector.crm.hubspot import contacts as hubspot
 
     names = {*FIT_FIELDS, *hubspot.DEFAULT_FIELDS, *activecampaign.DEFAULT_FIELDS,
              TAGS_FIELD, *extra}

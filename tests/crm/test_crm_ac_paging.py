@@ -64,7 +64,7 @@ def test_a_long_stream_is_read_window_by_window_with_every_row_in_order(monkeypa
     """A 100,000-contact account's stream is 7,600 pages: it is turned into events a window
     of pages at a time (here 2), never held whole as raw rows, and nothing is lost or
     reordered at the windows' seams."""
-    from connector.crm import activecampaign
+    from connector.crm.activecampaign import session
 
     wrapped = Latency(_account())
     ledger = wrapped.app.ledger
@@ -76,7 +76,7 @@ def test_a_long_stream_is_read_window_by_window_with_every_row_in_order(monkeypa
         crm = _activecampaign(server.url, 4)
         whole = [r["id"] for r in crm._paged("/activities", "activities", {})]
         before = asked()
-        monkeypatch.setattr(activecampaign, "STREAM_WINDOW", 2)
+        monkeypatch.setattr(session, "STREAM_WINDOW", 2)
         pages = crm._pages("/activities", "activities", {})
         first = next(pages)
         on_first = asked() - before  # handed on before the rest is asked for

@@ -15,7 +15,7 @@ AC_SOURCE = "shared/specs/activecampaign-v3.openapi.json"
 HUBSPOT_REPO = "HubSpot/HubSpot-public-api-spec-collection"
 HUBSPOT_COMMIT = "99893791383254f52aa07662baeb98aad65cc710"
 
-# (method, path as the spec spells it): connector/crm/activecampaign.py's calls. GET
+# (method, path as the spec spells it): connector/crm/activecampaign/'s calls. GET
 # /api/3/ (tap-activecampaign's token check) is not in the spec: the tap's run checks it.
 ACTIVECAMPAIGN: list[tuple[str, str]] = [
     ("GET", "/contacts"),
@@ -39,7 +39,7 @@ ACTIVECAMPAIGN: list[tuple[str, str]] = [
     ("POST", "/dealTasks"),
 ]
 
-# HubSpot: source file -> operations (connector/crm/hubspot.py's SDK calls, and GET
+# HubSpot: source file -> operations (connector/crm/hubspot/'s SDK calls, and GET
 # /crm/v3/properties/contacts, which tap-hubspot's discovery reads). ``{objectType}`` is
 # fixed to ``contacts`` in the subset: the sandbox keeps contacts only.
 HUBSPOT: dict[str, list[tuple[str, str]]] = {

@@ -19,7 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connector.clock import FakeClock
-from connector.crm.activecampaign import RATE_MARGIN, ActiveCampaignCRM
+from connector.crm.activecampaign import ActiveCampaignCRM
+from connector.crm.activecampaign.adapter import RATE_MARGIN
 from connector.http import Limit, RateLimiter, RawResponse
 
 WORKERS = 4

@@ -91,7 +91,8 @@ def test_the_shipped_model_names_only_what_the_adapters_produce(tmp_path):
 
 
 def test_known_names_are_what_the_adapters_produce():
-    from connector.crm import activecampaign, hubspot
+    from connector.crm.activecampaign import contacts as activecampaign
+    from connector.crm.hubspot import contacts as hubspot
     from connector.models import EventType
 
     assert set(known_event_types()) == {t.value for t in EventType}

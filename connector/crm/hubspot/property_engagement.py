@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from connector.crm.hubspot.values import ms
 from connector.crm.mapping import form_event_type
 from connector.models import Event, EventType
 
@@ -86,10 +87,6 @@ def _count(value: Any) -> int:
         return 0
 
 
-def _ms(dt: datetime) -> int:
-    return int(dt.timestamp() * 1000)
-
-
 def email_events(contact_id: str, props: Mapping[str, Any]) -> list[Event]:
     """One open per email opened and one click per email clicked. The first is dated at
     the first open (click) date, the newest at the last one, the others at the first: a
@@ -119,7 +116,7 @@ def visit_and_form_events(contact_id: str, props: Mapping[str, Any]) -> list[Eve
         url = props.get(url_key)
         when = parse_time(props.get(seen_key)) or parse_time(props.get(session_key))
         if url and when:
-            event_id = f"hs-{contact_id}-view-{_ms(when)}"
+            event_id = f"hs-{contact_id}-view-{ms(when)}"
             by_id[event_id] = Event(event_id, contact_id, EventType.PAGE_VIEW, when,
                                     url=str(url))
     for name_key, date_key in (("first_conversion_event_name", "first_conversion_date"),
@@ -127,7 +124,7 @@ def visit_and_form_events(contact_id: str, props: Mapping[str, Any]) -> list[Eve
         name = props.get(name_key)
         when = parse_time(props.get(date_key))
         if name and when:
-            event_id = f"hs-{contact_id}-form-{_ms(when)}"
+            event_id = f"hs-{contact_id}-form-{ms(when)}"
             by_id[event_id] = Event(event_id, contact_id, form_event_type(str(name)), when,
                                     name=str(name))
     return list(by_id.values())

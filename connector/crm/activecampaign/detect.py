@@ -21,11 +21,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from connector.crm.activecampaign import ActiveCampaignCRM, is_visit_row, row_contact
+from connector.crm.activecampaign.activities import is_visit_row, row_contact
 from connector.crm.detected import Detected
 from connector.errors import AuthError, NotFoundError, SkipRecord
+
+if TYPE_CHECKING:
+    from connector.crm.activecampaign.adapter import ActiveCampaignCRM
 
 SAMPLE = 3  # contacts whose tracking logs are compared with the stream (2 calls each)
 PAGE = 100
