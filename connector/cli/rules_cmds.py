@@ -188,12 +188,8 @@ def rules_preview(
     which of those invites and unsubscribes the next sync holds (model change, run guard)
     and sends. Reads the state only: no CRM call, nothing written."""
     from connector.cli.common import output_path, pick, settings_and_clients, store_for
-    from connector.preview.compare import (
-        owners_from_state,
-        pending_from_state,
-        people_from_store,
-        preview,
-    )
+    from connector.preview.compare import preview
+    from connector.preview.state import owners_from_state, pending_from_state, people_from_store
     from connector.scoring.lint import known_fields, unknown_names
     from connector.scoring.model_change import ModelChange, model_hash
 

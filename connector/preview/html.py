@@ -10,7 +10,7 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 
 from connector.evaluate.html import HEIGHT, PAD, TIER_COLOURS, WIDTH, Bar
-from connector.preview.compare import Preview
+from connector.preview.result import Preview
 
 DROP, SAME, RISE = "#d1495b", "#9aa5b1", "#2e7d32"
 CURRENT, NEW = "#8aa4c8", "#2f6690"

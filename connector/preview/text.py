@@ -9,7 +9,7 @@ from rich.console import RenderableType
 from rich.markup import escape
 from rich.table import Table
 
-from connector.preview.compare import Change, Preview
+from connector.preview.result import Change, Preview
 
 BAR_WIDTH = 40
 

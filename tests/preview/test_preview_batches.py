@@ -14,15 +14,9 @@ from typer.testing import CliRunner
 
 from connector.cli import _load_commands, app
 from connector.config import ClientConfig
-from connector.preview.compare import (
-    GUARD,
-    Change,
-    ModelInfo,
-    Preview,
-    _guard,
-    people_from_store,
-    preview,
-)
+from connector.preview.compare import _guard, preview
+from connector.preview.result import GUARD, Change, ModelInfo, Preview
+from connector.preview.state import people_from_store
 from connector.preview.text import renderables
 from connector.sandbox import stored_state as bench
 from connector.scoring import load_rules, load_rules_text
