@@ -72,9 +72,11 @@ def nearest(name: str, known: Iterable[str]) -> str | None:
 
 def unknown_names(model: RulesModel, source: str | Path, text: str | None = None, *,
                   events: Iterable[str] | None = None,
-                  fields: Iterable[str] | None = None) -> list[NameWarning]:
+                  fields: Iterable[str] | None = None,
+                  at: tuple = ("rules",)) -> list[NameWarning]:
     """Rules of ``model`` (read from ``source``; ``text`` its YAML, for line numbers) whose
-    event type or field is unknown, in file order."""
+    event type or field is unknown, in file order (``at``: where the rules list is in the
+    file, e.g. ``("scores", "fit", "rules")``)."""
     known_events = set(known_event_types() if events is None else events)
     known_field_names = set(known_fields() if fields is None else fields)
     node = _compose(text)
@@ -85,7 +87,7 @@ def unknown_names(model: RulesModel, source: str | Path, text: str | None = None
         known = known_events if kind == "event" else known_field_names
         if name in known:
             continue
-        line = line_of(node, ("rules", index, kind)) if node is not None else None
+        line = line_of(node, (*at, index, kind)) if node is not None else None
         out.append(NameWarning(str(source), line, rule.id, kind, name, nearest(name, known),
                                tuple(sorted(known))))
     return out

@@ -30,16 +30,17 @@ def translate(exc: ValidationError, node: yaml.Node | None, data: dict, source: 
     err = next((e for e in errors if e.get("type") == "extra_forbidden"), errors[0])
     loc = error_loc(err)
     line = line_of(node, loc)
-    rule_id = None
-    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
-        rules = data.get("rules") or []
-        if loc[1] < len(rules) and isinstance(rules[loc[1]], dict):
-            rule_id = rules[loc[1]].get("id")
     where = [f"line {line}"] if line else []
-    if rule_id:
-        where.append(f"rule {rule_id!r}")
-    field_path = ".".join(str(p) for p in loc if not isinstance(p, int)) or "(top level)"
-    if rule_id or (len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int)):
+    within: Any = data
+    top = "(top level)"
+    if len(loc) >= 2 and loc[0] == "scores" and isinstance(data.get("scores"), dict):
+        where.append(f"score {loc[1]!r}")  # a file of several scores: loc is in one of them
+        within, loc, top = data["scores"].get(loc[1]), loc[2:], "(the score)"
+    field_path = ".".join(str(p) for p in loc if not isinstance(p, int)) or top
+    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+        rules = (within.get("rules") if isinstance(within, dict) else None) or []
+        if loc[1] < len(rules) and isinstance(rules[loc[1]], dict) and rules[loc[1]].get("id"):
+            where.append(f"rule {rules[loc[1]]['id']!r}")
         field_path = ".".join(str(p) for p in loc[2:]) or "(the rule)"
     where.append(f"field {field_path!r}")
     message = err.get("msg", "invalid").removeprefix("Value error, ")

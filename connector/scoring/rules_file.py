@@ -37,9 +37,14 @@ def save_rules(model: RulesModel, path: str | Path, header: str | None = None) -
 
 def load_rules(path: str | Path) -> RulesModel:
     """Load and validate a rules file; every problem is a RulesError naming file and fix."""
+    return load_rules_text(read_rules(path), str(path))
+
+
+def read_rules(path: str | Path) -> str:
+    """The text of a rules file; a RulesError naming the file and the fix when unreadable."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RulesError("file not found", file=str(p),
                          fix="check the path (relative paths start at the working "
@@ -57,11 +62,11 @@ def load_rules(path: str | Path) -> RulesModel:
         raise RulesError(f"cannot read the file: {exc.strerror or exc}", file=str(p),
                          fix="check that the file exists and that this user may read it"
                          ) from None
-    return load_rules_text(text, str(p))
 
 
-def load_rules_text(text: str, source: str = "<rules>") -> RulesModel:
-    """Validate rules given as YAML text (``source`` names it in errors)."""
+def parse_rules(text: str, source: str) -> tuple[yaml.Node | None, dict]:
+    """The YAML of a rules file (its node, for line numbers, and its data); a RulesError
+    naming the line when it is not YAML, or not a mapping."""
     try:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
@@ -74,6 +79,12 @@ def load_rules_text(text: str, source: str = "<rules>") -> RulesModel:
     if not isinstance(data, dict):
         raise RulesError("the file must be a YAML mapping with a 'rules' list", file=source,
                          fix="start from config/rules/default.yaml")
+    return node, data
+
+
+def load_rules_text(text: str, source: str = "<rules>") -> RulesModel:
+    """Validate rules given as YAML text (``source`` names it in errors)."""
+    node, data = parse_rules(text, source)
     try:
         return RulesModel.model_validate(data)
     except ValidationError as exc:
