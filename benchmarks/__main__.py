@@ -216,7 +216,7 @@ def actions_resync(kind: str, n: int, scale: float) -> tuple[Run, int]:
     (a HubSpot task, an ActiveCampaign tag) and a note to sales (mail to a local SMTP
     sink) per warm lead, each warm-up marked in the CRM. (run, the actions'
     own calls); ``run.minimum`` is the resync's minimum without actions."""
-    from connector.actions.smtp_sink import SmtpSink
+    from connector.sandbox.smtp_sink import SmtpSink
 
     with SmtpSink() as sink:
         invite = ({"via": "hubspot_task"} if kind == "hubspot"

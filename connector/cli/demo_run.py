@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 
-from connector.actions.smtp_sink import SmtpSink
 from connector.config import ClientConfig, RateLimitConfig, Settings, load_client
 from connector.report import SyncReport
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server
+from connector.sandbox.smtp_sink import SmtpSink
 from connector.store import open_store
 from connector.store.base import Store, StoredContact
 

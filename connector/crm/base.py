@@ -1,7 +1,7 @@
 """The CRM protocol every adapter implements, and the small types it speaks.
 
-The sync only ever talks to a CRM through this protocol; ``memory.py`` is the reference
-implementation and one contract suite (``tests/crm/test_crm_contract.py``) runs against
+The sync only ever talks to a CRM through this protocol; ``sandbox/memory_crm.py`` is the
+reference implementation and one contract suite (``tests/crm/test_crm_contract.py``) runs against
 every adapter.
 """
 

@@ -14,12 +14,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from connector.actions.smtp_sink import SmtpSink
 from connector.config import ClientConfig
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server
+from connector.sandbox.smtp_sink import SmtpSink
 
 HOST = "127.0.0.1"
 HUBSPOT_PORT = 8765

@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from connector.actions.base import ActionContext
 from connector.actions.deliver import deliver_pending
-from connector.actions.smtp_sink import SmtpSink
 from connector.cli import _load_commands, app
-from connector.crm.memory import MemoryCRM
+from connector.sandbox.memory_crm import MemoryCRM
+from connector.sandbox.smtp_sink import SmtpSink
 from connector.store import open_store
 from connector.store.base import OutboxEntry
 

@@ -13,9 +13,9 @@ import pytest
 
 from connector.actions.base import ActionContext
 from connector.actions.deliver import deliver_pending
-from connector.actions.smtp_sink import SmtpSink
-from connector.crm.memory import MemoryCRM
 from connector.errors import NotFoundError, ServerError
+from connector.sandbox.memory_crm import MemoryCRM
+from connector.sandbox.smtp_sink import SmtpSink
 from connector.store import open_store
 from connector.store.base import OutboxEntry
 
@@ -231,8 +231,8 @@ def test_crm_side_actions_retry_later_or_fail_like_mail(store, sink, error, stat
 
 # -- the sync: job.stop reaches delivery; the report says what delivery did ----------------
 def test_a_sync_stopped_mid_delivery_leaves_the_rest_pending_and_reports_retries(store, sink):
-    from connector.clock import FakeClock
     from connector.runtime import make_job
+    from connector.sandbox.clock import FakeClock
     from connector.sync import run_sync
 
     from ..e2e.helpers import settings, story_contact

@@ -10,10 +10,10 @@ import pytest
 from connector.actions.base import ActionContext
 from connector.actions.deliver import deliver_pending
 from connector.actions.mail import invite_message, notify_message
-from connector.actions.smtp_sink import SmtpSink
 from connector.config import load_client
-from connector.crm.memory import MemoryCRM
 from connector.errors import ClientConfigError
+from connector.sandbox.memory_crm import MemoryCRM
+from connector.sandbox.smtp_sink import SmtpSink
 from connector.store import open_store
 from connector.store.base import OutboxEntry
 

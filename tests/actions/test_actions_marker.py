@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from connector.actions.base import ActionContext
 from connector.actions.marker import ALREADY, PULLED, Marks, acted_in_crm, deliver_once
-from connector.crm.memory import MemoryCRM
 from connector.errors import ServerError
 from connector.models import Contact
+from connector.sandbox.memory_crm import MemoryCRM
 from connector.store.base import OutboxEntry
 
 from ..e2e.helpers import client_config

@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connector.actions.smtp_sink import SmtpSink
-from connector.clock import FakeClock
 from connector.config import load_client
 from connector.models import Contact, Event, EventType
 from connector.runtime import make_job
+from connector.sandbox.clock import FakeClock
 from connector.sandbox.hubspot import HubSpotSandbox
 from connector.sandbox.server import Server
+from connector.sandbox.smtp_sink import SmtpSink
 from connector.store import open_store
 from connector.sync import run_sync
 

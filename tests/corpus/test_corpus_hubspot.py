@@ -14,11 +14,11 @@ import pytest
 import requests
 from werkzeug.wrappers import Request, Response
 
-from connector.clock import FakeClock
 from connector.crm.base import ScoreProperty
 from connector.crm.hubspot import HubSpotCRM
 from connector.crm.hubspot.property_engagement import ENGAGEMENT_PROPERTIES, SIGNATURE_PROPERTIES
 from connector.models import Contact, Event, EventType
+from connector.sandbox.clock import FakeClock
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server

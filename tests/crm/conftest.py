@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.clock import FakeClock
+from connector.sandbox.clock import FakeClock
 from connector.sandbox.population import Population
 
 HERE = Path(__file__).parent

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from connector.clock import FakeClock
 from connector.crm.activecampaign import ActiveCampaignCRM
 from connector.models import Event
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
+from connector.sandbox.clock import FakeClock
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server
 

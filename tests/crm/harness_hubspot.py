@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from connector.clock import FakeClock
 from connector.crm.hubspot import HubSpotCRM
 from connector.models import Event
+from connector.sandbox.clock import FakeClock
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from connector.clock import FakeClock
-from connector.crm.memory import MemoryCRM
 from connector.models import Event
+from connector.sandbox.clock import FakeClock
+from connector.sandbox.memory_crm import MemoryCRM
 from connector.sandbox.population import Population
 
 NAME = "memory"

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connector.clock import FakeClock
 from connector.models import Contact
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
+from connector.sandbox.clock import FakeClock
 from connector.sandbox.server import Server
 from connector.store import open_store
 from connector.sync import run_sync

@@ -13,7 +13,6 @@ import pytest
 import requests
 from werkzeug.wrappers import Response
 
-from connector.clock import FakeClock
 from connector.config import ClientConfig, Settings
 from connector.crm.activecampaign import ActiveCampaignCRM
 from connector.crm.base import ScoreProperty
@@ -21,6 +20,7 @@ from connector.errors import AuthError
 from connector.models import Contact, Event, EventType
 from connector.runtime import make_job
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
+from connector.sandbox.clock import FakeClock
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server
 from connector.store import open_store

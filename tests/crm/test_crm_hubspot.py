@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connector.clock import FakeClock
 from connector.crm.base import ScoreProperty
 from connector.crm.hubspot import HubSpotCRM
 from connector.errors import AuthError
 from connector.models import Contact, Event, EventType, Owner
+from connector.sandbox.clock import FakeClock
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server

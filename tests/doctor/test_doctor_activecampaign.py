@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connector.actions.smtp_sink import SmtpSink
 from connector.doctor import MAX_CALLS, examine, exit_code
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server
+from connector.sandbox.smtp_sink import SmtpSink
 
 from ..e2e.helpers import client_config
 

@@ -8,11 +8,11 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from connector.actions.smtp_sink import SmtpSink
 from connector.cli import _load_commands, app
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server
+from connector.sandbox.smtp_sink import SmtpSink
 
 from ..e2e.helpers import client_yaml
 

@@ -12,7 +12,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from connector.actions.smtp_sink import SmtpSink
 from connector.doctor import MAX_CALLS, examine, exit_code
 from connector.doctor.common import limits_rows
 from connector.http.policy import RawResponse
@@ -21,6 +20,7 @@ from connector.http.transport import HttpLayer
 from connector.sandbox.hubspot import DEFAULT_SCOPES, HubSpotAccount, HubSpotSandbox
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server
+from connector.sandbox.smtp_sink import SmtpSink
 
 from ..e2e.helpers import client_config
 

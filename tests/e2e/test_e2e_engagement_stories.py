@@ -24,16 +24,16 @@ from typing import Any
 
 import pytest
 
-from connector.actions.smtp_sink import SmtpSink
-from connector.clock import FakeClock
 from connector.crm.activecampaign import ActiveCampaignCRM
 from connector.crm.hubspot import HubSpotCRM
 from connector.models import Event, EventType
 from connector.runtime import make_job
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
+from connector.sandbox.clock import FakeClock
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server
+from connector.sandbox.smtp_sink import SmtpSink
 from connector.store import open_store
 from connector.sync import SyncJob, run_sync
 

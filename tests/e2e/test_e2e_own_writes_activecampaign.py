@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from connector.clock import FakeClock
 from connector.models import Event, EventType
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
+from connector.sandbox.clock import FakeClock
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server
 from connector.scoring import score

@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 import pytest
 from typer.testing import CliRunner
 
-from connector.actions.smtp_sink import SmtpSink
 from connector.cli import _load_commands, app
-from connector.clock import FakeClock
 from connector.models import Owner
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
+from connector.sandbox.clock import FakeClock
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.server import Server
+from connector.sandbox.smtp_sink import SmtpSink
 from connector.store import open_store
 from connector.sync import run_sync
 

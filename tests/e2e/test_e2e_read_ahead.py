@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connector.actions.smtp_sink import SmtpSink
-from connector.clock import FakeClock
 from connector.crm.base import WriteReport
-from connector.crm.memory import MemoryCRM
 from connector.models import Contact, Event, EventType
 from connector.runtime import make_job
+from connector.sandbox.clock import FakeClock
+from connector.sandbox.memory_crm import MemoryCRM
+from connector.sandbox.smtp_sink import SmtpSink
 from connector.store import open_store
 from connector.sync import run_sync
 

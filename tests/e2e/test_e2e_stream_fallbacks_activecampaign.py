@@ -16,11 +16,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from werkzeug.wrappers import Response
 
-from connector.actions.smtp_sink import SmtpSink
-from connector.clock import FakeClock
 from connector.models import Event, EventType
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
+from connector.sandbox.clock import FakeClock
 from connector.sandbox.server import Server
+from connector.sandbox.smtp_sink import SmtpSink
 from connector.store import open_store
 from connector.sync import run_sync
 

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connector.actions.smtp_sink import SmtpSink
-from connector.clock import FakeClock
+from connector.sandbox.clock import FakeClock
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server
+from connector.sandbox.smtp_sink import SmtpSink
 from connector.store import open_store
 from connector.sync import run_sync
 

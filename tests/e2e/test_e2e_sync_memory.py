@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connector.actions.smtp_sink import SmtpSink
-from connector.clock import FakeClock
-from connector.crm.memory import MemoryCRM
 from connector.errors import LeaseHeld
 from connector.models import Event, EventType
 from connector.runtime import make_job
+from connector.sandbox.clock import FakeClock
+from connector.sandbox.memory_crm import MemoryCRM
+from connector.sandbox.smtp_sink import SmtpSink
 from connector.store import open_store
 from connector.sync import run_sync
 

@@ -8,12 +8,12 @@ from email.utils import format_datetime
 
 import pytest
 
-from connector.clock import FakeClock
 from connector.crm.activecampaign import ActiveCampaignCRM
 from connector.errors import AuthError, NetworkError, RateLimited, ServerError, SkipRecord
 from connector.http import HttpLayer, Limit, RateLimiter, RawResponse
 from connector.http.policy import STATUS_TABLE, Behaviour
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
+from connector.sandbox.clock import FakeClock
 from connector.sandbox.faults import FaultPlan
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connector.clock import FakeClock
 from connector.crm.activecampaign import ActiveCampaignCRM
 from connector.crm.activecampaign.adapter import RATE_MARGIN
 from connector.http import Limit, RateLimiter, RawResponse
+from connector.sandbox.clock import FakeClock
 
 WORKERS = 4
 PER_SECOND = 5

@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from connector.actions.smtp_sink import SmtpSink
 from connector.config import load_client
 from connector.models import Event, EventType
 from connector.runtime import client_runtime
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.server import Server
+from connector.sandbox.smtp_sink import SmtpSink
 from connector.store import open_store
 from connector.sync import run_sync
 

@@ -19,12 +19,12 @@ from pathlib import Path
 import psutil
 import pytest
 
-from connector.actions.smtp_sink import SmtpSink
 from connector.models import Contact
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server
+from connector.sandbox.smtp_sink import SmtpSink
 from connector.store import open_store
 
 from ..e2e.helpers import client_yaml

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import pytest
 
-from connector.actions.smtp_sink import SmtpSink
 from connector.sandbox.activecampaign import ACSandbox
 from connector.sandbox.faults import FaultPlan
 from connector.sandbox.hubspot import HubSpotSandbox
 from connector.sandbox.server import Server
+from connector.sandbox.smtp_sink import SmtpSink
 from connector.store import open_store
 
 

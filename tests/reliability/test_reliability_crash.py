@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from connector.actions.smtp_sink import SmtpSink
 from connector.cli.common import EXIT_WORK_LEFT
 from connector.errors import StateError
 from connector.models import Event, EventType
@@ -24,6 +23,7 @@ from connector.sandbox.faults import FaultPlan
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server
+from connector.sandbox.smtp_sink import SmtpSink
 from connector.scoring import score
 from connector.store import open_store
 from connector.sync import run_sync

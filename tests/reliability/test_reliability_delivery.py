@@ -32,13 +32,13 @@ from pathlib import Path
 
 import pytest
 
-from connector.actions.smtp_sink import MODES, SmtpSink
 from connector.cli.actions_cmds import outbox_line
 from connector.config import Settings, load_client
 from connector.models import Contact
 from connector.runtime import make_job
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.server import Server
+from connector.sandbox.smtp_sink import MODES, SmtpSink
 from connector.store import open_store
 from connector.sync import run_sync
 

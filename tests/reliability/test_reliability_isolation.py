@@ -13,11 +13,11 @@ import time
 import pytest
 from sqlalchemy import MetaData, create_engine, select
 
-from connector.actions.smtp_sink import SmtpSink
 from connector.errors import LeaseHeld
 from connector.sandbox.faults import FaultPlan
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.server import Server
+from connector.sandbox.smtp_sink import SmtpSink
 from connector.store import open_store
 from connector.sync import run_sync
 

@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 
 from connector.actions.marker import ALREADY
-from connector.actions.smtp_sink import SmtpSink
-from connector.clock import FakeClock
-from connector.crm.memory import MemoryCRM
 from connector.models import Event, EventType
 from connector.runtime import make_job
 from connector.sandbox.activecampaign import ACSandbox
+from connector.sandbox.clock import FakeClock
 from connector.sandbox.faults import FaultPlan
 from connector.sandbox.hubspot import HubSpotSandbox
+from connector.sandbox.memory_crm import MemoryCRM
 from connector.sandbox.server import Server
+from connector.sandbox.smtp_sink import SmtpSink
 from connector.store import open_store
 from connector.sync import run_sync
 

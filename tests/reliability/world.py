@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from connector.clock import FakeClock
 from connector.crm.activecampaign import ActiveCampaignCRM
 from connector.crm.hubspot import HubSpotCRM
 from connector.errors import ConnectorError
 from connector.runtime import make_job
 from connector.sandbox.activecampaign import ACAccount
+from connector.sandbox.clock import FakeClock
 from connector.sandbox.hubspot import HubSpotAccount
 from connector.sandbox.population import Population
 from connector.scoring import load_rules, score

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from connector import runtime
-from connector.clock import FakeClock
-from connector.crm.memory import MemoryCRM
 from connector.runtime import client_runtime
+from connector.sandbox.clock import FakeClock
+from connector.sandbox.memory_crm import MemoryCRM
 from connector.store import open_store
 from connector.sync import run_sync
 

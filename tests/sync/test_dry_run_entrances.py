@@ -29,11 +29,11 @@ import pytest
 import requests
 from typer.testing import CliRunner
 
-from connector.actions.smtp_sink import SmtpSink
 from connector.cli import _load_commands, app
 from connector.models import Event, EventType
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.server import Server
+from connector.sandbox.smtp_sink import SmtpSink
 
 from ..e2e.helpers import client_yaml
 from ..queue.helpers import start_workers, stop

@@ -8,8 +8,8 @@ import threading
 import time
 from datetime import datetime
 
-from connector.clock import FakeClock
 from connector.errors import LeaseHeld
+from connector.sandbox.clock import FakeClock
 from connector.store import open_store
 from connector.web.dirty import Debouncer
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from connector.actions.smtp_sink import SmtpSink
 from connector.models import Event, EventType
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
 from connector.sandbox.server import Server
+from connector.sandbox.smtp_sink import SmtpSink
 from connector.store import open_store
 
 from .helpers import TOKEN, client, full_sync, poll, warm_ready

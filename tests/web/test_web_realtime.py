@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 
 import requests
 
-from connector.actions.smtp_sink import SmtpSink
 from connector.models import Event, EventType
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.server import Server
+from connector.sandbox.smtp_sink import SmtpSink
 from connector.store import open_store
 
 from .helpers import (
