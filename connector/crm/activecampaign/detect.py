@@ -28,7 +28,7 @@ from connector.crm.detected import Detected
 from connector.errors import AuthError, NotFoundError, SkipRecord
 
 if TYPE_CHECKING:
-    from connector.crm.activecampaign.adapter import ActiveCampaignCRM
+    from connector.crm.activecampaign.lookups import Lookups
 
 SAMPLE = 3  # contacts whose tracking logs are compared with the stream (2 calls each)
 PAGE = 100
@@ -58,7 +58,7 @@ class StreamProbe:
     refused: str | None = None  # how the account-wide stream was refused ("403 (...)")
 
 
-def detect(crm: ActiveCampaignCRM) -> tuple[Detected, StreamProbe]:
+def detect(crm: Lookups) -> tuple[Detected, StreamProbe]:
     """The account's capabilities, and the stream probe behind them (doctor shows it)."""
     found: dict[str, Any] = {"fields": len(crm._field_map()), "tags": len(crm._tag_names())}
     probe = probe_stream(crm)
@@ -67,7 +67,7 @@ def detect(crm: ActiveCampaignCRM) -> tuple[Detected, StreamProbe]:
     return Detected(crm.kind, found, crm.clock()), probe
 
 
-def probe_stream(crm: ActiveCampaignCRM) -> StreamProbe:
+def probe_stream(crm: Lookups) -> StreamProbe:
     rows: list[dict[str, Any]] = []
     refused: str | None = None
     try:
@@ -92,7 +92,7 @@ def probe_stream(crm: ActiveCampaignCRM) -> StreamProbe:
     return StreamProbe(state, names, sampled, refused)
 
 
-def _sample(crm: ActiveCampaignCRM, cid: str) -> Sampled:
+def _sample(crm: Lookups, cid: str) -> Sampled:
     out = Sampled(cid)
     try:
         logs = crm.http.get(f"/contacts/{cid}/trackingLogs", limit=PAGE)
@@ -112,7 +112,7 @@ def _sample(crm: ActiveCampaignCRM, cid: str) -> Sampled:
     return out
 
 
-def use(crm: ActiveCampaignCRM, detected: Detected) -> list[str]:
+def use(crm: Lookups, detected: Detected) -> list[str]:
     """The adapter learns whether the stream is proven to name visits
     (``stream_names_visits``); a refused or empty stream it finds out itself at the first
     read, and says so in the report."""

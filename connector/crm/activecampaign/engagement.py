@@ -37,6 +37,8 @@ UNREAD_NOTE = (STREAM_NOTE + " and each contact's activities (GET /activities?co
 class Engagement(ActivityReader):
     """``fetch_events``, and the account's stream the pull reads for ``engaged``."""
 
+    _activity_cache: dict[datetime | None, Stream]  # the stream read this run, by since
+
     def fetch_events(self, contacts: Sequence[Contact],
                      since: datetime | None) -> Mapping[str, list[Event]]:
         ids = [c.id for c in contacts]

@@ -8,7 +8,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from connector import stopping
 from connector.crm import paging
@@ -18,9 +18,6 @@ from connector.crm.fanout import fan_out
 from connector.crm.over_http import OverHttp
 from connector.http.requests_client import JsonClient
 from connector.models import Owner
-
-if TYPE_CHECKING:
-    from connector.crm.activecampaign.activities import Stream
 
 PAGE = 100
 # AC's v3 lists answer 20 rows when no limit is asked for; a server that ignores ``limit``
@@ -58,7 +55,6 @@ class ACSession(OverHttp):
     _deals: dict[str, dict[str, Any]] | None
     _users: dict[str, Owner | None]
     _emails: dict[str, str]
-    _activity_cache: dict[datetime | None, Stream]
 
     def _paged(self, path: str, key: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Every row of an offset-paged list, in order (``_pages``)."""
