@@ -185,3 +185,18 @@ def test_a_condition_that_always_holds_and_an_unknown_field_are_warnings(tmp_pat
         "holds for every contact (it is at or beyond the score's range); drop it or give a "
         "number inside the range",
     ]
+
+
+def test_below_a_tier_holds_under_the_tiers_from(tmp_path):
+    from datetime import UTC, datetime
+
+    from connector.models import Contact, Event
+    from connector.scoring.scores_engine import score_model
+
+    path, _ = write(tmp_path, "floor_when: {score: fit, at_floor: true}",
+                    "floor_when: {score: engagement, below: '3'}")  # tier 3 is from 10
+    model = load_model(path)
+    now = datetime(2026, 10, 1, tzinfo=UTC)
+    visit = [Event("e1", "c", "page_view", now, url="https://x.example/contact")]
+    assert score_model(Contact("c", None), [], model, now).at_floor  # engagement 0 < 10
+    assert not score_model(Contact("c", None), visit, model, now).at_floor  # 10
