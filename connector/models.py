@@ -35,6 +35,8 @@ FIT_FIELDS: tuple[str, ...] = (
     "country",
     "lifecycle_stage",
 )
+# A CRM's contact tags (ActiveCampaign's) become this list field.
+TAGS_FIELD = "tags"
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from connector import logs
-from connector.actions.base import ActionContext
+from connector.actions.context import ActionContext
 from connector.config import ClientConfig, Settings
 from connector.crm import registry
 from connector.crm.base import CRM, ScoreProperty

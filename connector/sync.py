@@ -32,8 +32,9 @@ from hashlib import sha256
 from typing import Any, TypeVar
 
 from connector import lease, logs, own_writes, stopping
-from connector.actions.base import ActionContext, owner_warning, plan_actions
+from connector.actions.base import owner_warning, plan_actions
 from connector.actions.capacity import apply_capacity
+from connector.actions.context import ActionContext
 from connector.actions.deliver import deliver_pending, settle_hint
 from connector.actions.guard import apply_guard, invites_over, unsubscribes_over
 from connector.actions.left import LEFT_STATES, left_lines

@@ -1,4 +1,4 @@
-"""Actions on transitions: what to enqueue (planning) and the context delivery needs.
+"""Actions on transitions: what to enqueue (planning).
 
 Planning happens inside the sync's transaction, delivery after it commits. The payload
 carries everything delivery needs, so delivering never reads the CRM again (except the
@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from connector.actions.context import ActionContext
 from connector.actions.mail import usable_email
 from connector.actions.marker import skips_warm_up
-from connector.config import ClientConfig
-from connector.crm.base import CRM
 from connector.models import Contact, Event, Owner, ScoreResult, Transition, TransitionKind
 from connector.store.base import OutboxEntry, StoredContact
 
@@ -24,17 +22,6 @@ log = logging.getLogger("connector.actions")
 JOURNEY_STEPS = 15
 CRM_NAMES = {"hubspot": "HubSpot", "activecampaign": "ActiveCampaign"}
 NOT_FOUND = "is not found"
-
-
-@dataclass
-class ActionContext:
-    client: ClientConfig
-    crm: CRM
-    smtp_password: str | None = None
-    dry_run: bool = False
-    # the run delivering (None: outside a sync, e.g. `connector actions`): entries planned
-    # in this run use the warm-up marker it pulled (``marker.pulled_marker``)
-    run_id: str | None = None
 
 
 def plan_actions(change: Transition, result: ScoreResult, contact: Contact,

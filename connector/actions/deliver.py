@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from connector import logs
 from connector.actions import marker
-from connector.actions.base import ActionContext
+from connector.actions.context import ActionContext
 from connector.actions.mail import (
     NotSent,
     Rejected,

@@ -36,7 +36,7 @@ from connector.errors import CRMError
 from connector.models import Contact, Transition, TransitionKind, utc
 
 if TYPE_CHECKING:
-    from connector.actions.base import ActionContext
+    from connector.actions.context import ActionContext
     from connector.store.base import OutboxEntry, StoredContact
 
 log = logging.getLogger("connector.actions")

@@ -17,7 +17,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import cast
 
-from connector.actions.base import ActionContext, plan_actions
+from connector.actions.base import plan_actions
+from connector.actions.context import ActionContext
 from connector.actions.guard import invites_over, unsubscribes_over
 from connector.config import ClientConfig
 from connector.crm.base import CRM

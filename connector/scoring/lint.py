@@ -2,8 +2,10 @@
 contact field that no CRM adapter produces (``event: pageview``, ``field: jobtitle``).
 
 Not errors: a custom event type can come from a JSON Lines file scored offline, and a
-client's ``crm.field_map`` can add any field. The known names are derived from the code
-that produces them (the event vocabulary and the adapters' field maps), never listed here.
+client's ``crm.field_map`` can add any field. The known names are the common vocabulary
+of ``connector.models`` (event types, fit fields, tags) that every adapter fills, never
+listed here; scoring knows no adapter, so a caller adds the fields a client's
+``crm.field_map`` brings (``known_fields(extra)``).
 """
 
 from __future__ import annotations
@@ -15,12 +17,9 @@ from pathlib import Path
 
 import yaml
 
-from connector.models import FIT_FIELDS, EventType
+from connector.models import FIT_FIELDS, TAGS_FIELD, EventType
 from connector.scoring.rules import RulesModel
 from connector.scoring.rules_errors import line_of
-
-# ActiveCampaign's contact tags become this list field (crm/activecampaign/contacts.py, _contact).
-TAGS_FIELD = "tags"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +53,9 @@ def known_event_types() -> tuple[str, ...]:
 
 
 def known_fields(extra: Iterable[str] = ()) -> tuple[str, ...]:
-    """Every contact field an adapter fills, plus ``extra`` (clients' field maps)."""
-    from connector.crm.activecampaign import contacts as activecampaign
-    from connector.crm.hubspot import contacts as hubspot
-
-    names = {*FIT_FIELDS, *hubspot.DEFAULT_FIELDS, *activecampaign.DEFAULT_FIELDS,
-             TAGS_FIELD, *extra}
+    """Every contact field an adapter fills (the common fit fields and tags), plus
+    ``extra`` (clients' field maps)."""
+    names = {*FIT_FIELDS, TAGS_FIELD, *extra}
     return tuple(sorted(names))
 
 

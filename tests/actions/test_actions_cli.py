@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from typer.testing import CliRunner
 
-from connector.actions.base import ActionContext
+from connector.actions.context import ActionContext
 from connector.actions.deliver import deliver_pending
 from connector.cli import _load_commands, app
 from connector.sandbox.memory_crm import MemoryCRM

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connector.actions.base import ActionContext
+from connector.actions.context import ActionContext
 from connector.actions.deliver import deliver_pending
 from connector.errors import NotFoundError, ServerError
 from connector.sandbox.memory_crm import MemoryCRM

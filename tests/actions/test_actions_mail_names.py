@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connector.actions.base import ActionContext
+from connector.actions.context import ActionContext
 from connector.actions.deliver import deliver_pending
 from connector.actions.mail import invite_message
 from connector.sandbox.memory_crm import MemoryCRM

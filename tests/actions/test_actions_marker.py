@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from connector.actions.base import ActionContext
+from connector.actions.context import ActionContext
 from connector.actions.marker import ALREADY, PULLED, Marks, acted_in_crm, deliver_once
 from connector.errors import ServerError
 from connector.models import Contact

@@ -15,7 +15,7 @@ from connector.crm.activecampaign.lookups import Lookups
 from connector.crm.activecampaign.marker import MARKER_TAG
 from connector.crm.activecampaign.session import PAGE
 from connector.crm.activecampaign.values import group_by, int_or_none, parse_time
-from connector.models import Contact
+from connector.models import TAGS_FIELD, Contact
 
 DEFAULT_FIELDS = {"job_title": "JOB_TITLE", "company_size": "COMPANY_SIZE",
                   "industry": "INDUSTRY", "country": "COUNTRY"}
@@ -125,7 +125,7 @@ class ContactsPull(Engagement, Lookups):
             fid = ids.get(perstag)
             fields[name] = by_field.get(fid) if fid else None
         tag_names = self._tag_names()
-        fields["tags"] = [tag_names.get(str(t.get("tag")), str(t.get("tag"))) for t in tags]
+        fields[TAGS_FIELD] = [tag_names.get(str(t.get("tag")), str(t.get("tag"))) for t in tags]
         raw = by_field.get(ids.get(self.score_tag, ""))
         try:
             score = int(float(raw)) if raw not in (None, "") else None
