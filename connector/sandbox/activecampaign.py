@@ -32,18 +32,23 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from connector.models import Contact, Event, EventType, Owner
+from connector.sandbox import ac_accounts as accounts
+from connector.sandbox.ac_http import TZ, Invalid, local
+from connector.sandbox.ac_http import answer as _json
+from connector.sandbox.ac_http import errors as _errors
+from connector.sandbox.ac_http import limits as _limits
+from connector.sandbox.ac_http import object_body as _body
+from connector.sandbox.ac_http import page as _page
 from connector.sandbox.faults import FaultPlan
 from connector.sandbox.ledger import Entry, Ledger
 from connector.sandbox.population import Population
 from connector.sandbox.webhooks import ACWebhooks
 
-TZ = ZoneInfo("America/Chicago")
 ZERO_DATE = "0000-00-00 00:00:00"
 MAX_OFFSET = 10_000
 # ``GET /activities``: "full" lists every activity, site visits ("TrackingLog") included;
@@ -56,40 +61,6 @@ FIT_FIELDS = {"JOB_TITLE": "job_title", "COMPANY_SIZE": "company_size", "INDUSTR
 Clock = Callable[[], datetime]
 # every account has its admin, user 1 (the spec's GET /users/{id} and /users/me examples)
 ADMIN = Owner(id="1", name="Account Admin", email="admin@example-agency.com")
-
-
-def local(dt: datetime) -> str:
-    return dt.astimezone(TZ).isoformat(timespec="seconds")
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, mimetype="application/json")
-
-
-def _page(request: Request, rows: list[Any], *, default: int) -> tuple[list[Any],
-                                                                       dict[str, Any]]:
-    """One page of ``rows`` by ``limit`` (at most 100) and ``offset``, with its meta."""
-    limit, offset = _limits(request.args, default)
-    return rows[offset:offset + limit], {"total": str(len(rows))}
-
-
-class Invalid(ValueError):
-    """Input a route refuses; answered as AC's 400."""
-
-
-def _body(request: Request, key: str) -> dict[str, Any]:
-    """The object under ``key`` in a JSON body (``{"contact": {...}}``); {} when absent,
-    a 400 when the body or the object is of another shape."""
-    if not request.get_data():
-        return {}
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get(key) or {}, dict):
-        raise Invalid(f"the body must be a JSON object with an object {key!r}")
-    return body.get(key) or {}
-
-
-def _errors(status: int, title: str, detail: str, code: str) -> Response:
-    return _json({"errors": [{"title": title, "detail": detail, "code": code}]}, status)
 
 
 class _Bucket:
@@ -164,6 +135,7 @@ class ACAccount:
         self._tracking_ids = 0
         self.imports: dict[str, dict[str, Any]] = {}
         self.webhooks: ACWebhooks | None = None
+        self.accounts = accounts.AccountBook(self.clock)
         for n in range(1, custom_fields + 1):  # an agency's fields, before ours
             self._field(f"Agency field {n}", f"AGENCY_FIELD_{n}", "text")
         for n in range(1, tags + 1):
@@ -193,6 +165,7 @@ class ACAccount:
             }
             if contact.email:
                 self.by_email[contact.email.lower()] = cid
+            self.accounts.join(cid, f.get("company"), f.get("job_title"), created)
             for perstag, name in FIT_FIELDS.items():
                 if f.get(name) is not None:
                     self.field_values[(cid, self._field_id(perstag))] = str(f[name])
@@ -340,7 +313,7 @@ class ACAccount:
                 "scoreValues": [], "links": {}, "orgname": c["orgname"]}
 
 
-class ACSandbox:
+class ACSandbox(accounts.AccountRoutes):
     """The WSGI app; ``accounts`` maps API tokens to accounts."""
 
     def __init__(self, faults: FaultPlan | None = None) -> None:
@@ -372,6 +345,7 @@ class ACSandbox:
             ("/contactAutomations", "contact_automation", ["POST"]),
             ("/contactLists", "contact_list", ["POST"]),
             ("/dealTasks", "task", ["POST"]),
+            *accounts.RULES,
         ]], strict_slashes=False)
 
     def add_account(self, token: str, account: ACAccount) -> ACAccount:
@@ -802,15 +776,6 @@ class ACSandbox:
                                                           "id": str(body["relid"])}}
         account.tasks.append(item)
         return _json({"dealTask": item}, 201)
-
-
-def _limits(args: Any, default: int) -> tuple[int, int]:
-    """``limit`` (1 to 100, ``default`` when absent) and ``offset`` (0 or more)."""
-    limit = int(args.get("limit") or default)
-    offset = int(args.get("offset") or 0)
-    if limit < 1 or offset < 0:
-        raise Invalid("limit must be at least 1 and offset at least 0")
-    return min(limit, 100), offset
 
 
 def _ids(args: Any) -> set[int] | None:

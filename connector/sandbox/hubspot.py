@@ -27,12 +27,28 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from connector.models import Event, EventType, Owner
+from connector.sandbox import hubspot_companies as companies
 from connector.sandbox.faults import FaultPlan
+from connector.sandbox.hubspot_http import (
+    Invalid,
+    ObjectSchema,
+    hubspot_defined,
+    iso,
+    ms,
+    search_page,
+)
+from connector.sandbox.hubspot_http import answer as _json
+from connector.sandbox.hubspot_http import error as _error
+from connector.sandbox.hubspot_http import json_body as _body
+from connector.sandbox.hubspot_http import page_size as _limit
+from connector.sandbox.hubspot_http import wanted as _wanted
 from connector.sandbox.ledger import Entry, Ledger
 from connector.sandbox.population import Population
 from connector.sandbox.webhooks import HubSpotWebhooks
 
-SEARCH_CAP = 10_000
+# the object types whose properties the properties API serves here (sandbox/
+# hubspot_companies.py keeps the companies)
+PROPERTIES = "/crm/v3/properties/<any(contacts, companies):object_type>"
 Clock = Callable[[], datetime]
 CONTACT_PROPERTIES = (
     "email", "firstname", "lastname", "jobtitle", "company", "numberofemployees", "industry",
@@ -75,24 +91,28 @@ ROUTE_SCOPES: dict[str, tuple[str, ...]] = {
     "events": ("oauth",), "email_events": ("content",),
     "definitions": ("communication_preferences.read", "communication_preferences.read_write"),
     "unsubscribe": ("communication_preferences.write", "communication_preferences.read_write"),
+    **companies.ROUTE_SCOPES,
 }
+SEARCH_ROUTES = frozenset({"search"}) | companies.SEARCH_ROUTES
 # what a private app made for connector is granted unless a test takes some away
 DEFAULT_SCOPES = frozenset({"oauth", "crm.objects.contacts.read", "crm.objects.contacts.write",
                             "crm.schemas.contacts.read", "crm.schemas.contacts.write",
+                            "crm.objects.companies.read", "crm.objects.companies.write",
+                            "crm.schemas.companies.read", "crm.schemas.companies.write",
                             "crm.objects.owners.read", "content",
                             "communication_preferences.read_write"})
-# The portal's private app holds the scopes connector asks for (contacts, their schema and
-# properties, owners, tasks, communication preferences, and "content" for email events);
-# HubSpot answers the APIs of other objects with 403 MISSING_SCOPES ("This app hasn't been
-# granted all required scopes", developers.hubspot.com/docs/guides/apps/authentication/
-# scopes; the recorded body is tests/corpus/hubspot/error_403_missing_scopes.json).
-# Companies, deals, tickets, custom-object schemas, lists, forms, workflows and campaigns
-# are such APIs (tap-hubspot's discovery reads them and skips a stream on 403, as it does
-# against a real portal without those scopes). Path prefix -> the scope it names.
+# The portal's private app holds the scopes connector asks for (contacts and companies,
+# their schemas and properties, owners, tasks, communication preferences, and "content"
+# for email events); HubSpot answers the APIs of other objects with 403 MISSING_SCOPES
+# ("This app hasn't been granted all required scopes", developers.hubspot.com/docs/guides/
+# apps/authentication/scopes; the recorded body is tests/corpus/hubspot/
+# error_403_missing_scopes.json). Deals, tickets, custom-object schemas, lists, forms,
+# workflows and campaigns are such APIs (tap-hubspot's discovery reads them and skips a
+# stream on 403, as it does against a real portal without those scopes); so is the legacy
+# v2 companies API, which the sandbox does not model (its v3 companies are in
+# sandbox/hubspot_companies.py). Path prefix -> the scope it names.
 OTHER_SCOPES: tuple[tuple[str, str], ...] = (
     ("/companies/", "crm.objects.companies.read"),
-    ("/crm/v3/objects/companies", "crm.objects.companies.read"),
-    ("/crm/v3/properties/companies", "crm.schemas.companies.read"),
     ("/deals/", "crm.objects.deals.read"), ("/properties/v1/deals", "crm.objects.deals.read"),
     ("/crm/v3/objects/deals", "crm.objects.deals.read"),
     ("/crm/v3/properties/deals", "crm.schemas.deals.read"),
@@ -102,24 +122,6 @@ OTHER_SCOPES: tuple[tuple[str, str], ...] = (
     ("/form-integrations/", "forms"), ("/automation/", "automation"),
     ("/email/public/v1/campaigns", "content"),
 )
-
-
-class Invalid(ValueError):
-    """Input a route refuses; answered as HubSpot's 400 VALIDATION_ERROR."""
-
-
-def iso(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
-
-
-def ms(dt: datetime) -> int:
-    return int(dt.timestamp() * 1000)
-
-
-def _error(status: int, message: str, category: str, **extra: Any) -> Response:
-    body = {"status": "error", "message": message, "correlationId": str(uuid.uuid4()),
-            "category": category, **extra}
-    return Response(json.dumps(body), status=status, mimetype="application/json")
 
 
 class _Window:
@@ -143,7 +145,8 @@ class _Window:
 
 
 class HubSpotAccount:
-    """One portal: contacts (with engagement), properties, owners, tasks, subscriptions."""
+    """One portal: contacts (with engagement), companies, properties, owners, tasks,
+    subscriptions."""
 
     def __init__(self, name: str, population: Population | None = None, *,
                  plan: str = "starter", clock: Clock | None = None,
@@ -170,6 +173,11 @@ class HubSpotAccount:
         self.groups: dict[str, dict[str, Any]] = {"contactinformation": {
             "name": "contactinformation", "label": "Contact information", "displayOrder": 0,
             "archived": False}}
+        self.contact_schema = ObjectSchema(
+            "contacts", default_properties, frozenset(CONTACT_PROPERTIES) | DEFAULT_PROPERTIES,
+            frozenset({"hs_object_id", "createdate", "lastmodifieddate"}), self.groups,
+            self.properties)
+        self.companies = companies.CompanyBook(self.clock)
         self.owners: list[Owner] = []
         self.tasks: list[dict[str, Any]] = []
         self.unsubscribed: dict[str, set[str]] = {}
@@ -211,6 +219,7 @@ class HubSpotAccount:
             props.update(engagement_properties(self.events[contact.id]))
             if contact.email:
                 self.by_email[contact.email.lower()] = contact.id
+            self.companies.join(contact)
             self._sorted = None
             self._ids = None
 
@@ -237,6 +246,10 @@ class HubSpotAccount:
     def _touch(self, contact_id: str) -> None:
         self.contacts[contact_id]["updated"] = self.clock()
         self._sorted = None
+
+    def schema(self, object_type: str) -> ObjectSchema:
+        """The properties of ``object_type`` ("contacts" or "companies")."""
+        return self.contact_schema if object_type == "contacts" else self.companies.schema
 
     def score_of(self, contact_id: str, prop: str) -> str | None:
         return self.contacts[contact_id]["props"].get(prop)
@@ -267,7 +280,7 @@ class HubSpotAccount:
             return self._sorted
 
 
-class HubSpotSandbox:
+class HubSpotSandbox(companies.CompanyRoutes):
     """The WSGI app. ``accounts`` maps tokens to portals; ``faults`` and ``ledger`` are
     shared by all of them."""
 
@@ -284,14 +297,11 @@ class HubSpotSandbox:
                  methods=["GET"]),
             Rule("/crm/v3/objects/contacts/<contact_id>", endpoint="update_contact",
                  methods=["PATCH"]),
-            Rule("/crm/v3/properties/contacts/groups", endpoint="create_group",
-                 methods=["POST"]),
-            Rule("/crm/v3/properties/contacts/groups/<name>", endpoint="get_group",
-                 methods=["GET"]),
-            Rule("/crm/v3/properties/contacts", endpoint="create_property", methods=["POST"]),
-            Rule("/crm/v3/properties/contacts", endpoint="list_properties", methods=["GET"]),
-            Rule("/crm/v3/properties/contacts/<name>", endpoint="get_property",
-                 methods=["GET"]),
+            Rule(f"{PROPERTIES}/groups", endpoint="create_group", methods=["POST"]),
+            Rule(f"{PROPERTIES}/groups/<name>", endpoint="get_group", methods=["GET"]),
+            Rule(PROPERTIES, endpoint="create_property", methods=["POST"]),
+            Rule(PROPERTIES, endpoint="list_properties", methods=["GET"]),
+            Rule(f"{PROPERTIES}/<name>", endpoint="get_property", methods=["GET"]),
             Rule("/crm/v3/owners/", endpoint="owners", methods=["GET"]),
             Rule("/crm/v3/owners", endpoint="owners", methods=["GET"]),
             Rule("/crm/v3/objects/tasks", endpoint="create_task", methods=["POST"]),
@@ -305,6 +315,7 @@ class HubSpotSandbox:
             Rule("/oauth/v2/private-apps/get/access-token-info", endpoint="token_info",
                  methods=["POST"]),
             Rule("/__sandbox/faults", endpoint="admin_faults", methods=["GET", "POST"]),
+            *(rule.empty() for rule in companies.RULES),  # unbound copies: one map each
         ], strict_slashes=False)
 
     def add_account(self, token: str, account: HubSpotAccount) -> HubSpotAccount:
@@ -361,17 +372,24 @@ class HubSpotSandbox:
             injected = self._fault(fault)
             if injected is not None:
                 return injected
-        search = endpoint == "search"
-        allowed, remaining = (account.search_window if search else account.window).allow()
+        search = endpoint in SEARCH_ROUTES
+        counted = not search and endpoint not in companies.TEN_SECONDLY_EXEMPT
+        allowed, remaining = (account.search_window.allow() if search else
+                              account.window.allow() if counted else (True, 0))
         if not allowed:
             return _rate_limited("SECONDLY" if search else "TEN_SECONDLY_ROLLING")
         needed = ROUTE_SCOPES.get(endpoint, ())
+        if args.get("object_type") == "companies" and endpoint.endswith(("_property",
+                                                                          "_properties",
+                                                                          "_group")):
+            # a companies property route needs the companies' scopes of the same kind
+            needed = tuple(s.replace(".contacts.", ".companies.") for s in needed)
         if needed and not account.scopes & set(needed):
             response = _missing_scopes(needed)
         else:
             with account.lock:
                 response = getattr(self, endpoint)(request, account, **args)
-        if not search:
+        if counted:
             response.headers["X-HubSpot-RateLimit-Max"] = str(account.window.limit)
             response.headers["X-HubSpot-RateLimit-Remaining"] = str(remaining)
             response.headers["X-HubSpot-RateLimit-Interval-Milliseconds"] = "10000"
@@ -407,8 +425,9 @@ class HubSpotSandbox:
         ids = account.sorted_ids()
         start = bisect.bisect_right(ids, int(after)) if after else 0
         page = ids[start:start + limit]
-        body: dict[str, Any] = {
-            "results": [account.public_object(str(cid), wanted) for cid in page]}
+        body: dict[str, Any] = {"results": [
+            self.linked(request, account, account.public_object(str(cid), wanted))
+            for cid in page]}
         if start + limit < len(ids):
             nxt = str(page[-1])
             body["paging"] = {"next": {"after": nxt, "link": f"{request.base_url}?after={nxt}"}}
@@ -416,17 +435,10 @@ class HubSpotSandbox:
 
     def search(self, request: Request, account: HubSpotAccount) -> Response:
         body = _body(request)
-        limit = int(body.get("limit", 10))
-        after = int(body.get("after") or 0)
-        if limit < 0 or after < 0:
-            raise Invalid("limit and after must not be negative")
-        if limit > 200:
-            return _error(400, "limit must be at most 200", "VALIDATION_ERROR")
-        if after + limit > SEARCH_CAP:
-            return _error(400, "There was a problem with the request.", "VALIDATION_ERROR")
-        groups = body.get("filterGroups") or []
-        if len(groups) > 5 or any(len(g.get("filters", [])) > 6 for g in groups):
-            return _error(400, "too many filters", "VALIDATION_ERROR")
+        asked = search_page(body)
+        if isinstance(asked, Response):
+            return asked
+        limit, after, groups = asked
         rows = account.sorted_by_update()
         matched = [r for r in rows if _matches(r, groups)]
         sorts = body.get("sorts") or []
@@ -447,7 +459,7 @@ class HubSpotSandbox:
             return _error(400, "Batch size must be at most 100", "VALIDATION_ERROR")
         for item in inputs:
             for name, value in (item.get("properties") or {}).items():
-                problem = _invalid(account, name, value)
+                problem = account.contact_schema.invalid(name, value)
                 if problem:
                     return _error(400, f"Property values were not valid: {problem}",
                                   "VALIDATION_ERROR", errors=[{"message": problem,
@@ -465,7 +477,8 @@ class HubSpotSandbox:
                 continue
             before = dict(account.contacts[cid]["props"])
             account.contacts[cid]["props"].update(
-                {k: _stored(account, k, v) for k, v in item["properties"].items()})
+                {k: account.contact_schema.stored(k, v)
+                 for k, v in item["properties"].items()})
             account._touch(cid)
             if account.webhooks is not None:  # an API write fires the subscription too
                 account.webhooks.property_changes(cid, before, account.contacts[cid]["props"],
@@ -496,8 +509,8 @@ class HubSpotSandbox:
                     contact_id: str) -> Response:
         if contact_id not in account.contacts:
             return _error(404, "resource not found", "OBJECT_NOT_FOUND")
-        return _json(account.public_object(contact_id,
-                                           _wanted(request.args.getlist("properties"))))
+        return _json(self.linked(request, account, account.public_object(
+            contact_id, _wanted(request.args.getlist("properties")))))
 
     def update_contact(self, request: Request, account: HubSpotAccount,
                        contact_id: str) -> Response:
@@ -505,22 +518,30 @@ class HubSpotSandbox:
             return _error(404, "resource not found", "OBJECT_NOT_FOUND")
         props = _body(request).get("properties") or {}
         for name, value in props.items():
-            problem = _invalid(account, name, value)
+            problem = account.contact_schema.invalid(name, value)
             if problem:
                 return _error(400, f"Property values were not valid: {problem}",
                               "VALIDATION_ERROR", errors=[{"message": problem}],
                               context={"propertyName": [name]})
         account.contacts[contact_id]["props"].update(
-            {k: _stored(account, k, v) for k, v in props.items()})
+            {k: account.contact_schema.stored(k, v) for k, v in props.items()})
         account._touch(contact_id)
         return _json(account.public_object(contact_id, list(props)))
 
-    def get_group(self, request: Request, account: HubSpotAccount, name: str) -> Response:
-        if name not in account.groups:
+    # The properties API serves every object type alike (GET/POST /crm/v3/properties/
+    # {objectType}, .../{propertyName}, .../groups, .../groups/{groupName}: PublicApiSpecs/
+    # CRM/Properties/Rollouts/145899/v3/properties.json); the sandbox keeps contacts' and
+    # companies' (``object_type``), each with its own defaults, groups and properties.
+    def get_group(self, request: Request, account: HubSpotAccount, object_type: str,
+                  name: str) -> Response:
+        groups = account.schema(object_type).groups
+        if name not in groups:
             return _error(404, f"Unable to find property group {name}", "OBJECT_NOT_FOUND")
-        return _json(account.groups[name])
+        return _json(groups[name])
 
-    def create_group(self, request: Request, account: HubSpotAccount) -> Response:
+    def create_group(self, request: Request, account: HubSpotAccount,
+                     object_type: str) -> Response:
+        groups = account.schema(object_type).groups
         body = _body(request)
         name = body.get("name")
         if not name or not body.get("label"):
@@ -529,27 +550,34 @@ class HubSpotSandbox:
         # (PublicApiSpecs/CRM/Properties/Rollouts/145899/v3/properties.json)
         if not isinstance(name, str) or not isinstance(body["label"], str):
             raise Invalid("name and label must be strings")
-        if name in account.groups:
+        if name in groups:
             return _error(409, f"Property group {name} already exists", "CONFLICT")
-        account.groups[name] = {"name": name, "label": body["label"],
-                                "displayOrder": int(str(body.get("displayOrder", -1))),
-                                "archived": False}
-        return _json(account.groups[name], 201)
+        groups[name] = {"name": name, "label": body["label"],
+                        "displayOrder": int(str(body.get("displayOrder", -1))),
+                        "archived": False}
+        return _json(groups[name], 201)
 
-    def list_properties(self, request: Request, account: HubSpotAccount) -> Response:
-        """GET /crm/v3/properties/contacts: HubSpot's default contact properties the
-        sandbox keeps, then the portal's own (CollectionResponsePropertyNoPaging;
+    def list_properties(self, request: Request, account: HubSpotAccount,
+                        object_type: str) -> Response:
+        """GET /crm/v3/properties/{objectType}: HubSpot's default properties the sandbox
+        keeps, then the portal's own (CollectionResponsePropertyNoPaging;
         tests/corpus/hubspot/properties_contacts_engagement.json)."""
-        return _json({"results": [*default_properties(), *account.properties.values()]})
+        schema = account.schema(object_type)
+        return _json({"results": [*schema.defaults(), *schema.properties.values()]})
 
-    def get_property(self, request: Request, account: HubSpotAccount, name: str) -> Response:
-        if name in DEFAULT_PROPERTIES and name not in account.properties:
-            return _json(next(p for p in default_properties() if p["name"] == name))
-        if name not in account.properties:
+    def get_property(self, request: Request, account: HubSpotAccount, object_type: str,
+                     name: str) -> Response:
+        schema = account.schema(object_type)
+        if name in schema.properties:
+            return _json(schema.properties[name])
+        found = next((p for p in schema.defaults() if p["name"] == name), None)
+        if found is None:
             return _error(404, f"Unable to find property {name}", "OBJECT_NOT_FOUND")
-        return _json(account.properties[name])
+        return _json(found)
 
-    def create_property(self, request: Request, account: HubSpotAccount) -> Response:
+    def create_property(self, request: Request, account: HubSpotAccount,
+                        object_type: str) -> Response:
+        schema = account.schema(object_type)
         body = _body(request)
         required = ("name", "label", "type", "fieldType", "groupName")
         if any(not body.get(k) for k in required):
@@ -562,14 +590,14 @@ class HubSpotSandbox:
         if body["type"] not in PROPERTY_TYPES or body["fieldType"] not in FIELD_TYPES:
             raise Invalid(f"type must be one of {PROPERTY_TYPES}, fieldType one of "
                           f"{FIELD_TYPES}")
-        if body["groupName"] not in account.groups:
+        if body["groupName"] not in schema.groups:
             return _error(400, f"group {body['groupName']} does not exist", "VALIDATION_ERROR")
         name = body["name"]
-        if name in account.properties or name in CONTACT_PROPERTIES:
+        if name in schema.properties or name in schema.builtin:
             return _error(409, f"A property named '{name}' already exists.",
                           "OBJECT_ALREADY_EXISTS")
         now = iso(account.clock())
-        account.properties[name] = {
+        schema.properties[name] = {
             "name": name, "label": body["label"], "type": body["type"],
             "fieldType": body["fieldType"], "groupName": body["groupName"],
             "description": body.get("description", ""), "options": [],
@@ -579,8 +607,8 @@ class HubSpotSandbox:
             "modificationMetadata": {"archivable": True, "readOnlyDefinition": False,
                                      "readOnlyValue": False},
         }
-        response = _json(account.properties[name], 201)
-        response.headers["Location"] = f"/crm/v3/properties/contacts/{name}"
+        response = _json(schema.properties[name], 201)
+        response.headers["Location"] = f"/crm/v3/properties/{object_type}/{name}"
         return response
 
     def owners(self, request: Request, account: HubSpotAccount) -> Response:
@@ -822,20 +850,9 @@ def _rate_limited(policy: str) -> Response:
     return Response(json.dumps(body), status=429, mimetype="application/json")
 
 
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, mimetype="application/json")
-
-
 def _cut() -> Iterable[bytes]:
     yield b'{"results": ['
     raise ConnectionResetError("sandbox: connection reset")
-
-
-def _wanted(raw: list[str]) -> list[str]:
-    out: list[str] = []
-    for item in raw:
-        out.extend(p for p in str(item).split(",") if p)
-    return out
 
 
 def _campaign_id(email_id: str | None) -> int:
@@ -879,65 +896,6 @@ def _filter_ok(row: tuple[int, int], f: dict[str, Any]) -> bool:
     right = int(float(f.get("value", 0)))
     return {"GTE": left >= right, "GT": left > right, "LTE": left <= right,
             "LT": left < right, "EQ": left == right, "NEQ": left != right}.get(op, True)
-
-
-def _invalid(account: HubSpotAccount, name: str, value: Any) -> str | None:
-    if name in CONTACT_PROPERTIES:
-        return None if name not in ("hs_object_id", "createdate", "lastmodifieddate") \
-            else f"{name} is read-only"
-    prop = account.properties.get(name)
-    if prop is None:
-        return f"Property \"{name}\" does not exist"
-    if prop["type"] == "number" and value not in ("", None):
-        try:
-            float(str(value))
-        except ValueError:
-            return f"{value!r} was not a valid number for {name}"
-    if prop["type"] == "datetime" and value not in ("", None) and _datetime(value) is None:
-        return f"{value!r} was not a valid datetime for {name}"
-    return None
-
-
-def _datetime(value: Any) -> datetime | None:
-    """A datetime property's value: epoch milliseconds or ISO 8601 ("How should timestamps
-    be formatted for HubSpot's APIs?", developers.hubspot.com/docs/faq)."""
-    text = str(value).strip()
-    if text.isdigit():
-        return datetime.fromtimestamp(int(text) / 1000, UTC)
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
-
-
-def _stored(account: HubSpotAccount, name: str, value: Any) -> str | None:
-    """What a written value reads back as: "" clears; datetimes come back as ISO in UTC."""
-    if value in ("", None):
-        return None
-    prop = account.properties.get(name)
-    if prop is not None and prop["type"] == "datetime":
-        when = _datetime(value)
-        return iso(when) if when is not None else str(value)
-    return str(value)
-
-
-def _body(request: Request) -> dict[str, Any]:
-    """The JSON object a POST or PATCH carries; anything else is a 400."""
-    if not request.get_data():
-        return {}
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise Invalid("the body must be a JSON object")
-    return body
-
-
-def _limit(raw: str | None, default: int, cap: int) -> int:
-    """A page size: a positive integer, capped as HubSpot caps it."""
-    value = default if raw in (None, "") else int(str(raw))
-    if value < 1:
-        raise Invalid("limit must be at least 1")
-    return min(value, cap)
 
 
 def _when(raw: str | None) -> datetime | None:
@@ -1000,20 +958,12 @@ _DEFAULTS: tuple[tuple[str, str, str, str], ...] = (
     ("hs_object_id", "Record ID", "number", "contactinformation"),
 )
 DEFAULT_PROPERTIES = frozenset(name for name, *_ in _DEFAULTS)
-_FIELD_TYPE = {"string": "text", "number": "number", "datetime": "date",
-               "enumeration": "select"}
 
 
 def default_properties() -> list[dict[str, Any]]:
     """The default properties as GET /crm/v3/properties/contacts lists them (the shape of
     tests/corpus/hubspot/properties_contacts_engagement.json)."""
-    return [{"name": name, "label": label, "type": kind, "fieldType": _FIELD_TYPE[kind],
-             "description": "", "groupName": group, "options": [], "displayOrder": -1,
-             "calculated": group != "contactinformation", "externalOptions": False,
-             "hasUniqueValue": name in ("email", "hs_object_id"), "hidden": False,
-             "hubspotDefined": True, "formField": group == "contactinformation",
-             "createdAt": "2019-08-06T02:41:08.029Z", "updatedAt": "2025-03-12T15:04:55.611Z",
-             "archived": False, "modificationMetadata": {
-                 "archivable": False, "readOnlyDefinition": True,
-                 "readOnlyValue": group != "contactinformation"}}
+    return [hubspot_defined(name, label, kind, group,
+                            calculated=group != "contactinformation",
+                            unique=name in ("email", "hs_object_id"))
             for name, label, kind, group in _DEFAULTS]

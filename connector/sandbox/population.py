@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -189,6 +190,13 @@ class Population:
                                                             "webinar-registration")))
         out.sort(key=lambda e: e.occurred_at)
         return tuple(out)
+
+
+def company_domain(name: str) -> str:
+    """A company's web domain, from its name ("Holm ApS" -> holm-aps.example.com): the
+    sandboxes' companies (HubSpot) and accounts (ActiveCampaign) of the people's
+    ``company`` field carry it."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") + ".example.com"
 
 
 def _hidden_propensity(title: str, senior: bool, size: int, industry: str, domain: str,

@@ -43,6 +43,20 @@ ST_CONFIG = """
 "path.id" = "1"
 "path.propertyName" = "email"
 "path.groupName" = "contactinformation"
+"path.companyId" = "9001"
+"path.objectId" = "1"
+
+[[operations]]
+include-path = "/crm/v4/objects/companies/{objectId}/associations/contacts"
+parameters = { "path.objectId" = "9001" }
+
+[[operations]]
+include-path = "/crm/v3/properties/companies/{propertyName}"
+parameters = { "path.propertyName" = "name" }
+
+[[operations]]
+include-path = "/crm/v3/properties/companies/groups/{groupName}"
+parameters = { "path.groupName" = "companyinformation" }
 """
 CHECKS = "not_a_server_error,response_schema_conformance"
 START_DATE = "2026-01-01T00:00:00Z"  # the seeded engagement is of 2026 (population.py)

@@ -37,11 +37,30 @@ ACTIVECAMPAIGN: list[tuple[str, str]] = [
     ("POST", "/contactAutomations"),
     ("POST", "/contactLists"),
     ("POST", "/dealTasks"),
+    # accounts, their custom fields and contacts (company scores, issue 24 item 5)
+    ("GET", "/accounts"),
+    ("GET", "/accounts/{id}"),
+    ("PUT", "/accounts/{id}"),
+    ("GET", "/accountContacts"),
+    ("POST", "/accountContacts"),
+    ("GET", "/accountContacts/{id}"),
+    ("GET", "/contacts/{id}/accountContacts"),
+    ("GET", "/accountCustomFieldMeta"),
+    ("POST", "/accountCustomFieldMeta"),
+    ("GET", "/accountCustomFieldMeta/{id}"),
+    ("GET", "/accountCustomFieldData"),
+    ("POST", "/accountCustomFieldData"),
+    ("GET", "/accountCustomFieldData/{id}"),
+    ("PUT", "/accountCustomFieldData/{id}"),
+    ("POST", "/accountCustomFieldData/bulkCreate"),
+    ("PATCH", "/accountCustomFieldData/bulkUpdate"),
 ]
 
-# HubSpot: source file -> operations (connector/crm/hubspot/'s SDK calls, and GET
-# /crm/v3/properties/contacts, which tap-hubspot's discovery reads). ``{objectType}`` is
-# fixed to ``contacts`` in the subset: the sandbox keeps contacts only.
+# HubSpot: source file -> operations (connector/crm/hubspot/'s SDK calls, GET
+# /crm/v3/properties/contacts, which tap-hubspot's discovery reads, and the companies,
+# company properties and contact<->company associations the sandbox models for company
+# scores, issue 24 item 5). Path parameters naming an object type are fixed in the subset
+# (``HUBSPOT_OBJECT_TYPES``): the sandbox keeps contacts and companies only.
 HUBSPOT: dict[str, list[tuple[str, str]]] = {
     "PublicApiSpecs/CRM/Contacts/Rollouts/424/v3/contacts.json": [
         ("GET", "/crm/v3/objects/contacts"),
@@ -56,6 +75,17 @@ HUBSPOT: dict[str, list[tuple[str, str]]] = {
         ("GET", "/crm/v3/properties/{objectType}/{propertyName}"),
         ("POST", "/crm/v3/properties/{objectType}/groups"),
         ("GET", "/crm/v3/properties/{objectType}/groups/{groupName}"),
+    ],
+    "PublicApiSpecs/CRM/Companies/Rollouts/424/v3/companies.json": [
+        ("GET", "/crm/v3/objects/companies"),
+        ("GET", "/crm/v3/objects/companies/{companyId}"),
+        ("POST", "/crm/v3/objects/companies/search"),
+        ("POST", "/crm/v3/objects/companies/batch/read"),
+        ("POST", "/crm/v3/objects/companies/batch/update"),
+    ],
+    "PublicApiSpecs/CRM/Associations/Rollouts/130902/v4/associations.json": [
+        ("GET", "/crm/v4/objects/{objectType}/{objectId}/associations/{toObjectType}"),
+        ("POST", "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/read"),
     ],
     "PublicApiSpecs/CRM/Crm Owners/Rollouts/146888/v3/crmOwners.json": [
         ("GET", "/crm/v3/owners"),
@@ -73,13 +103,37 @@ HUBSPOT: dict[str, list[tuple[str, str]]] = {
     ],
 }
 
+# The object types each source's subsets fix their type parameters to: one subset per
+# entry (the first keeps the file's name, the others add "-<entry name>"); contacts when
+# a source is not named here.
+HUBSPOT_OBJECT_TYPES: dict[str, dict[str, dict[str, str]]] = {
+    "PublicApiSpecs/CRM/Properties/Rollouts/145899/v3/properties.json": {
+        "contacts": {"objectType": "contacts"}, "companies": {"objectType": "companies"}},
+    "PublicApiSpecs/CRM/Associations/Rollouts/130902/v4/associations.json": {
+        "contacts": {"objectType": "contacts", "fromObjectType": "contacts",
+                     "toObjectType": "companies"},
+        "companies": {"objectType": "companies", "fromObjectType": "companies",
+                      "toObjectType": "contacts"}},
+}
+
 # Corrections HubSpot made to its own documents since the v3 files: object property
 # values are nullable (an unset property is null) in the contacts document's later
 # versions (PublicApiSpecs/CRM/Contacts/Rollouts/424/2025-09/contacts.json and
 # 2026-09/contacts.json, "additionalProperties": {"type": "string", "nullable": true}).
 # (source file, component schema, JSON path inside it, key, value)
 HUBSPOT_PATCHES: list[tuple[str, str, tuple[str, ...], str, object]] = [
-    ("PublicApiSpecs/CRM/Contacts/Rollouts/424/v3/contacts.json", schema,
-     ("properties", "properties", "additionalProperties"), "nullable", True)
-    for schema in ("SimplePublicObject", "SimplePublicObjectWithAssociations")
+    *((source, schema, ("properties", "properties", "additionalProperties"), "nullable", True)
+      for source in ("PublicApiSpecs/CRM/Contacts/Rollouts/424/v3/contacts.json",
+                     "PublicApiSpecs/CRM/Companies/Rollouts/424/v3/companies.json")
+      for schema in ("SimplePublicObject", "SimplePublicObjectWithAssociations")),
+    # The v4 guide: the unlabeled association type "will always [be] returned in responses
+    # with a label value of null" (developers.hubspot.com/docs/api/crm/associations,
+    # "HubSpot defined association types"); the document types the label a string.
+    ("PublicApiSpecs/CRM/Associations/Rollouts/130902/v4/associations.json",
+     "AssociationSpecWithLabel", ("properties", "label"), "nullable", True),
+    # A batch read's NO_ASSOCIATIONS_FOUND error carries subCategory as a string
+    # ("crm.associations.NO_ASSOCIATIONS_FOUND", in answers recorded from real portals);
+    # the document types StandardError.subCategory an object.
+    ("PublicApiSpecs/CRM/Associations/Rollouts/130902/v4/associations.json",
+     "StandardError", ("properties", "subCategory"), "type", "string"),
 ]

@@ -38,6 +38,10 @@ def start(contacts: int = CONTACTS) -> Running:
     # exist, so their documented answers are checked too, not only their 404s
     ac_account = ac_app.add_account(AC_TOKEN, ACAccount(
         "fidelity", population, requests_per_second=10_000, custom_fields=8, tags=20))
+    # an account field (text: any generated value fits) with a value on account 1, so that
+    # the field and value routes' "id" 1 exists and their documented answers are checked too
+    field = ac_account.accounts.add_field("Segment", "text")
+    ac_account.accounts.set_value(1, field["id"], "agency")
     hs_app = HubSpotSandbox()
     hs_account = hs_app.add_account(HUBSPOT_TOKEN, HubSpotAccount(
         "fidelity", population, plan="enterprise", ten_second_limit=1_000_000,

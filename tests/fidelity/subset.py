@@ -20,6 +20,7 @@ from operations import (
     ACTIVECAMPAIGN,
     HUBSPOT,
     HUBSPOT_COMMIT,
+    HUBSPOT_OBJECT_TYPES,
     HUBSPOT_PATCHES,
     HUBSPOT_REPO,
 )
@@ -90,10 +91,12 @@ def main(ac_spec: str, hubspot_repo: str) -> None:
             spec.setdefault("info", {})["x-patched"] = [
                 f"components.schemas.{schema}.{'.'.join(where)}.{key} = {value!r}"
                 for _, schema, where, key, value in patches]
-        name = "hubspot-" + Path(source).stem + ".json"
-        (SPECS / name).write_text(json.dumps(subset(
-            spec, ops, f"github.com/{HUBSPOT_REPO}/blob/{HUBSPOT_COMMIT}/{source}",
-            fix={"objectType": "contacts"}), indent=1) + "\n")
+        kinds = HUBSPOT_OBJECT_TYPES.get(source) or {"contacts": {"objectType": "contacts"}}
+        for n, (kind, fix) in enumerate(kinds.items()):
+            name = "hubspot-" + Path(source).stem + (f"-{kind}" if n else "") + ".json"
+            (SPECS / name).write_text(json.dumps(subset(
+                spec, ops, f"github.com/{HUBSPOT_REPO}/blob/{HUBSPOT_COMMIT}/{source}",
+                fix=fix), indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,522 @@
+"""Accounts in the loopback ActiveCampaign (API v3): accounts, their custom fields and
+values, and the account-contact associations, in the shapes of the shipped OpenAPI
+document (../shared/specs/activecampaign-v3.openapi.json, "the spec" below; each route
+names its operation there).
+
+Seeding: a contact whose ``company`` field names a company is associated with the account
+of that name (created from the first such contact), with the contact's job title; "We
+currently do not support contacts on multiple accounts" (the spec's 422 of POST
+/accountContacts), so a contact has one account at most.
+
+Paging: AC's v3 lists page with ``limit`` (at most 100) and ``offset`` and count in
+``meta.total`` (developers.activecampaign.com/reference/pagination); the spec lists no
+paging parameters for these lists and the sandbox pages them all the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+from werkzeug.wrappers import Request, Response
+
+from connector.sandbox.ac_http import TZ, Invalid, answer, errors, local, object_body, page
+from connector.sandbox.population import company_domain
+
+# "Possible values are: text, textarea, date, datetime, dropdown, multiselect, radio,
+# checkbox, hidden, currency, or number" (the spec, POST /accountCustomFieldMeta): unlike a
+# contact's custom fields, an account's can be a number
+FIELD_TYPES = ("text", "textarea", "date", "datetime", "dropdown", "multiselect", "radio",
+               "checkbox", "hidden", "currency", "number")
+NOT_FOUND = {"errors": [{"status": 404, "title": "Not Found"}]}  # the spec's field 404s
+RULES = [
+    ("/accounts", "list_accounts", ["GET"]),
+    ("/accounts/<int:account_id>", "get_account", ["GET"]),
+    ("/accounts/<int:account_id>", "update_account", ["PUT"]),
+    ("/accountContacts", "list_account_contacts", ["GET"]),
+    ("/accountContacts", "create_account_contact", ["POST"]),
+    ("/accountContacts/<int:link_id>", "get_account_contact", ["GET"]),
+    ("/contacts/<int:cid>/accountContacts", "contact_account_contacts", ["GET"]),
+    ("/accountCustomFieldMeta", "list_account_fields", ["GET"]),
+    ("/accountCustomFieldMeta", "create_account_field", ["POST"]),
+    ("/accountCustomFieldMeta/<int:field_id>", "get_account_field", ["GET"]),
+    ("/accountCustomFieldData", "list_account_values", ["GET"]),
+    ("/accountCustomFieldData", "create_account_value", ["POST"]),
+    ("/accountCustomFieldData/bulkCreate", "bulk_create_account_values", ["POST"]),
+    ("/accountCustomFieldData/bulkUpdate", "bulk_update_account_values", ["PATCH"]),
+    ("/accountCustomFieldData/<int:value_id>", "get_account_value", ["GET"]),
+    ("/accountCustomFieldData/<int:value_id>", "update_account_value", ["PUT"]),
+]
+
+
+def stamp(dt: datetime) -> str:
+    """The custom field routes' timestamps: "2018-11-06 02:26:07", the account's time."""
+    return dt.astimezone(TZ).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class AccountBook:
+    """One ActiveCampaign account's accounts, account fields and values, and the
+    accounts' contacts."""
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self.clock = clock
+        self.accounts: dict[int, dict[str, Any]] = {}
+        self.by_name: dict[str, int] = {}  # lower-cased name -> id ("already exists")
+        self.links: dict[int, dict[str, Any]] = {}  # accountContact id -> the association
+        self.link_of: dict[int, int] = {}  # contact id -> its accountContact id
+        self.fields: dict[int, dict[str, Any]] = {}
+        self.values: dict[int, dict[str, Any]] = {}
+        self.value_of: dict[tuple[int, int], int] = {}  # (account, field) -> value id
+
+    def join(self, contact_id: int, name: str | None, job_title: str | None,
+             created: datetime) -> None:
+        """Associate the contact with the account ``name`` (created if new)."""
+        name = (name or "").strip()
+        if not name or contact_id in self.link_of:
+            return
+        account_id = self.by_name.get(name.lower())
+        if account_id is None:
+            account_id = self.add(name, f"https://www.{company_domain(name)}", created)
+        self.link(account_id, contact_id, job_title or "", created)
+
+    def add(self, name: str, url: str | None, created: datetime, owner: int = 1) -> int:
+        account_id = len(self.accounts) + 1
+        self.accounts[account_id] = {"name": name, "accountUrl": url, "owner": owner,
+                                     "created": created, "updated": created}
+        self.by_name[name.lower()] = account_id
+        return account_id
+
+    def link(self, account_id: int, contact_id: int, job_title: str,
+             created: datetime) -> int:
+        link_id = len(self.links) + 1
+        self.links[link_id] = {"account": account_id, "contact": contact_id,
+                               "jobTitle": job_title, "created": created, "updated": created}
+        self.link_of[contact_id] = link_id
+        return link_id
+
+    def add_field(self, label: str, kind: str, *, default: str | None = None,
+                  options: list[str] | None = None, visible: bool = True,
+                  order: int | None = None) -> dict[str, Any]:
+        field_id = len(self.fields) + 1
+        now = self.clock()
+        self.fields[field_id] = {"id": field_id, "label": label, "type": kind,
+                                 "default": default, "options": options, "visible": visible,
+                                 "order": field_id if order is None else order,
+                                 "created": now, "updated": now}
+        return self.fields[field_id]
+
+    def set_value(self, account_id: int, field_id: int, value: Any) -> int:
+        """Write the account's value of the field (creating it); the value's id."""
+        now = self.clock()
+        value_id = self.value_of.get((account_id, field_id))
+        if value_id is None:
+            value_id = len(self.values) + 1
+            self.values[value_id] = {"account": account_id, "field": field_id,
+                                     "created": now}
+            self.value_of[(account_id, field_id)] = value_id
+        self.values[value_id].update(value=_text(value), updated=now)
+        self.accounts[account_id]["updated"] = now
+        return value_id
+
+    def members(self, account_id: int) -> list[int]:
+        return [link["contact"] for link in self.links.values()
+                if link["account"] == account_id]
+
+    def problem(self, field_id: Any, value: Any) -> str | None:
+        """Why AC would refuse ``value`` for the field, or None."""
+        field = self.fields.get(_int(field_id) or 0)
+        if field is None:
+            return f"No custom field with id {field_id}"
+        if field["type"] in ("number", "currency") and value not in ("", None):
+            try:
+                float(str(value))
+            except ValueError:
+                return f"{value!r} is not a number for field {field_id}"
+        return None
+
+
+class Holder(Protocol):
+    """What the account routes read of an ActiveCampaign account (sandbox/
+    activecampaign.py)."""
+
+    accounts: AccountBook
+    contacts: dict[int, dict[str, Any]]
+    deals: list[dict[str, Any]]
+    clock: Callable[[], datetime]
+
+
+class AccountRoutes:
+    """The account routes of the ActiveCampaign sandbox (mixed into its WSGI app, which
+    authenticates and limits first)."""
+
+    # GET /accounts ("list-all-accounts": ``search`` by name; ``count_deals`` "to compute
+    # the contactCount and dealCount ... If set to false or omitted ... displayed as 0")
+    def list_accounts(self, request: Request, account: Holder) -> Response:
+        book = account.accounts
+        needle = (request.args.get("search") or "").lower()
+        rows = [i for i, a in sorted(book.accounts.items()) if needle in a["name"].lower()]
+        counting = request.args.get("count_deals", "").lower() in ("true", "1")
+        shown, meta = page(request, rows, default=20)
+        base = f"{request.host_url}api/3"
+        return answer({"accounts": [self._listed(account, i, counting, base) for i in shown],
+                       "meta": meta})
+
+    @staticmethod
+    def _listed(account: Holder, account_id: int, counting: bool, base: str) -> dict[str, Any]:
+        """An account as GET /accounts lists it (the spec's example: counts as strings,
+        ``links`` naming its notes, field values and contacts)."""
+        book = account.accounts
+        contacts, deals = 0, 0
+        if counting:
+            members = {str(c) for c in book.members(account_id)}
+            contacts = len(members)
+            deals = sum(1 for d in account.deals if d["contact"] in members)
+        return {**_account(book, account_id), "contactCount": str(contacts),
+                "dealCount": str(deals), "links": {
+                    k: f"{base}/accounts/{account_id}/{k}"
+                    for k in ("notes", "accountCustomFieldData", "accountContacts")}}
+
+    # GET /accounts/{id} ("retrieve-an-account"; its 404 is not documented: AC's usual
+    # {"message": "No Result found for ..."})
+    def get_account(self, request: Request, account: Holder, account_id: int) -> Response:
+        if account_id not in account.accounts.accounts:
+            return _no_result("Account", account_id)
+        return answer({"account": {**_account(account.accounts, account_id), "links": []}})
+
+    # PUT /accounts/{id} ("update-an-account-new": name, accountUrl, owner, and ``fields``
+    # of {customFieldId, fieldValue}; the 200 answers them with the account's id)
+    def update_account(self, request: Request, account: Holder, account_id: int) -> Response:
+        book = account.accounts
+        if account_id not in book.accounts:
+            return _no_result("Account", account_id)
+        body = object_body(request, "account")
+        name = body.get("name")
+        if name is not None:
+            if not isinstance(name, str) or not name.strip():
+                return _missing("The account name was not provided.", "name")
+            other = book.by_name.get(name.lower())
+            if other not in (None, account_id):
+                return _duplicate(name)
+        fields = body.get("fields") or []
+        if not isinstance(fields, list) or not all(isinstance(f, dict) for f in fields):
+            raise Invalid("account.fields must be a list of objects")
+        for item in fields:
+            problem = book.problem(item.get("customFieldId"), item.get("fieldValue"))
+            if problem:
+                return errors(422, problem, "", "field_invalid")
+        record = book.accounts[account_id]
+        if name is not None:
+            del book.by_name[record["name"].lower()]
+            record["name"] = name
+            book.by_name[name.lower()] = account_id
+        if body.get("accountUrl") is not None:
+            record["accountUrl"] = str(body["accountUrl"])
+        if body.get("owner") is not None:
+            record["owner"] = int(body["owner"])
+        for item in fields:
+            book.set_value(account_id, int(item["customFieldId"]), item.get("fieldValue"))
+        record["updated"] = account.clock()
+        written = [{"customFieldId": int(f["customFieldId"]),
+                    "fieldValue": _text(f.get("fieldValue")), "accountId": str(account_id)}
+                   for f in fields]
+        return answer({"account": {**_account(book, account_id), "links": [],
+                                   "fields": written}})
+
+    # GET /accountContacts ("list-all-associations-1": filters[contact], filters[account])
+    def list_account_contacts(self, request: Request, account: Holder) -> Response:
+        book = account.accounts
+        by_contact = _int(request.args.get("filters[contact]"))
+        by_account = _int(request.args.get("filters[account]"))
+        rows = [i for i, link in sorted(book.links.items())
+                if (by_contact is None or link["contact"] == by_contact)
+                and (by_account is None or link["account"] == by_account)]
+        return _listing(request, "accountContacts", rows, lambda i, base: _link(book, i, base))
+
+    # GET /accountContacts/{id} ("retrieve-an-association"; 404 "No Result found for
+    # CustomerAccountSubscriber with id 100")
+    def get_account_contact(self, request: Request, account: Holder, link_id: int) -> Response:
+        if link_id not in account.accounts.links:
+            return _no_result("CustomerAccountSubscriber", link_id)
+        return answer({"accountContact": _link(account.accounts, link_id,
+                                               f"{request.host_url}api/3")})
+
+    # GET /contacts/{id}/accountContacts ("retrieve-contact-account-contacts")
+    def contact_account_contacts(self, request: Request, account: Holder,
+                                 cid: int) -> Response:
+        if cid not in account.contacts:
+            return _no_result("Subscriber", cid)
+        link_id = account.accounts.link_of.get(cid)
+        rows = [] if link_id is None else [_link(account.accounts, link_id,
+                                                 f"{request.host_url}api/3")]
+        return answer({"accountContacts": rows})
+
+    # POST /accountContacts ("create-an-account-1": account and contact required; 201
+    # with them as integers; 422 "This contact is already associated with an account")
+    def create_account_contact(self, request: Request, account: Holder) -> Response:
+        book = account.accounts
+        body = object_body(request, "accountContact")
+        account_id, cid = _int(body.get("account")), _int(body.get("contact"))
+        if account_id is None:
+            return _missing("The account attribute was not provided", "account")
+        if cid is None:
+            return _missing("The contact attribute was not provided", "contact")
+        if account_id not in book.accounts:
+            return _no_result("Account", account_id)
+        if cid not in account.contacts:
+            return _no_result("Subscriber", cid)
+        if cid in book.link_of:
+            return answer({"errors": [{
+                "title": "This contact is already associated with an account. We currently "
+                         "do not support contacts on multiple accounts.",
+                "detail": "", "code": "field_invalid",
+                "source": {"pointer": "/data/attributes/account,contact"}}]}, 422)
+        job = body.get("jobTitle")
+        link_id = book.link(account_id, cid, job if isinstance(job, str) else "",
+                            account.clock())
+        view = _link(book, link_id, f"{request.host_url}api/3")
+        return answer({"accountContact": {**view, "account": account_id, "contact": cid}},
+                      201)
+
+    # GET /accountCustomFieldMeta ("list-all-custom-fields-meta", limit default 100)
+    def list_account_fields(self, request: Request, account: Holder) -> Response:
+        book = account.accounts
+        return _listing(request, "accountCustomFieldMeta", sorted(book.fields),
+                        lambda i, base: _field(book, i, base, listed=True), default=100)
+
+    # GET /accountCustomFieldMeta/{id} ("retrieve-a-custom-field-meta"; 404 as NOT_FOUND)
+    def get_account_field(self, request: Request, account: Holder, field_id: int) -> Response:
+        book = account.accounts
+        return _one(request, "accountCustomFieldMetum", field_id in book.fields,
+                    lambda base: _field(book, field_id, base))
+
+    # POST /accountCustomFieldMeta ("create-a-customfieldmeta": fieldLabel and fieldType
+    # required, under "accountCustomFieldMetum"; answered 200, not 201)
+    def create_account_field(self, request: Request, account: Holder) -> Response:
+        body = object_body(request, "accountCustomFieldMetum")
+        label, kind = body.get("fieldLabel"), body.get("fieldType")
+        if not isinstance(label, str) or not label.strip():
+            return errors(422, "The field label field is required.", "", "field_missing")
+        if kind not in FIELD_TYPES:
+            return errors(422, "The field type field is required.",
+                          f"one of {', '.join(FIELD_TYPES)}", "field_invalid")
+        options = body.get("fieldOptions")
+        default = body.get("fieldDefault")
+        field = account.accounts.add_field(
+            label, kind, default=None if default is None else _text(default),
+            options=[str(o) for o in options] if isinstance(options, list) else None,
+            visible=bool(body.get("isFormVisible", True)),
+            order=_int(body.get("displayOrder")))
+        return answer({"accountCustomFieldMetum": _field(account.accounts, field["id"],
+                                                         f"{request.host_url}api/3")})
+
+    # GET /accountCustomFieldData ("list-all-custom-field-values-2":
+    # filters[customerAccountId], "note that Id uses a capital I")
+    def list_account_values(self, request: Request, account: Holder) -> Response:
+        book = account.accounts
+        of = _int(request.args.get("filters[customerAccountId]"))
+        rows = [i for i, v in sorted(book.values.items()) if of is None or v["account"] == of]
+        return _listing(request, "accountCustomFieldData", rows,
+                        lambda i, base: _value(book, i, base))
+
+    def get_account_value(self, request: Request, account: Holder, value_id: int) -> Response:
+        book = account.accounts
+        return _one(request, "accountCustomFieldDatum", value_id in book.values,
+                    lambda base: _value(book, value_id, base))
+
+    # POST /accountCustomFieldData ("create-a-custom-field-value": customerAccountId (the
+    # spec's first example says accountId: both are read), customFieldId, fieldValue;
+    # answered 200). A second value of one field for one account is refused (unverified:
+    # the spec does not say; PUT /accountCustomFieldData/{id} and bulkUpdate change one)
+    def create_account_value(self, request: Request, account: Holder) -> Response:
+        item = object_body(request, "accountCustomFieldDatum")
+        refused = _refused_value(account.accounts, item)
+        if refused is not None:
+            return refused
+        value_id = account.accounts.set_value(_account_of(item) or 0,
+                                              int(item["customFieldId"]), item["fieldValue"])
+        return answer({"accountCustomFieldDatum": _value(account.accounts, value_id,
+                                                         f"{request.host_url}api/3")})
+
+    # PUT /accountCustomFieldData/{id} ("update-a-custom-field-value": fieldValue)
+    def update_account_value(self, request: Request, account: Holder,
+                             value_id: int) -> Response:
+        book = account.accounts
+        if value_id not in book.values:
+            return answer(NOT_FOUND, 404)
+        item = object_body(request, "accountCustomFieldDatum")
+        row = book.values[value_id]
+        if "fieldValue" in item:
+            problem = book.problem(row["field"], item["fieldValue"])
+            if problem:
+                return errors(422, problem, "", "field_invalid")
+            book.set_value(row["account"], row["field"], item["fieldValue"])
+        return answer({"accountCustomFieldDatum": _value(book, value_id,
+                                                         f"{request.host_url}api/3")})
+
+    # PATCH /accountCustomFieldData/bulkUpdate ("bulk-update-a-custom-account-field-value":
+    # the request example is a JSON list of {id, fieldValue}; the generated schema's object
+    # with an "array" key misreads it). All or nothing here: an unknown id or a bad value
+    # refuses the call (unverified: the spec documents only the 200).
+    def bulk_update_account_values(self, request: Request, account: Holder) -> Response:
+        book = account.accounts
+        items = _list_body(request)
+        for item in items:
+            value_id = _int(item.get("id"))
+            if value_id not in book.values:
+                return errors(422, f"No custom field value with id {item.get('id')}", "",
+                              "field_invalid")
+            problem = book.problem(book.values[value_id]["field"], item.get("fieldValue"))
+            if problem or "fieldValue" not in item:
+                return errors(422, problem or "fieldValue is required", "", "field_invalid")
+        for item in items:
+            row = book.values[int(item["id"])]
+            book.set_value(row["account"], row["field"], item["fieldValue"])
+        ids = ", ".join(str(int(item["id"])) for item in items)
+        return answer({"message": f"AccountCustomFieldDatas with ID(s): {ids} successfully "
+                                  "bulk updated."})
+
+    # POST /accountCustomFieldData/bulkCreate ("bulk-create-a-custom-account-field-value":
+    # a JSON list of {customerAccountId or accountId, customFieldId, fieldValue}; all or
+    # nothing here, as bulkUpdate)
+    def bulk_create_account_values(self, request: Request, account: Holder) -> Response:
+        book = account.accounts
+        items = _list_body(request)
+        for item in items:
+            refused = _refused_value(book, item)
+            if refused is not None:
+                return refused
+        for item in items:
+            book.set_value(_account_of(item) or 0, int(item["customFieldId"]),
+                           item["fieldValue"])
+        return answer({"message": "the bulk insert was successful"})
+
+
+# -- views and checks -----------------------------------------------------------------------
+def _listing(request: Request, key: str, ids: list[int],
+             view: Callable[[int, str], dict[str, Any]], default: int = 20) -> Response:
+    """One page of a list route: the rows of ``ids`` on it, under ``key``, and the meta."""
+    shown, meta = page(request, ids, default=default)
+    base = f"{request.host_url}api/3"
+    return answer({key: [view(i, base) for i in shown], "meta": meta})
+
+
+def _one(request: Request, key: str, found: bool,
+         view: Callable[[str], dict[str, Any]]) -> Response:
+    """A field or value read by id: the spec's 404 ``NOT_FOUND`` when there is none."""
+    if not found:
+        return answer(NOT_FOUND, 404)
+    return answer({key: view(f"{request.host_url}api/3")})
+
+
+def _account(book: AccountBook, account_id: int) -> dict[str, Any]:
+    record = book.accounts[account_id]
+    return {"name": record["name"], "accountUrl": record["accountUrl"],
+            "createdTimestamp": local(record["created"]),
+            "updatedTimestamp": local(record["updated"]), "id": str(account_id)}
+
+
+def _link(book: AccountBook, link_id: int, base: str) -> dict[str, Any]:
+    """An accountContact as the spec's GET answers show it (ids as strings)."""
+    link = book.links[link_id]
+    return {"account": str(link["account"]), "contact": str(link["contact"]),
+            "jobTitle": link["jobTitle"], "createdTimestamp": local(link["created"]),
+            "updatedTimestamp": local(link["updated"]),
+            "links": {"account": f"{base}/accountContacts/{link_id}/account",
+                      "contact": f"{base}/accountContacts/{link_id}/contact"},
+            "id": str(link_id)}
+
+
+def _field(book: AccountBook, field_id: int, base: str, listed: bool = False) -> dict[str, Any]:
+    """An accountCustomFieldMetum. ``fieldDefault`` is a string in the spec's POST and GET
+    answers but an integer in its list's example and schema: the list shows a default
+    only when it reads as that integer, the others show it as a string; no default, no
+    key (the spec has no null for it)."""
+    field = book.fields[field_id]
+    out: dict[str, Any] = {
+        "id": str(field_id), "fieldLabel": field["label"], "fieldType": field["type"],
+        "fieldOptions": field["options"], "isFormVisible": int(field["visible"]),
+        "isRequired": 0, "displayOrder": field["order"],
+        "createdTimestamp": stamp(field["created"]), "updatedTimestamp": stamp(field["updated"]),
+        "links": {"accountCustomFieldData":
+                  f"{base}/accountCustomFieldMeta/{field_id}/accountCustomFieldData"}}
+    default = field["default"]
+    if listed:
+        out.update(fieldDefaultCurrency=None, personalization="", knownFieldId=None,
+                   hideFieldFlag=0)
+        if default is not None and default.lstrip("-").isdigit():
+            out["fieldDefault"] = int(default)
+    elif default is not None:
+        out["fieldDefault"] = default
+    return out
+
+
+def _value(book: AccountBook, value_id: int, base: str) -> dict[str, Any]:
+    row = book.values[value_id]
+    return {"id": str(value_id), "accountCustomFieldMetumId": row["field"],
+            "accountId": row["account"], "customFieldId": row["field"],
+            "createdTimestamp": stamp(row["created"]), "updatedTimestamp": stamp(row["updated"]),
+            "fieldValue": row["value"],
+            "links": {"account": f"{base}/accountCustomFieldData/{value_id}/account",
+                      "accountCustomFieldMetum":
+                      f"{base}/accountCustomFieldData/{value_id}/accountCustomFieldMetum"}}
+
+
+def _refused_value(book: AccountBook, item: dict[str, Any]) -> Response | None:
+    """The answer refusing a new field value, or None to write it."""
+    account_id = _account_of(item)
+    for key, present in (("customerAccountId", account_id is not None),
+                         ("customFieldId", _int(item.get("customFieldId")) is not None),
+                         ("fieldValue", item.get("fieldValue") is not None)):
+        if not present:
+            return errors(422, f"The {key} attribute was not provided", "", "field_missing")
+    if account_id not in book.accounts:
+        return _no_result("Account", account_id)
+    problem = book.problem(item["customFieldId"], item["fieldValue"])
+    if problem:
+        return errors(422, problem, "", "field_invalid")
+    if (account_id, int(item["customFieldId"])) in book.value_of:
+        return errors(422, "This account already has a value for this field", "",
+                      "duplicate")
+    return None
+
+
+def _account_of(item: dict[str, Any]) -> int | None:
+    return _int(item.get("customerAccountId", item.get("accountId")))
+
+
+def _list_body(request: Request) -> list[dict[str, Any]]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, list) or not all(isinstance(i, dict) for i in body):
+        raise Invalid("the body must be a JSON list of objects")
+    return body
+
+
+def _text(value: Any) -> str:
+    """A field value as AC keeps it: a string; several options as "||a||b||"."""
+    if isinstance(value, list):
+        return "||" + "||".join(str(v) for v in value) + "||"
+    return "" if value is None else str(value)
+
+
+def _int(raw: Any) -> int | None:
+    try:
+        return int(str(raw))
+    except ValueError:
+        return None
+
+
+def _no_result(model: str, key: Any) -> Response:
+    return answer({"message": f"No Result found for {model} with id {key}"}, 404)
+
+
+def _missing(title: str, attribute: str) -> Response:
+    return answer({"errors": [{"title": title, "detail": "", "code": "field_missing",
+                               "source": {"pointer": f"/data/attributes/{attribute}"}}]}, 422)
+
+
+def _duplicate(name: str) -> Response:
+    return answer({"errors": [{
+        "title": f"An account named \"{name}\" already exists. Please choose a new name.",
+        "detail": "", "code": "duplicate", "source": {"pointer": "/data/attributes/name"}}]},
+        422)
