@@ -85,7 +85,20 @@ def parse_rules(text: str, source: str) -> tuple[yaml.Node | None, dict]:
 def load_rules_text(text: str, source: str = "<rules>") -> RulesModel:
     """Validate rules given as YAML text (``source`` names it in errors)."""
     node, data = parse_rules(text, source)
+    if "scores" in data and "rules" not in data:
+        raise _several_scores(node, source)
     try:
         return RulesModel.model_validate(data)
     except ValidationError as exc:
         raise translate(exc, node, data, source) from None
+
+
+def _several_scores(node: yaml.Node | None, source: str) -> RulesError:
+    """A file of several scores given to a reader of one-score files (docs/rules.md)."""
+    key = next((k for k, _ in getattr(node, "value", ()) if k.value == "scores"), None)
+    return RulesError("this file declares several scores; the sync, rules check, preview, "
+                      "evaluate and the spreadsheet read one-score files only for now",
+                      file=source,
+                      field=f"line {key.start_mark.line + 1}: field 'scores'" if key else None,
+                      fix="give this client a one-score file such as "
+                          "config/rules/default.yaml (docs/rules.md: several scores)")

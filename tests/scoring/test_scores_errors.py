@@ -200,3 +200,13 @@ def test_below_a_tier_holds_under_the_tiers_from(tmp_path):
     visit = [Event("e1", "c", "page_view", now, url="https://x.example/contact")]
     assert score_model(Contact("c", None), [], model, now).at_floor  # engagement 0 < 10
     assert not score_model(Contact("c", None), visit, model, now).at_floor  # 10
+
+
+def test_one_score_readers_say_plainly_that_a_file_of_scores_is_not_theirs_yet(tmp_path):
+    from connector.scoring import load_rules
+
+    path, text = write(tmp_path, "", "")
+    with pytest.raises(RulesError, match="this file declares several scores") as info:
+        load_rules(path)
+    assert info.value.field == f"line {line_with(text, 'scores:')}: field 'scores'"
+    assert "config/rules/default.yaml" in (info.value.fix or "")
