@@ -1,10 +1,13 @@
 """The error tree, named by what the caller can do.
 
-::
+Every exception class of connector is in it. Most are defined here; the ones defined
+beside the code that raises them name their module (in brackets)::
 
     ConnectorError
     ├── ConfigError(ValueError)          fix the input: rules file, client file, settings
     │   ├── RulesError                   a rules file is invalid (file, rule id, field, fix)
+    │   │   └── Misplaced                [scoring.rules_errors] a whole-model check failed
+    │   │                                at one place; becomes a RulesError naming its line
     │   └── ClientConfigError            a client file or setting is invalid
     ├── CRMError                         something went wrong talking to a CRM
     │   ├── RetryLater                   transient: the same call may succeed later
@@ -15,12 +18,31 @@
     │   │   ├── AuthError                401 / 403: check the token
     │   │   └── NotFoundError            404 on something the configuration names
     │   └── SkipRecord                   this record is bad; skip it, report it, go on
+    ├── MailError                        the SMTP server did not (surely) take a message
+    │   ├── NotSent                      [actions.mail] refused, timeout before DATA, 4xx:
+    │   │                                pending, retried with back-off
+    │   ├── Rejected                     [actions.mail] 5xx: failed, with the server's reason
+    │   └── SendUncertain                [actions.mail] lost after the message was handed
+    │                                    over: unknown, a person settles it
     ├── StateError                       the state store is unreachable or inconsistent
-    └── LeaseHeld                        another run holds this client's lease
+    ├── LeaseHeld                        another run holds this client's lease
+    ├── Rejected                         [web.signatures] a webhook not from the CRM (bad
+    │                                    or stale signature, wrong path secret): 401 / 404
+    ├── Invalid(ValueError)              [sandbox.hubspot_http, sandbox.ac_http] a fake
+    │                                    CRM refuses a request's input: its 400 (tests, demo)
+    └── PortInUse(OSError)               [sandbox.local] a sandbox server cannot listen on
+                                         its port: give another one (tests, demo)
+
+    Stopped                              [stopping] not an error: a stop was asked for
+                                         (SIGTERM, Ctrl-C, a lost lease); the sync catches
+                                         it by name and ends "interrupted"
+
+``Stopped`` is deliberately outside ``ConnectorError``: the catch-alls for errors (the
+CLI's one-line errors, the queue worker, the webhook server's health check, the sync's
+record of a failed run) must never turn a stop into "failed".
 
 Every CRM error names the CRM, the client, the endpoint and the fix, never the token.
 """
-
 from __future__ import annotations
 
 
@@ -109,6 +131,11 @@ class NotFoundError(FixConfiguration):
 
 class SkipRecord(CRMError):
     default_fix = "the record is skipped and listed in `connector status`; correct it in the CRM"
+
+
+class MailError(ConnectorError):
+    """The SMTP server did not take a message, or may not have (``connector.actions.mail``
+    says which by subclass)."""
 
 
 class StateError(ConnectorError):

@@ -22,7 +22,8 @@ _current: ContextVar[threading.Event | None] = ContextVar("connector_stop", defa
 
 
 class Stopped(Exception):
-    """A stop was requested; raised between CRM requests."""
+    """A stop was requested; raised between CRM requests. Not a ``ConnectorError`` (see
+    ``connector.errors``): a catch-all for errors must never take a stop for a failure."""
 
     def __init__(self) -> None:
         super().__init__("stop requested")

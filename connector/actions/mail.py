@@ -37,6 +37,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from connector.config import ClientConfig, SmtpConfig
+from connector.errors import MailError
 
 TEMPLATES = Path(__file__).parent / "templates"
 ADDRESS_FIELDS = frozenset({"from", "reply-to", "to", "cc", "sender"})
@@ -61,15 +62,15 @@ class _MailPolicy(EmailPolicy):
 POLICY = _MailPolicy()
 
 
-class NotSent(Exception):
+class NotSent(MailError):
     """The server did not take the message (refused, timeout before DATA, 4xx): retry."""
 
 
-class Rejected(Exception):
+class Rejected(MailError):
     """The server refused the message for good (5xx); the text is the server's reason."""
 
 
-class SendUncertain(Exception):
+class SendUncertain(MailError):
     """The SMTP conversation broke after the message was handed over: it may have gone."""
 
 

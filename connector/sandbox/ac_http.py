@@ -11,10 +11,12 @@ from zoneinfo import ZoneInfo
 
 from werkzeug.wrappers import Request, Response
 
+from connector.errors import ConnectorError
+
 TZ = ZoneInfo("America/Chicago")
 
 
-class Invalid(ValueError):
+class Invalid(ConnectorError, ValueError):
     """Input a route refuses; answered as AC's 400."""
 
 

@@ -14,8 +14,10 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from connector.errors import ConnectorError
 
-class Invalid(ValueError):
+
+class Invalid(ConnectorError, ValueError):
     """Input a route refuses; answered as HubSpot's 400 VALIDATION_ERROR."""
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from connector.config import ClientConfig
+from connector.errors import ConnectorError
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.population import Population
@@ -30,7 +31,7 @@ AC_TOKEN = "ac-sandbox-token"
 CRMS = ("hubspot", "activecampaign", "both")
 
 
-class PortInUse(OSError):
+class PortInUse(ConnectorError, OSError):
     """A server could not listen on its port (``option`` is the CLI option that sets it)."""
 
     def __init__(self, name: str, port: int, option: str, reason: str) -> None:

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from connector.errors import RulesError
 
 
-class Misplaced(ValueError):
+class Misplaced(RulesError):
     """A whole-model check that failed at one place: ``loc`` points the error at it."""
 
     def __init__(self, loc: tuple, message: str) -> None:

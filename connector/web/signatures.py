@@ -21,10 +21,12 @@ import hashlib
 import hmac
 from urllib.parse import unquote
 
+from connector.errors import ConnectorError
+
 MAX_AGE_MS = 5 * 60 * 1000
 
 
-class Rejected(Exception):
+class Rejected(ConnectorError):
     """The request is not from the CRM (or too old); the message says why, without
     secrets."""
 
