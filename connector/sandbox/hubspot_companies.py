@@ -112,9 +112,11 @@ _DEFAULTS: tuple[tuple[str, str, str, bool], ...] = (
     ("hs_lastmodifieddate", "Last Modified Date", "datetime", True),
     ("hs_object_id", "Record ID", "number", True),
 )
-# answered when a read names no properties, and with any read: the guide's "By default,
-# the following properties will be returned" (developers.hubspot.com/docs/api/crm/
-# companies, "Retrieve companies")
+# answered when a read names no properties (name and domain: *unverified*, the companies
+# guide developers.hubspot.com/docs/api/crm/companies names only the ``properties``
+# parameter), and with any read (as contacts answer createdate, hs_object_id and their
+# last-modified date; a company's is hs_lastmodifieddate, knowledge.hubspot.com/properties/
+# hubspot-crm-default-company-properties "Last Modified Date")
 DEFAULT_READ = ("name", "domain")
 ALWAYS = ("createdate", "hs_lastmodifieddate", "hs_object_id")
 

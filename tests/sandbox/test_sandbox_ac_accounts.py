@@ -44,13 +44,19 @@ def _every(session: requests.Session, url: str, key: str, **params) -> tuple[lis
             return rows, pages
 
 
-def test_accounts_page_by_offset_one_per_company_with_their_contacts(ac, colleagues):
+def test_accounts_page_by_offset_one_per_company_with_their_contacts(ac, colleagues,
+                                                                     company_population):
     url, session, _ = ac
     accounts, pages = _every(session, f"{url}/accounts", "accounts", count_deals="true")
     assert pages > 1
     assert sorted(a["name"] for a in accounts) == sorted(colleagues)
+    # a contact with a salesperson or a won deal has a deal (the sandbox's seeding)
+    with_deal = {p.contact.id for p in company_population
+                 if p.contact.owner_id or p.contact.is_customer}
     for item in accounts:
-        assert item["contactCount"] == str(len(colleagues[item["name"]]))
+        members = colleagues[item["name"]]
+        assert item["contactCount"] == str(len(members))
+        assert item["dealCount"] == str(len(with_deal.intersection(members)))
         assert item["accountUrl"].startswith("https://www.")
     plain = session.get(f"{url}/accounts", params={"limit": 1}).json()["accounts"][0]
     assert plain["contactCount"] == "0"  # counted only with count_deals
