@@ -30,12 +30,13 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from connector.clock import Clock, SystemClock
 from connector.models import Contact, Event, EventType, Owner
 from connector.sandbox import ac_accounts as accounts
 from connector.sandbox.ac_http import TZ, Invalid, local
@@ -58,7 +59,6 @@ MAX_OFFSET = 10_000
 STREAM_MODES = ("full", "no_visits", "refused", "missing", "empty")
 FIT_FIELDS = {"JOB_TITLE": "job_title", "COMPANY_SIZE": "company_size", "INDUSTRY": "industry",
               "COUNTRY": "country"}
-Clock = Callable[[], datetime]
 # every account has its admin, user 1 (the spec's GET /users/{id} and /users/me examples)
 ADMIN = Owner(id="1", name="Account Admin", email="admin@example-agency.com")
 
@@ -112,7 +112,8 @@ class ACAccount:
         self.name = name
         self.stream = stream
         self.lists = {"1": "Master Contact List"}  # list id -> name (unsubscribes go here)
-        self.clock = clock or (lambda: datetime.now(UTC))
+        # the account reads only wall time: its records and answers are stamped by it
+        self.clock = (clock or SystemClock()).now
         self.lock = threading.RLock()
         self.bucket = _Bucket(requests_per_second, rate_window)
         self.import_polls = import_polls

@@ -26,6 +26,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from connector.clock import Clock, SystemClock
 from connector.models import Event, EventType, Owner
 from connector.sandbox import hubspot_companies as companies
 from connector.sandbox.faults import FaultPlan
@@ -49,7 +50,6 @@ from connector.sandbox.webhooks import HubSpotWebhooks
 # the object types whose properties the properties API serves here (sandbox/
 # hubspot_companies.py keeps the companies)
 PROPERTIES = "/crm/v3/properties/<any(contacts, companies):object_type>"
-Clock = Callable[[], datetime]
 CONTACT_PROPERTIES = (
     "email", "firstname", "lastname", "jobtitle", "company", "numberofemployees", "industry",
     "country", "lifecyclestage", "hubspot_owner_id", "hs_lifecyclestage_customer_date",
@@ -165,7 +165,8 @@ class HubSpotAccount:
         self.scopes = frozenset(DEFAULT_SCOPES if scopes is None else scopes) - (
             set() if self.email_events_api else {"content"})
         self.hub_id = 62515
-        self.clock = clock or (lambda: datetime.now(UTC))
+        # the account reads only wall time: its records and answers are stamped by it
+        self.clock = (clock or SystemClock()).now
         self.lock = threading.RLock()
         self.contacts: dict[str, dict[str, Any]] = {}
         self.events: dict[str, list[Event]] = {}

@@ -7,16 +7,15 @@ contact's modification time, unknown ids fail per record, owners may be missing.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from connector.clock import Clock, SystemClock
 from connector.crm.base import ALL_CAPABILITIES, PullNotes, ScoreProperty, WriteReport
 from connector.errors import FixConfiguration
 from connector.models import Contact, Event, Owner
-
-Clock = Callable[[], datetime]
 
 
 @dataclass
@@ -55,7 +54,7 @@ class MemoryCRM:
     def __init__(self, account: MemoryAccount | None = None, *, clock: Clock | None = None,
                  score_property: str = "connector_lead_score") -> None:
         self.account = account or MemoryAccount()
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock: Clock = clock or SystemClock()
         self.score_property = score_property
         self.notes = PullNotes()
         self.calls: Counter[str] = Counter()
@@ -78,7 +77,7 @@ class MemoryCRM:
 
     def _touch(self, contact_id: str, **changes: Any) -> None:
         contact = self.account.contacts[contact_id]
-        self.account.contacts[contact_id] = replace(contact, updated_at=self.clock(), **changes)
+        self.account.contacts[contact_id] = replace(contact, updated_at=self.clock.now(), **changes)
 
     # -- protocol -----------------------------------------------------------------
     def iter_contacts(self, since: datetime | None, until: datetime) -> Iterator[Contact]:

@@ -239,7 +239,7 @@ def test_a_sync_stopped_mid_delivery_leaves_the_rest_pending_and_reports_retries
     from ..scoring.scenarios import story_000
 
     clock = FakeClock(NOW)
-    crm = MemoryCRM(clock=clock.now)
+    crm = MemoryCRM(clock=clock)
     crm.load([story_contact(str(i), f"lead{i}@example.com") for i in range(1, 4)],
              [e for i in range(1, 4) for e in story_000(str(i), NOW)])
     job = make_job(context(sink).client, settings(store.url), store, crm=crm, clock=clock.now,

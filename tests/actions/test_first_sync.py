@@ -106,7 +106,7 @@ def test_first_sync_records_the_leads_already_warm_and_acts_only_on_later_ones(s
 def test_a_lead_warm_at_the_first_sync_is_invited_once_it_cools_and_warms_again(servers,
                                                                                 tmp_path):
     clock = FakeClock(datetime(2026, 11, 2, 9, tzinfo=UTC))
-    c = Client(servers, tmp_path, "first-again", clock=clock.now, first_sync=None)
+    c = Client(servers, tmp_path, "first-again", clock=clock, first_sync=None)
     c.account.add_contact(lead("21"), visits("21", clock.now(), services=4, opens=0))
     store = open_store(c.url)
 
@@ -189,7 +189,7 @@ def test_a_first_sync_stopped_halfway_goes_on_and_a_fresh_state_starts_one_again
                                                                                   tmp_path):
     clock = FakeClock(datetime(2026, 11, 2, 9, tzinfo=UTC))
     db = tmp_path / "fresh.db"
-    c = Client(servers, tmp_path, "first-stop", clock=clock.now, first_sync=None,
+    c = Client(servers, tmp_path, "first-stop", clock=clock, first_sync=None,
                url=f"sqlite:///{db}")
     for i in range(6):
         cid = str(30 + i)

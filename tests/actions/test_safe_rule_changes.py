@@ -188,7 +188,7 @@ def test_a_model_change_holds_what_it_alone_causes_until_released(servers, tmp_p
 
 def test_a_plain_sync_rescores_every_stored_contact_when_the_model_changes(servers, tmp_path):
     clock = FakeClock(datetime(2026, 11, 2, 9, tzinfo=UTC))
-    c = Client(servers, tmp_path, "safe-rescore", clock=clock.now)
+    c = Client(servers, tmp_path, "safe-rescore", clock=clock)
     for cid, services in (("41", 1), ("42", 2), ("43", 3)):
         c.account.add_contact(lead(cid), visits(cid, clock.now(), services=services, opens=2))
     store = open_store(c.url)
@@ -314,7 +314,7 @@ def test_the_daily_invite_cap_queues_invites_and_releases_them_in_score_order(se
                                                                                tmp_path,
                                                                                store_url):
     clock = FakeClock(datetime(2026, 11, 2, 9, tzinfo=UTC))
-    c = Client(servers, tmp_path, f"safe-cap-{store_url[:6]}", clock=clock.now, url=store_url,
+    c = Client(servers, tmp_path, f"safe-cap-{store_url[:6]}", clock=clock, url=store_url,
                extra="invite: {from_address: sales@example-agency.com, "
                      "daily_cap_per_owner: 2}\n")
     now = clock.now()

@@ -18,7 +18,7 @@ class ACHarness:
         self.clock = clock
         self.app = ACSandbox()
         self.account = self.app.add_account(TOKEN, ACAccount(
-            "contract", population, clock=clock.now, requests_per_second=100_000))
+            "contract", population, clock=clock, requests_per_second=100_000))
         self.server = Server(self.app)
         self.crm = ActiveCampaignCRM("contract", TOKEN, self.server.url, clock=clock.now,
                                      sleep=clock.sleep, monotonic=clock.monotonic,

@@ -18,7 +18,7 @@ class HubSpotHarness:
         self.clock = clock
         self.app = HubSpotSandbox()
         self.account = self.app.add_account(TOKEN, HubSpotAccount(
-            "contract", population, plan="enterprise", clock=clock.now,
+            "contract", population, plan="enterprise", clock=clock,
             ten_second_limit=100_000, search_per_second=100_000))
         self.server = Server(self.app)
         self.crm = HubSpotCRM("contract", TOKEN, self.server.url, plan="enterprise",

@@ -14,7 +14,7 @@ class MemoryHarness:
     def __init__(self, population: Population, clock: FakeClock) -> None:
         self.population = population
         self.clock = clock
-        self.crm = MemoryCRM(clock=clock.now)
+        self.crm = MemoryCRM(clock=clock)
         people = list(population)
         self.crm.load([p.contact for p in people], [e for p in people for e in p.events],
                       population.owners)

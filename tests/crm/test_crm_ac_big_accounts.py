@@ -43,7 +43,7 @@ rules:
 def agency(store_url, tmp_path):
     clock = FakeClock(START)
     app = ACSandbox()
-    account = app.add_account(TOKEN, ACAccount("agency", None, clock=clock.now,
+    account = app.add_account(TOKEN, ACAccount("agency", None, clock=clock,
                                                requests_per_second=100_000,
                                                custom_fields=150, tags=150))
     when = START - timedelta(days=2)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from connector.models import Event, EventType
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
+from connector.sandbox.clock import FakeClock
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server
 
@@ -20,7 +21,7 @@ NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
 def _account() -> ACSandbox:
     app = ACSandbox()
     account = app.add_account("ac-conc-token", ACAccount(
-        "c", Population(30, seed=11, now=NOW), clock=lambda: NOW, requests_per_second=RATE))
+        "c", Population(30, seed=11, now=NOW), clock=FakeClock(NOW), requests_per_second=RATE))
     for i in range(430):  # five pages of deals: several per contact, some won
         cid = str(1 + i % 30)
         account.deals.append({"id": str(1000 + i), "contact": cid, "owner": str(i % 7 + 1),

@@ -37,7 +37,7 @@ RULES = Path(__file__).resolve().parents[2] / "config" / "rules" / "default.yaml
 def account_and_crm():
     clock = FakeClock(START)
     app = ACSandbox()
-    account = app.add_account(TOKEN, ACAccount("nordic", None, clock=clock.now,
+    account = app.add_account(TOKEN, ACAccount("nordic", None, clock=clock,
                                                requests_per_second=100_000))
     with Server(app) as server:
         crm = ActiveCampaignCRM("nordic", TOKEN, server.url, clock=clock.now,

@@ -24,7 +24,7 @@ def portal():
     clock = FakeClock(START)
     app = HubSpotSandbox()
     account = app.add_account(TOKEN, HubSpotAccount(
-        "acme", None, clock=clock.now, ten_second_limit=100_000, search_per_second=100_000))
+        "acme", None, clock=clock, ten_second_limit=100_000, search_per_second=100_000))
     with Server(app) as server:
         crm = HubSpotCRM("acme", TOKEN, server.url, clock=clock.now, sleep=clock.sleep,
                          monotonic=clock.monotonic, requests_per_10s=100_000,
@@ -173,7 +173,7 @@ SITE = "https://www.example-agency.com"
 def _portal_on(plan: str, clock: FakeClock):
     app = HubSpotSandbox()
     account = app.add_account(TOKEN, HubSpotAccount(
-        "acme", None, plan=plan, clock=clock.now, ten_second_limit=100_000,
+        "acme", None, plan=plan, clock=clock, ten_second_limit=100_000,
         search_per_second=100_000))
     server = Server(app)
     crm = HubSpotCRM("acme", TOKEN, server.url, plan=plan, clock=clock.now, sleep=clock.sleep,

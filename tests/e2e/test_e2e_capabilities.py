@@ -29,7 +29,7 @@ def sync(tmp_path, *, portal_plan="enterprise", declared=None, full_again=None):
     clock = FakeClock(START)
     app = HubSpotSandbox()
     account = app.add_account(TOKEN, HubSpotAccount(
-        "acme", Population(20, seed=5, now=START), plan=portal_plan, clock=clock.now,
+        "acme", Population(20, seed=5, now=START), plan=portal_plan, clock=clock,
         ten_second_limit=100_000, search_per_second=100_000))
     url = f"sqlite:///{tmp_path / 'state.db'}"
     store = open_store(url)

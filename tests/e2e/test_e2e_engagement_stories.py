@@ -79,12 +79,12 @@ def _world(kind: str, tmp_path, population: Population | None):
                story_contact(DOWNLOADER, "downloader@lund.dk")]
     if kind == "activecampaign":
         app: Any = ACSandbox()
-        account: Any = app.add_account(TOKEN, ACAccount("nordic", population, clock=clock.now,
+        account: Any = app.add_account(TOKEN, ACAccount("nordic", population, clock=clock,
                                                         requests_per_second=100_000))
     else:
         app = HubSpotSandbox()
         account = app.add_account(TOKEN, HubSpotAccount(
-            "acme", population, plan=kind, clock=clock.now, ten_second_limit=100_000,
+            "acme", population, plan=kind, clock=clock, ten_second_limit=100_000,
             search_per_second=100_000))
     for contact in stories:
         account.add_contact(contact)

@@ -54,7 +54,7 @@ def world(store_url):
     # events end three days before the resync: the activity stream of the day before the
     # bookmark is what the sync between them adds
     population = Population(N, seed=5, now=START - timedelta(days=3))
-    account = app.add_account(TOKEN, ACAccount("echo", population, clock=clock.now,
+    account = app.add_account(TOKEN, ACAccount("echo", population, clock=clock,
                                                requests_per_second=100_000))
     counting = Counting(app)
     with Server(counting) as server:

@@ -54,7 +54,7 @@ def hubspot(store_url):
     clock = FakeClock(START)
     sandbox = HubSpotSandbox()
     account = sandbox.add_account(TOKEN, HubSpotAccount(
-        "acme", None, plan="enterprise", clock=clock.now, ten_second_limit=100_000,
+        "acme", None, plan="enterprise", clock=clock, ten_second_limit=100_000,
         search_per_second=100_000))
     # the sandbox serves firstName = the first word, lastName = the rest
     account.owners = [Owner("201", "Åsa O'Neil <Sales>", "asa@example-agency.com"),
@@ -136,7 +136,7 @@ def test_an_owner_without_email_is_named_in_the_note_and_warned_about(hubspot, s
 def activecampaign(store_url):
     clock = FakeClock(START)
     sandbox = ACSandbox()
-    account = sandbox.add_account(TOKEN, ACAccount("nordic", None, clock=clock.now,
+    account = sandbox.add_account(TOKEN, ACAccount("nordic", None, clock=clock,
                                                    requests_per_second=100_000))
     account.users["7"] = Owner("7", "Søren Ærø-Østergård, Jr.", "soren@example-agency.com")
     for cid, owner in (("1", "7"), ("2", "99")):  # user 99 does not exist (deleted)

@@ -85,7 +85,7 @@ def world(store_url):
 
 def test_the_next_batch_is_read_while_the_current_one_is_written(world):
     build, clock, _, _ = world
-    crm = WatchedCRM(clock=clock.now)
+    crm = WatchedCRM(clock=clock)
     crm.load(_people(4 * BATCH))
     report = run_sync(build(crm), full=True)
     assert report.status == "ok" and report.counts["written"] == 4 * BATCH
@@ -110,7 +110,7 @@ def test_a_contact_in_neighbouring_batches_is_processed_once(world):
 
     # the last pulled batch is read only once the one before it is recorded (what is due
     # from state joins it): that write would wait out any patience, so keep it short
-    crm = Twice(clock=clock.now, patience=2.0)
+    crm = Twice(clock=clock, patience=2.0)
     crm.load([story_contact("story", "maja@lund.dk"), *_people(3 * BATCH)])
     run_sync(build(crm))
     for event in story_000("story", clock.now()):
@@ -126,7 +126,7 @@ def test_a_contact_in_neighbouring_batches_is_processed_once(world):
 
 def test_what_is_due_from_state_is_counted_once_all_pulled_contacts_are_recorded(world):
     build, clock, _, _ = world
-    crm = MemoryCRM(clock=clock.now)
+    crm = MemoryCRM(clock=clock)
     people = _people(3 * BATCH)
     crm.load([story_contact("story", "maja@lund.dk"), *people])
     for event in story_000("story", START):
@@ -157,7 +157,7 @@ def test_an_error_while_finishing_a_batch_leaves_no_reader_behind(world):
                 raise RuntimeError("disk full")
             return super().write_scores(scores)
 
-    crm = FailsOnSecondWrite(clock=clock.now)
+    crm = FailsOnSecondWrite(clock=clock)
     crm.load(_people(6 * BATCH))
     with pytest.raises(RuntimeError, match="disk full"):
         run_sync(build(crm), full=True)
@@ -166,7 +166,7 @@ def test_an_error_while_finishing_a_batch_leaves_no_reader_behind(world):
     assert store.contact_count("ahead") == BATCH
     assert store.get_bookmark("ahead", "contacts") is None  # the pull never finished
     clock.advance(minutes=1)
-    report = run_sync(build(MemoryCRM(crm.account, clock=clock.now)))
+    report = run_sync(build(MemoryCRM(crm.account, clock=clock)))
     assert report.status == "ok" and report.counts["scored"] == 6 * BATCH
     assert report.counts["written"] == 5 * BATCH  # the first batch's scores are in
 
@@ -181,7 +181,7 @@ def test_a_stop_while_the_next_batch_is_read_keeps_what_was_recorded(world):
             job_box[0].stop.set()
             return out
 
-    crm = StopAfterFirstWrite(clock=clock.now)
+    crm = StopAfterFirstWrite(clock=clock)
     crm.load(_people(4 * BATCH))
     job = build(crm)
     job_box.append(job)
@@ -191,6 +191,6 @@ def test_a_stop_while_the_next_batch_is_read_keeps_what_was_recorded(world):
     assert store.contact_count("ahead") == BATCH  # the batch read ahead was dropped whole
     assert not [t for t in threading.enumerate() if t.name.startswith("read-ahead")]
     clock.advance(minutes=1)
-    report = run_sync(build(MemoryCRM(crm.account, clock=clock.now)), full=True)
+    report = run_sync(build(MemoryCRM(crm.account, clock=clock)), full=True)
     assert report.status == "ok" and store.contact_count("ahead") == 4 * BATCH
     assert report.counts["written"] == 3 * BATCH

@@ -38,7 +38,7 @@ def make_world(store_url):
     def make(stream: str, contacts: int = 1):
         clock = FakeClock(START)
         app = ACSandbox()
-        account = app.add_account(TOKEN, ACAccount("nordic", None, clock=clock.now,
+        account = app.add_account(TOKEN, ACAccount("nordic", None, clock=clock,
                                                    requests_per_second=100_000,
                                                    stream=stream))
         for i in range(1, contacts + 1):

@@ -26,7 +26,7 @@ TOKEN = "ac-e2e-secret"
 def world(store_url):
     clock = FakeClock(START)
     app = ACSandbox()
-    account = app.add_account(TOKEN, ACAccount("nordic", None, clock=clock.now,
+    account = app.add_account(TOKEN, ACAccount("nordic", None, clock=clock,
                                                requests_per_second=100_000))
     account.add_contact(story_contact("1", "maja@lund.dk"))
     account.add_contact(story_contact("2", "spy@rivalagency.com", job_title="Recruiter"))

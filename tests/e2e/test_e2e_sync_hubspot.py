@@ -26,7 +26,7 @@ def portal(store_url):
     clock = FakeClock(START)
     app = HubSpotSandbox()
     account = app.add_account(TOKEN, HubSpotAccount(
-        "acme", Population(200, seed=9, now=START), plan="enterprise", clock=clock.now,
+        "acme", Population(200, seed=9, now=START), plan="enterprise", clock=clock,
         ten_second_limit=100_000, search_per_second=100_000))
     account.add_contact(story_contact("5000", "maja@lund.dk"))
     with Server(app) as server, SmtpSink() as sink:

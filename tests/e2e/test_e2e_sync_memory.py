@@ -24,7 +24,7 @@ START = datetime(2026, 11, 2, 9, tzinfo=UTC)
 @pytest.fixture
 def world(store_url):
     clock = FakeClock(START)
-    crm = MemoryCRM(clock=clock.now)
+    crm = MemoryCRM(clock=clock)
     crm.load([story_contact("story", "maja@lund.dk"),
               story_contact("spy", "spy@rivalagency.com", job_title="Recruiter"),
               story_contact("quiet", "quiet@x.dk")])

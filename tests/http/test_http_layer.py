@@ -177,7 +177,7 @@ def test_a_429s_retry_after_is_waited_in_seconds_or_as_an_http_date(form):
     wait = 9 if form == "seconds" else format_datetime(clock.now() + timedelta(seconds=9),
                                                        usegmt=True)
     app = ACSandbox(FaultPlan(burst=1, retry_after=wait))
-    app.add_account(SECRET, ACAccount("nordic", Population(3, seed=1), clock=clock.now,
+    app.add_account(SECRET, ACAccount("nordic", Population(3, seed=1), clock=clock,
                                       requests_per_second=100_000))
     with Server(app) as server:
         crm = ActiveCampaignCRM("nordic", SECRET, server.url, clock=clock.now,

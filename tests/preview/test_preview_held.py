@@ -56,7 +56,7 @@ def servers():
 def test_the_preview_holds_and_sends_what_the_next_sync_holds_and_sends(
         servers, tmp_path, name, extra, held_by):
     clock = FakeClock(datetime(2026, 11, 2, 9, tzinfo=UTC))
-    c = Client(servers, tmp_path, name, clock=clock.now, extra=extra)
+    c = Client(servers, tmp_path, name, clock=clock, extra=extra)
     now = clock.now()
     for i in range(5):  # 20..24 points: warm only from 20
         cid = str(70 + i)

@@ -123,7 +123,7 @@ class Lab:
 def _client(lab: Lab, s: Schedule) -> tuple[str, str, HubSpotAccount, Path, str]:
     name, token = f"fs{s.seed}", f"pat-fault-{s.seed}"
     account = lab.app.add_account(token, HubSpotAccount(
-        name, None, plan="enterprise", clock=lab.now, ten_second_limit=10**6,
+        name, None, plan="enterprise", clock=lab, ten_second_limit=10**6,
         search_per_second=10**6))
     for i in range(s.warm + 3):
         cid = str(s.seed * 100 + i)

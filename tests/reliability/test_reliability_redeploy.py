@@ -97,7 +97,7 @@ def test_deleting_the_state_database_re_sends_nothing(kind, tmp_path):
 @pytest.fixture
 def memory_world(tmp_path):
     clock = FakeClock(START)
-    crm = MemoryCRM(clock=clock.now)
+    crm = MemoryCRM(clock=clock)
     crm.load([story_contact("7", "maja@lund.dk")])
     url = f"sqlite:///{tmp_path / 'state.db'}"
     store = open_store(url)

@@ -73,12 +73,12 @@ def build(kind: str, server: Any, app: Any, store: Any, store_url: str, smtp_por
               "max_attempts": max_attempts}
     if kind == "hubspot":
         account = app.add_account(token, HubSpotAccount(
-            name, population, plan="enterprise", clock=clock.now, ten_second_limit=10**6,
+            name, population, plan="enterprise", clock=clock, ten_second_limit=10**6,
             search_per_second=10**6))
         crm = HubSpotCRM(name, token, server.url, plan="enterprise", requests_per_10s=10**6,
                          search_per_second=10**6, **common)
     else:
-        account = app.add_account(token, ACAccount(name, population, clock=clock.now,
+        account = app.add_account(token, ACAccount(name, population, clock=clock,
                                                    requests_per_second=10**6))
         crm = ActiveCampaignCRM(name, token, server.url, requests_per_second=10**6,
                                 bulk_threshold=5, **common)

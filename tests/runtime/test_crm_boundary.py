@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from connector.cli import _load_commands, app
+from connector.clock import SystemClock
 from connector.config import load_client
 from connector.crm import registry
 from connector.crm.base import CRM, TASK, UNSUBSCRIBE, PullNotes
@@ -124,4 +124,4 @@ def test_every_adapter_declares_the_boundary_the_sync_reads():
         assert isinstance(cls.capabilities, frozenset) and cls.capabilities
         assert isinstance(cls.incremental_ordered, bool)
         assert callable(cls.retried) and callable(cls.close)
-    assert MemoryCRM(clock=lambda: datetime.now(UTC)).retried() == {}
+    assert MemoryCRM(clock=SystemClock()).retried() == {}

@@ -44,7 +44,7 @@ def parts(tmp_path):
 def test_the_adapter_is_closed_after_the_run(parts, monkeypatch):
     client, cfg, store = parts
     clock = FakeClock(START)
-    crm = _CountingCRM(clock=clock.now)
+    crm = _CountingCRM(clock=clock)
     crm.load([story_contact("a", "a@lund.dk")])
     monkeypatch.setattr(runtime, "make_crm", lambda *a, **k: crm)  # the runtime builds it
     with client_runtime(client, cfg, store, env={"TEST_TOKEN": "t"}, clock=clock.now) as job:
@@ -56,7 +56,7 @@ def test_the_adapter_is_closed_after_the_run(parts, monkeypatch):
 def test_the_adapter_is_closed_when_the_sync_raises(parts, monkeypatch):
     client, cfg, store = parts
     clock = FakeClock(START)
-    crm = _CountingCRM(clock=clock.now, fail=True)
+    crm = _CountingCRM(clock=clock, fail=True)
     monkeypatch.setattr(runtime, "make_crm", lambda *a, **k: crm)
     with pytest.raises(RuntimeError, match="fell over"), \
             client_runtime(client, cfg, store, env={"TEST_TOKEN": "t"}, clock=clock.now) as job:
@@ -66,7 +66,7 @@ def test_the_adapter_is_closed_when_the_sync_raises(parts, monkeypatch):
 
 def test_an_adapter_passed_in_is_closed_too(parts):
     client, cfg, store = parts
-    crm = _CountingCRM(clock=FakeClock(START).now)
+    crm = _CountingCRM(clock=FakeClock(START))
     with client_runtime(client, cfg, store, env={"TEST_TOKEN": "t"}, crm=crm):
         pass
     assert crm.closed == 1

@@ -13,6 +13,7 @@ import requests
 
 from connector.models import Contact
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
+from connector.sandbox.clock import FakeClock
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server
 
@@ -144,7 +145,7 @@ def test_a_company_score_field_is_created_written_and_read_back(ac):
 def test_accounts_need_the_token_and_keep_the_rate_limit():
     app = ACSandbox()
     app.add_account(TOKEN, ACAccount("r", Population(5), requests_per_second=2,
-                                     clock=lambda: datetime(2026, 11, 2, tzinfo=UTC)))
+                                     clock=FakeClock(datetime(2026, 11, 2, tzinfo=UTC))))
     with Server(app) as server, requests.Session() as session:
         refused = session.get(f"{server.url}/api/3/accounts", headers={"Api-Token": "bad"})
         statuses = [session.get(f"{server.url}/api/3/accounts", headers={"Api-Token": TOKEN})

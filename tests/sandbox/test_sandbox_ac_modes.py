@@ -11,6 +11,7 @@ import requests
 
 from connector.models import Event, EventType
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
+from connector.sandbox.clock import FakeClock
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server
 
@@ -21,7 +22,7 @@ NOW = datetime(2026, 11, 2, 9, tzinfo=UTC)
 def _serve(**options):
     app = ACSandbox()
     account = app.add_account(TOKEN, ACAccount("m", Population(3, seed=2, now=NOW),
-                                               clock=lambda: NOW,
+                                               clock=FakeClock(NOW),
                                                requests_per_second=100_000, **options))
     return app, account
 

@@ -13,6 +13,7 @@ import requests
 
 from connector.models import Contact, Event, EventType
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
+from connector.sandbox.clock import FakeClock
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.server import Server
 
@@ -25,7 +26,7 @@ NOW = datetime(2026, 11, 2, 15, tzinfo=UTC)
 def hubspot() -> Iterator[tuple[str, requests.Session, HubSpotAccount]]:
     app = HubSpotSandbox()
     account = app.add_account(HS_TOKEN, HubSpotAccount(
-        "fidelity", plan="enterprise", clock=lambda: NOW, ten_second_limit=10_000,
+        "fidelity", plan="enterprise", clock=FakeClock(NOW), ten_second_limit=10_000,
         search_per_second=10_000))
     for n, email in ((1, "ana@a.example"), (2, "bo@b.example")):
         account.add_contact(Contact(id=str(n), email=email, fields={}), [
@@ -44,7 +45,7 @@ def hubspot() -> Iterator[tuple[str, requests.Session, HubSpotAccount]]:
 @pytest.fixture(scope="module")
 def ac() -> Iterator[tuple[str, requests.Session, ACAccount]]:
     app = ACSandbox()
-    account = app.add_account(AC_TOKEN, ACAccount("fidelity", clock=lambda: NOW,
+    account = app.add_account(AC_TOKEN, ACAccount("fidelity", clock=FakeClock(NOW),
                                                   requests_per_second=10_000))
     people = ((1, "ana@a.example", "Ana", "Lund", "Lund Media", None, False),
               (2, "bo@b.example", "Bo", "Holm", "Holm ApS", "101", True),
