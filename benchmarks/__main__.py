@@ -36,10 +36,10 @@ from connector.crm.activecampaign import ActiveCampaignCRM
 from connector.crm.fanout import DEFAULT_WORKERS
 from connector.crm.hubspot import HubSpotCRM
 from connector.models import Event, EventType
-from connector.runtime import make_job
 from connector.store import open_store
 from connector.sync import BATCH_SIZE as DEFAULT_BATCH
 from connector.sync import run_sync
+from connector.sync.runtime import make_job
 
 RULES = Path(__file__).resolve().parent.parent / "config" / "rules" / "default.yaml"
 HUBSPOT_RATE = 10.0  # 100 requests per 10 s (Free/Starter private apps)

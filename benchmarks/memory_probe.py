@@ -17,10 +17,10 @@ from benchmarks.__main__ import _client
 from connector.config import Settings
 from connector.crm.base import PullNotes, ScoreProperty, WriteReport
 from connector.models import Contact, Event
-from connector.runtime import make_job
 from connector.sandbox.population import Population
 from connector.store import open_store
 from connector.sync import run_sync
+from connector.sync.runtime import make_job
 
 
 class StreamCRM:

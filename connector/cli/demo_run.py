@@ -17,7 +17,6 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from connector.config import ClientConfig, RateLimitConfig, Settings, load_client
-from connector.report import SyncReport
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.population import Population
@@ -25,6 +24,7 @@ from connector.sandbox.server import Server
 from connector.sandbox.smtp_sink import SmtpSink
 from connector.store import open_store
 from connector.store.base import Store, StoredContact
+from connector.sync.report import SyncReport
 
 DEMO_TOKEN = "pat-demo-sandbox-token"
 AC_DEMO_TOKEN = "ac-demo-sandbox-token"

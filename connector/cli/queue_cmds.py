@@ -87,7 +87,7 @@ def produce(clients: Mapping[str, ClientConfig], settings: Settings, url: str, *
     """`connector run --queue`: the scheduler enqueues one sync task per due client (the
     workers run them) until SIGTERM / SIGINT."""
     from connector.cli.common import console
-    from connector.scheduler import Runner
+    from connector.schedule.scheduler import Runner
 
     queue_app = load_queue()
     queue_app.ping(url, settings.queue_visibility_timeout, settings.queue_name)

@@ -191,7 +191,7 @@ def rules_preview(
     from connector.preview.compare import preview
     from connector.preview.state import owners_from_state, pending_from_state, people_from_store
     from connector.scoring.lint import known_fields, unknown_names
-    from connector.scoring.model_change import ModelChange, model_hash
+    from connector.sync.model_change import ModelChange, model_hash
 
     with cli_errors():
         if html is not None:

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from connector import logs
 from connector.cli.actions_cmds import outbox_commands, outbox_words
-from connector.report import count_words
+from connector.sync.report import count_words
 
 if TYPE_CHECKING:
     from connector.config import ClientConfig
@@ -28,7 +28,7 @@ SHOWN = 5  # skipped records and errors listed per client; the rest are in --jso
 
 @dataclass(frozen=True)
 class ClientStatus:
-    """What a section sees: the client's name, its part of ``Store.status()`` and its
+    """What a section sees: the client's name, its part of ``sync.status.status()`` and its
     configuration (None when the state has the client but no client file does)."""
 
     name: str

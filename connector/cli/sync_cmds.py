@@ -28,7 +28,7 @@ from connector.cli.common import (
     store_for,
     where_state_lives,
 )
-from connector.report import SyncReport
+from connector.sync.report import SyncReport
 
 ConfigDir = typer.Option(None, "--config-dir", help="Folder of client YAML files "
                          "(default: CONNECTOR_CONFIG_DIR or config/clients).")
@@ -44,8 +44,8 @@ def _progress() -> Progress:
 def sync_client(settings, client, store, *, full: bool, dry_run: bool,
                 stop: threading.Event | None = None, show_progress: bool = True) -> SyncReport:
     """Run one client's sync with a progress bar; shared by sync, resync, run and demo."""
-    from connector.runtime import client_runtime
     from connector.sync import run_sync
+    from connector.sync.runtime import client_runtime
 
     with client_runtime(client, settings, store, dry_run=dry_run) as job, \
             logs.context(client.name):
@@ -194,7 +194,7 @@ def run(
 
     A stop ends each running sync between requests: what finished is saved, and each
     client's line says what was saved and what is left for the next run."""
-    from connector.scheduler import Runner
+    from connector.schedule.scheduler import Runner
 
     with cli_errors():
         settings, clients = settings_and_clients(config_dir, log_format)
@@ -209,7 +209,7 @@ def run(
                               fix="correct the files named above, or add one")
         store = store_for(settings)
         from connector.errors import ConfigError
-        from connector.runtime import client_runtime
+        from connector.sync.runtime import client_runtime
 
         for cfg in list(clients.values()):  # validate tokens and rules once, before any call
             try:
@@ -315,7 +315,9 @@ def status(
     with cli_errors():
         settings, clients = settings_and_clients(config_dir)
         store = store_for(settings)
-        summary = store.status()
+        from connector.sync.status import status as status_of
+
+        summary = status_of(store)
         summary["broken_client_files"] = {p: str(e) for p, e in clients.broken.items()}
         if as_json:
             console.print_json(json.dumps(summary, default=str))

@@ -48,7 +48,7 @@ def examine(client: ClientConfig, store: Store | None = None,
     from connector.crm.detected import Detected
     from connector.doctor.common import kept_row, limits_rows
     from connector.doctor.smtp import smtp_row
-    from connector.runtime import make_crm
+    from connector.sync.runtime import make_crm
 
     crm: Any = make_crm(client, env=env)
     try:

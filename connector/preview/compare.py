@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import cast
+from typing import Protocol, cast
 
 from connector.actions.base import plan_actions
 from connector.actions.context import ActionContext
@@ -28,6 +28,7 @@ from connector.models import (
     Event,
     Owner,
     ScoreResult,
+    Transition,
     TransitionKind,
 )
 from connector.preview.result import (
@@ -41,16 +42,25 @@ from connector.preview.result import (
 )
 from connector.scoring import RulesModel, score, transitions
 from connector.scoring.engine import DECAY_RULE_ID
-from connector.scoring.model_change import ModelChange
 from connector.store.base import StoredContact
 
 DECAY_TEXT = "Inactivity decay"  # its per-contact description names days, not the rule
 
 
+class ChangeJudge(Protocol):
+    """Which transitions a model change alone causes (``connector.sync.model_change``)."""
+
+    current_hash: str | None
+
+    def caused_by_change(self, stored_hash: str | None, before: ContactState | None,
+                         contact: Contact, events: Sequence[Event], now: datetime,
+                         changes: Sequence[Transition]) -> tuple[set[TransitionKind], str]: ...
+
+
 def preview(people: Iterable[tuple[StoredContact, Sequence[Event]]], current: RulesModel,
             new: RulesModel, now: datetime, client: ClientConfig, *,
             owners: Mapping[str, Owner] | None = None, current_source: str = "current",
-            new_source: str = "new", model_change: ModelChange | None = None,
+            new_source: str = "new", model_change: ChangeJudge | None = None,
             pending: Mapping[str, int] | None = None, keep: int | None = None) -> Preview:
     """Compare ``current`` and ``new`` on ``people`` (stored state and events) at ``now``.
 

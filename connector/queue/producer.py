@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from connector.config import ClientConfig
 from connector.queue.tasks import sync_client, sync_dirty_contacts
-from connector.scheduler import trigger_for
+from connector.schedule.scheduler import trigger_for
 
 log = logging.getLogger("connector.queue")
 

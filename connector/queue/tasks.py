@@ -50,8 +50,8 @@ def preload(kinds: Iterable[str]) -> None:
     """Import the sync and the adapters of ``kinds`` when the worker starts (before a pool
     forks), so its first task does not pay for them: a webhook's targeted sync is waited
     for (the HubSpot SDK alone takes seconds to import on a busy machine)."""
-    from connector import runtime, sync, targeted  # noqa: F401 - imported for their cost
     from connector.crm import registry
+    from connector.sync import runtime, targeted  # noqa: F401 - imported for their cost
 
     for kind in kinds:
         registry.adapter_for(kind)
@@ -92,7 +92,7 @@ def sync_dirty_contacts(self: Any, client: str) -> dict[str, Any]:
 
     def targeted(cfg: Any, settings: Settings, store: Store,
                  stop: threading.Event) -> dict[str, Any]:
-        from connector.targeted import sync_dirty
+        from connector.sync.targeted import sync_dirty
 
         dirty = store.dirty_contacts(client)
         if not dirty:  # an earlier task (or the dirty-set poll) synced them already
@@ -150,8 +150,8 @@ def _took_over(client: str, report: Any) -> str | None:
 
 
 def _run(cfg: Any, settings: Settings, store: Store, stop: threading.Event) -> Any:
-    from connector.runtime import client_runtime
     from connector.sync import run_sync
+    from connector.sync.runtime import client_runtime
 
     with client_runtime(cfg, settings, store) as job, logs.context(cfg.name):
         job.stop = stop

@@ -15,9 +15,9 @@ from pathlib import Path
 from connector.models import Event
 from connector.sandbox.population import Population
 from connector.scoring import load_rules, score
-from connector.scoring.model_change import model_hash
 from connector.store import open_store
 from connector.store.base import StoredContact, StoredModel
+from connector.sync.model_change import model_hash
 
 RULES = Path(__file__).resolve().parents[2] / "config" / "rules" / "default.yaml"
 CLIENT = "bench"

@@ -37,12 +37,15 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from connector.errors import LeaseHeld, StateError
 from connector.models import Event, Transition
 from connector.store import tables as t
-from connector.store.base import OutboxEntry, StoredContact, StoredModel, iter_chunks
+from connector.store.base import (
+    INTERRUPTED_NOTE,
+    OutboxEntry,
+    StoredContact,
+    StoredModel,
+    iter_chunks,
+)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-WARNINGS_FOR = timedelta(hours=24)  # `connector status` lists the warnings of this long
-INTERRUPTED_NOTE = ("the run stopped before finishing (its process was killed or stopped "
-                    "renewing its lease); the next run picks up its work")
 
 
 _MIGRATING = threading.Lock()
@@ -497,32 +500,13 @@ class SqlStore:
             names |= set(conn.execute(select(t.outbox.c.client).distinct()).scalars())
         return sorted(names)
 
-    def status(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"clients": {}}
-        for client in self.clients():
-            runs = self.last_runs(client, 1)
-            with self._conn() as conn:
-                actions: dict[str, int] = dict(conn.execute(select(
-                    t.outbox.c.status, func.count()).where(
-                    t.outbox.c.client == client).group_by(t.outbox.c.status)).all())
-            last = _run_summary(runs[0]) if runs else None
-            if last and last["status"] == "running" and not self._run_alive(client):
-                last.update(status="interrupted", errors=[INTERRUPTED_NOTE])
-            out["clients"][client] = {
-                "last_run": last,
-                "actions": actions,
-                "unknown": [f"{e.kind} for contact {e.contact_id} (id {e.id}, {e.dedupe_key})"
-                            for e in self.outbox(client, ["unknown"])],
-                "failed_writes": len(self.failed_writes(client)),
-                "skipped": [{"contact_id": r["contact_id"], "reason": r["reason"]}
-                            for r in self.skipped(client)],
-                "contacts": self.contact_count(client),
-                "capabilities": self.get_capabilities(client),
-                "warnings": self._recent_warnings(client, datetime.now(UTC) - WARNINGS_FOR),
-            }
-        return out
+    def action_counts(self, client: str) -> dict[str, int]:
+        """The client's outbox entries by status."""
+        with self._conn() as conn:
+            return dict(conn.execute(select(t.outbox.c.status, func.count()).where(
+                t.outbox.c.client == client).group_by(t.outbox.c.status)).all())
 
-    def _recent_warnings(self, client: str, since: datetime) -> list[str]:
+    def recent_warnings(self, client: str, since: datetime) -> list[str]:
         """The warnings of the client's runs started since ``since``, newest first, once
         each (kept in each run's recorded report; a run that planned nothing has none)."""
         with self._conn() as conn:
@@ -595,16 +579,6 @@ class SqlStore:
         with self._conn() as conn:
             stmt = self.upsert(t.capabilities).values(client=client, **values)
             conn.execute(stmt.on_conflict_do_update(index_elements=["client"], set_=values))
-
-    def _run_alive(self, client: str) -> bool:
-        """A run recorded as running is alive only while a live holder keeps its lease."""
-        from connector.lease import holder_is_dead
-
-        lease = self.lease_holder(client)
-        if lease is None:
-            return False
-        holder, until = lease
-        return until >= datetime.now(UTC) and not holder_is_dead(holder)
 
 
 class _Tx:
@@ -703,10 +677,3 @@ def _entry(row: Any, **overrides: Any) -> OutboxEntry:
     m = dict(row._mapping)
     m.update(overrides)
     return OutboxEntry(**{k: m[k] for k in OutboxEntry.__slots__ if k in m})
-
-
-def _run_summary(run: Mapping[str, Any]) -> dict[str, Any]:
-    return {"started_at": run["started_at"].isoformat() if run["started_at"] else None,
-            "finished_at": run["finished_at"].isoformat() if run["finished_at"] else None,
-            "status": run["status"], "kind": run["kind"], "counts": run["counts"] or {},
-            "errors": run["errors"] or []}

@@ -86,7 +86,7 @@ class WebhookService:
 
     def run_targeted(self, client: str, dirty: dict[str, datetime]) -> None:
         """One targeted sync of ``client``'s dirty contacts, recorded in the metrics."""
-        from connector.targeted import sync_dirty
+        from connector.sync.targeted import sync_dirty
 
         cfg = self.clients.get(client)
         if cfg is None:  # marks of a client this server does not serve: the poll's
@@ -99,7 +99,7 @@ class WebhookService:
         """``--queue``: put ``client``'s targeted sync on the queue for a worker (which
         reads the marks itself). While a live run holds the client's lease this raises
         LeaseHeld, so the debouncer tries again shortly, as it does in process."""
-        from connector.lease import live_holder
+        from connector.sync.lease import live_holder
 
         if client not in self.clients or self.enqueue is None:
             return

@@ -15,8 +15,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from connector.report import SyncReport
 from connector.store.base import Store
+from connector.sync.report import SyncReport
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LAG_BUCKETS = (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300)

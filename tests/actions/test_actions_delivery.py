@@ -231,9 +231,9 @@ def test_crm_side_actions_retry_later_or_fail_like_mail(store, sink, error, stat
 
 # -- the sync: job.stop reaches delivery; the report says what delivery did ----------------
 def test_a_sync_stopped_mid_delivery_leaves_the_rest_pending_and_reports_retries(store, sink):
-    from connector.runtime import make_job
     from connector.sandbox.clock import FakeClock
     from connector.sync import run_sync
+    from connector.sync.runtime import make_job
 
     from ..e2e.helpers import settings, story_contact
     from ..scoring.scenarios import story_000

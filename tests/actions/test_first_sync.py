@@ -16,13 +16,13 @@ import pytest
 
 from connector.config import load_client
 from connector.models import Contact, Event, EventType
-from connector.runtime import make_job
 from connector.sandbox.clock import FakeClock
 from connector.sandbox.hubspot import HubSpotSandbox
 from connector.sandbox.server import Server
 from connector.sandbox.smtp_sink import SmtpSink
 from connector.store import open_store
 from connector.sync import run_sync
+from connector.sync.runtime import make_job
 
 from ..e2e.helpers import settings
 from .test_safe_rule_changes import SITE, Client, lead, visits

@@ -17,15 +17,15 @@ from typer.testing import CliRunner
 from connector.cli import _load_commands, app
 from connector.config import load_client
 from connector.models import Contact, ContactState, Event, EventType, Transition, TransitionKind
-from connector.runtime import make_job
 from connector.sandbox.clock import FakeClock
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.server import Server
 from connector.sandbox.smtp_sink import SmtpSink
-from connector.scoring.model_change import ModelChange
 from connector.store import open_store
 from connector.store.base import StoredModel
 from connector.sync import run_sync
+from connector.sync.model_change import ModelChange
+from connector.sync.runtime import make_job
 
 from ..e2e.helpers import RULES, settings
 

@@ -18,13 +18,13 @@ from connector.crm.activecampaign import ActiveCampaignCRM
 from connector.crm.base import ScoreProperty
 from connector.errors import AuthError
 from connector.models import Contact, Event, EventType
-from connector.runtime import make_job
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
 from connector.sandbox.clock import FakeClock
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server
 from connector.store import open_store
 from connector.sync import run_sync
+from connector.sync.runtime import make_job
 
 TOKEN = "ac-secret-token-77"
 START = datetime(2026, 11, 2, 15, tzinfo=UTC)

@@ -60,7 +60,7 @@ def sandbox_job(client: ClientConfig, base_url: str, token: str, clock: Any, sto
     """A sync job on the client's sandbox account: the real adapter over HTTP, on the test's
     fake clock, with the rate limits out of the way (``crm_options``: more of the
     adapter's keyword arguments)."""
-    from connector.runtime import make_job
+    from connector.sync.runtime import make_job
 
     if client.crm.kind == "hubspot":
         from connector.crm.hubspot import HubSpotCRM

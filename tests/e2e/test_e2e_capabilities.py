@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from connector.runtime import client_runtime
 from connector.sandbox.clock import FakeClock
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.population import Population
@@ -15,6 +14,7 @@ from connector.sandbox.server import Server
 from connector.sandbox.smtp_sink import SmtpSink
 from connector.store import open_store
 from connector.sync import run_sync
+from connector.sync.runtime import client_runtime
 
 from .helpers import client_config, settings
 

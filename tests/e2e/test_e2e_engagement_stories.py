@@ -27,7 +27,6 @@ import pytest
 from connector.crm.activecampaign import ActiveCampaignCRM
 from connector.crm.hubspot import HubSpotCRM
 from connector.models import Event, EventType
-from connector.runtime import make_job
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
 from connector.sandbox.clock import FakeClock
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
@@ -36,6 +35,7 @@ from connector.sandbox.server import Server
 from connector.sandbox.smtp_sink import SmtpSink
 from connector.store import open_store
 from connector.sync import SyncJob, run_sync
+from connector.sync.runtime import make_job
 
 from .helpers import client_config, settings, story_contact
 

@@ -8,12 +8,12 @@ import pytest
 
 from connector.errors import LeaseHeld
 from connector.models import Event, EventType
-from connector.runtime import make_job
 from connector.sandbox.clock import FakeClock
 from connector.sandbox.memory_crm import MemoryCRM
 from connector.sandbox.smtp_sink import SmtpSink
 from connector.store import open_store
 from connector.sync import run_sync
+from connector.sync.runtime import make_job
 
 from ..scoring.scenarios import story_000
 from .helpers import client_config, settings, story_contact

@@ -20,8 +20,8 @@ from connector.preview.state import people_from_store
 from connector.preview.text import renderables
 from connector.sandbox import stored_state as bench
 from connector.scoring import load_rules, load_rules_text
-from connector.scoring.model_change import ModelChange, model_hash
 from connector.store import open_store
+from connector.sync.model_change import ModelChange, model_hash
 
 N = 600
 runner = CliRunner()

@@ -16,13 +16,13 @@ from datetime import UTC, datetime
 import pytest
 
 from connector.config import load_client
-from connector.runtime import make_job
 from connector.sandbox.clock import FakeClock
 from connector.sandbox.hubspot import HubSpotSandbox
 from connector.sandbox.server import Server
 from connector.sandbox.smtp_sink import SmtpSink
 from connector.store import open_store
 from connector.sync import run_sync
+from connector.sync.runtime import make_job
 
 from ..actions.test_safe_rule_changes import NEW_RULE, Client, lead, visits
 from ..e2e.helpers import RULES, settings

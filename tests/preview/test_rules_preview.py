@@ -17,7 +17,6 @@ from typer.testing import CliRunner
 
 from connector.cli import _load_commands, app
 from connector.config import Settings, load_client
-from connector.runtime import make_job
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server
@@ -25,6 +24,7 @@ from connector.sandbox.smtp_sink import SmtpSink
 from connector.store import open_store
 from connector.store import tables as t
 from connector.sync import run_sync
+from connector.sync.runtime import make_job
 
 from ..e2e.helpers import RULES
 

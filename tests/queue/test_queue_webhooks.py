@@ -22,12 +22,12 @@ import requests
 
 from connector.config import load_client
 from connector.models import Event, EventType
-from connector.runtime import client_runtime
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.server import Server
 from connector.sandbox.smtp_sink import SmtpSink
 from connector.store import open_store
 from connector.sync import run_sync
+from connector.sync.runtime import client_runtime
 
 from ..e2e.helpers import client_yaml, settings
 from ..web.helpers import InviteWatch, invites, warm_ready

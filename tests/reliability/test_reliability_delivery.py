@@ -35,12 +35,13 @@ import pytest
 from connector.cli.actions_cmds import outbox_line
 from connector.config import Settings, load_client
 from connector.models import Contact
-from connector.runtime import make_job
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.server import Server
 from connector.sandbox.smtp_sink import MODES, SmtpSink
 from connector.store import open_store
 from connector.sync import run_sync
+from connector.sync.runtime import make_job
+from connector.sync.status import status
 
 from ..e2e.helpers import client_yaml
 from ..scoring.scenarios import story_000
@@ -304,7 +305,7 @@ def _run_schedule(lab: Lab, s: Schedule) -> Counter:
             outcome["sent, retried" if e.attempts > 1 else "sent"] += 1
         else:
             outcome[f"{e.status}, {'arrived' if got else 'not arrived'}"] += 1
-    counts = store.status()["clients"][name]["actions"]
+    counts = status(store)["clients"][name]["actions"]
     if counts.get("failed") or counts.get("unknown"):
         line = outbox_line(name, counts)
         assert line and "connector actions" in line, line

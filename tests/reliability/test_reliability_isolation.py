@@ -20,6 +20,7 @@ from connector.sandbox.server import Server
 from connector.sandbox.smtp_sink import SmtpSink
 from connector.store import open_store
 from connector.sync import run_sync
+from connector.sync.status import status
 
 from ..e2e.helpers import RULES
 from .world import build
@@ -46,7 +47,7 @@ def test_odd_records_are_skipped_and_listed_never_fatal(hubspot, tmp_path):
         "odd-1", "5", "webinar_attended", world.clock.now()))
     report = run_sync(world.job)
     assert report.status == "ok" and report.counts["skipped"] == 1
-    skipped = store.status()["clients"][world.name]["skipped"]
+    skipped = status(store)["clients"][world.name]["skipped"]
     assert [s["contact_id"] for s in skipped] == ["1"]
     assert "unreadable record" in skipped[0]["reason"]
     for cid in ("2", "3", "4", "5", "6"):

@@ -22,16 +22,17 @@ from aiosmtpd.controller import Controller
 
 from connector.config import Settings, load_client
 from connector.errors import LeaseHeld
-from connector.lease import Heartbeat, acquire, holder_is_dead, holder_name, release
-from connector.runtime import make_job
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
 from connector.sandbox.faults import FaultPlan
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server
-from connector.scheduler import Runner
+from connector.schedule.scheduler import Runner
 from connector.store import open_store
 from connector.sync import run_sync
+from connector.sync.lease import Heartbeat, acquire, holder_is_dead, holder_name, release
+from connector.sync.runtime import make_job
+from connector.sync.status import status
 
 from ..e2e.helpers import RULES, client_config
 
@@ -328,7 +329,7 @@ def test_lease_of_a_live_holder_is_kept_and_renewed_and_a_lost_one_stops_the_run
     dead = f"{socket.gethostname()}:{gone}:0000"
     store.acquire_lease("b", dead, 60, now)
     store.start_run("b", "sync", now)
-    assert store.status()["clients"]["b"]["last_run"]["status"] == "interrupted"
+    assert status(store)["clients"]["b"]["last_run"]["status"] == "interrupted"
     assert acquire(store, "b", holder_name(), 60, now) == dead
     assert store.interrupt_runs("b", now) == 1
     assert [r["status"] for r in store.last_runs("b")] == ["interrupted"]

@@ -13,7 +13,6 @@ import pytest
 
 from connector.actions.marker import ALREADY
 from connector.models import Event, EventType
-from connector.runtime import make_job
 from connector.sandbox.activecampaign import ACSandbox
 from connector.sandbox.clock import FakeClock
 from connector.sandbox.faults import FaultPlan
@@ -23,6 +22,7 @@ from connector.sandbox.server import Server
 from connector.sandbox.smtp_sink import SmtpSink
 from connector.store import open_store
 from connector.sync import run_sync
+from connector.sync.runtime import make_job
 
 from ..e2e.helpers import client_config, settings, story_contact
 from .world import START, build

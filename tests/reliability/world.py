@@ -10,13 +10,13 @@ from typing import Any
 from connector.crm.activecampaign import ActiveCampaignCRM
 from connector.crm.hubspot import HubSpotCRM
 from connector.errors import ConnectorError
-from connector.runtime import make_job
 from connector.sandbox.activecampaign import ACAccount
 from connector.sandbox.clock import FakeClock
 from connector.sandbox.hubspot import HubSpotAccount
 from connector.sandbox.population import Population
 from connector.scoring import load_rules, score
 from connector.sync import SyncJob, run_sync
+from connector.sync.runtime import make_job
 
 from ..e2e.helpers import RULES, client_config, settings
 

@@ -13,9 +13,9 @@ from connector.config import load_client
 from connector.crm import registry
 from connector.crm.base import CRM, TASK, UNSUBSCRIBE, PullNotes
 from connector.errors import ClientConfigError
-from connector.runtime import client_runtime, make_crm
 from connector.sandbox.memory_crm import MemoryCRM
 from connector.store import open_store
+from connector.sync.runtime import client_runtime, make_crm
 
 from ..e2e.helpers import RULES, settings
 

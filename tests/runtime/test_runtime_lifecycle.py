@@ -6,12 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connector import runtime
-from connector.runtime import client_runtime
 from connector.sandbox.clock import FakeClock
 from connector.sandbox.memory_crm import MemoryCRM
 from connector.store import open_store
-from connector.sync import run_sync
+from connector.sync import run_sync, runtime
+from connector.sync.runtime import client_runtime
 
 from ..e2e.helpers import client_config, settings, story_contact
 

@@ -11,6 +11,7 @@ import pytest
 from connector.errors import LeaseHeld, StateError
 from connector.models import Event, EventType
 from connector.store import OutboxEntry, StoredContact, open_store
+from connector.sync.status import status
 
 NOW = datetime(2026, 11, 2, 9, tzinfo=UTC)
 
@@ -70,7 +71,7 @@ def test_claim_commits_sending_and_a_crash_leaves_unknown(store):
     [unknown] = store.recover_interrupted("a", NOW)
     assert unknown.dedupe_key == "invite:1:1"
     assert [e.status for e in store.outbox("a")] == ["unknown"]
-    assert store.status()["clients"]["a"]["unknown"]
+    assert status(store)["clients"]["a"]["unknown"]
 
 
 def test_deferred_entry_waits_for_its_next_attempt_then_can_fail(store):
@@ -137,7 +138,7 @@ def test_unreachable_database_is_a_clear_error_without_password():
 def test_migrations_are_idempotent(store_url):
     open_store(store_url).close()
     again = open_store(store_url)
-    assert again.status() == {"clients": {}}
+    assert status(again) == {"clients": {}}
     again.close()
 
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from connector.config import ClientConfig
 from connector.models import Contact
-from connector.runtime import client_runtime
 from connector.store import open_store
 from connector.sync import run_sync
+from connector.sync.runtime import client_runtime
 from connector.web.app import WebhookService
 from connector.web.serve import Background
 

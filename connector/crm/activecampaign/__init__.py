@@ -12,7 +12,7 @@ counters on the contact (``activity_signature`` is None), and a site visit does 
 ``udate``: an incremental pull first reads the account's activity stream and names, in
 ``engaged``, each contact with an activity or a ``TrackingLog`` (a visit) and its event ids;
 the sync fetches the engagement of contacts with ids it has not stored, or whose record
-changed other than by our own write (``connector/own_writes.py``), which it trusts only
+changed other than by our own write (``connector/sync/own_writes.py``), which it trusts only
 where the stream is proven to name visits (``stream_names_visits``). A stream refused
 (4xx) or answered empty (unproven) is read per contact instead, and the sync report says
 so. Deals and the stream are paged with a few requests in flight (``session.py``), and every

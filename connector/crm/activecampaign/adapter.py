@@ -81,7 +81,7 @@ class ActiveCampaignCRM(ContactsPull, Marker, Actions):
         # Whether this account's activity stream is proven to name site visits
         # ("TrackingLog" rows): None = unproven (the default), True = proven, False =
         # proven not to. Only when True is a contact whose ``udate`` moved by nothing but
-        # our own write left unread (``stream_complete``, ``connector/own_writes.py``);
+        # our own write left unread (``stream_complete``, ``connector/sync/own_writes.py``);
         # else its tracking logs are read, inside our write's window too. Set from state
         # by the capability check (first sync, full resync, ``connector doctor``).
         self.stream_names_visits = stream_names_visits

@@ -19,7 +19,7 @@ from connector.crm import registry
 from connector.crm.base import CRM, ScoreProperty
 from connector.scoring import load_rules
 from connector.store.base import Store
-from connector.sync import SyncJob
+from connector.sync.job import SyncJob
 
 Clock = Callable[[], datetime]
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from connector.config import ClientConfig, Settings
-from connector.report import SyncReport
 from connector.store.base import Store
+from connector.sync.report import SyncReport
 
 
 @dataclass
@@ -34,8 +34,8 @@ def sync_dirty(cfg: ClientConfig, settings: Settings, store: Store,
                clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> TargetedRun:
     """Sync ``dirty`` (contact id -> first marked at) of ``cfg``'s client. Raises LeaseHeld
     when a live run holds the client (its marks stay)."""
-    from connector.runtime import client_runtime
-    from connector.sync import run_sync
+    from connector.sync.run import run_sync
+    from connector.sync.runtime import client_runtime
 
     with client_runtime(cfg, settings, store, env=env) as job:
         if stop is not None:

@@ -1,0 +1,1 @@
+"""`connector run`: every client synced on its own schedule (``scheduler.Runner``)."""
