@@ -327,9 +327,11 @@ def many_clients(clients: int, n: int, scale: float) -> tuple[float, float, floa
     return wall, max(bounds), sum(bounds)
 
 
-def memory(n: int) -> float:
-    """Peak RSS (MB) of a process that syncs ``n`` streamed contacts into SQLite."""
-    out = subprocess.run([sys.executable, "-m", "benchmarks.memory_probe", str(n)],
+def memory(n: int, kind: str) -> float:
+    """Peak RSS (MB) of a process whose real ``kind`` adapter resyncs a sandbox account of
+    ``n`` contacts into SQLite (``benchmarks.memory_probe``)."""
+    out = subprocess.run([sys.executable, "-m", "benchmarks.memory_probe", str(n),
+                          "--crm", kind],
                          capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
@@ -358,7 +360,7 @@ def main() -> None:
                              "20 clients x 10 req/s x 2 keeps the machine below its CPU limit)")
     parser.add_argument("--memory", help="memory probe sizes, e.g. 10000,100000,1000000")
     parser.add_argument("--crm", choices=("hubspot", "activecampaign"),
-                        help="only this CRM's resync and incremental rows")
+                        help="only this CRM's resync, incremental and memory rows")
     parser.add_argument("--only", help="a subset, comma-separated: "
                                        "resync,incremental,clients,memory,engine; and, "
                                        "only when named, actions (a first resync acting "
@@ -422,7 +424,8 @@ def main() -> None:
           f"{args.concurrency} engagement requests in flight"
           + ("; ActiveCampaign's limit scaled by its window" if args.scale_window else ""),
           flush=True)
-    for kind in [args.crm] if args.crm else ["hubspot", "activecampaign"]:
+    kinds = [args.crm] if args.crm else ["hubspot", "activecampaign"]
+    for kind in kinds:
         resyncs: list[Run] = []
         for n in sizes if "resync" in parts else []:
             run = full_resync(kind, n, scale_for(n))
@@ -477,8 +480,9 @@ def main() -> None:
         line(f"{clients} clients x {per:,} in one process", f"{wall:.1f} s (slowest bound "
              f"{slowest:.1f} s, sum of bounds {summed:.1f} s; {clients_scale:g}x limits)",
              "<= 1.2x slowest", f"{wall / slowest:.2f}x")
-    for n in memory_sizes if "memory" in parts else []:
-        line(f"peak RSS, {n:,} contacts", f"{memory(n):.0f} MB", "flat, <= 300 MB at 1M", "-")
+    for kind, n in itertools.product(kinds, memory_sizes) if "memory" in parts else []:
+        line(f"{kind} peak RSS, full resync of {n:,} contacts", f"{memory(n, kind):.0f} MB",
+             "flat, <= 300 MB at 1M", "-")
     if "engine" in parts:
         rate = engine_bench.run(5_000 if q else 20_000, 20)
         line("engine, one core, 20 events/contact", f"{rate:,.0f} contacts/s", ">= 50,000/s",

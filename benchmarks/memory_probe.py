@@ -1,82 +1,82 @@
-"""Peak memory of one full sync of N contacts streamed from a CRM: ``python -m
-benchmarks.memory_probe N`` prints the peak RSS in MB.
+"""Peak memory of one full resync of N contacts with a real adapter: ``python -m
+benchmarks.memory_probe N --crm hubspot|activecampaign`` prints the peak RSS in MB.
 
-The CRM here is an in-process stream over the seeded population (no HTTP), so what is
-measured is the connector itself: pull, score, state store (SQLite), write-back.
+The adapter (HubSpot's or ActiveCampaign's, over HTTP) reads a sandbox account of N seeded
+contacts served by its own process (``benchmarks.sandbox_proc``, so its memory is not
+counted), at limits scaled far past the real ones: memory does not depend on the pace.
+What is measured is this process: the adapter (pages, engagement, ActiveCampaign's
+activity stream, which waits in the state store), scoring, the state store (SQLite) and
+the write-back.
 """
 
 from __future__ import annotations
 
+import argparse
 import resource
-import sys
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 
-from benchmarks.__main__ import _client
+from benchmarks.__main__ import AC_RATE, HUBSPOT_RATE, _client
+from benchmarks.sandbox_proc import RemoteSandbox
 from connector.config import Settings
-from connector.crm.base import PullNotes, ScoreProperty, WriteReport
-from connector.models import Contact, Event
-from connector.sandbox.population import Population
+from connector.crm.activecampaign import ActiveCampaignCRM
+from connector.crm.base import CRM
+from connector.crm.hubspot import HubSpotCRM
+from connector.crm.spool import MemorySpool
 from connector.store import open_store
 from connector.sync import run_sync
 from connector.sync.runtime import make_job
 
+SCALE = 1000.0  # limits 1,000 times the real ones: the pace is the machine's
+NAME, SEED = "mem", 3
 
-class StreamCRM:
-    kind = "stream"
-    capabilities: frozenset[str] = frozenset()  # the probe's client has its actions off
-    incremental_ordered = False
-    engaged = None
 
-    def __init__(self, population: Population) -> None:
-        self.population = population
-        self.notes = PullNotes()
-        self.recent: dict[str, tuple[Event, ...]] = {}
+def adapter(kind: str, url: str) -> CRM:
+    token = f"bench-token-{NAME}"
+    if kind == "hubspot":
+        return HubSpotCRM(NAME, token, url, plan="enterprise",
+                          requests_per_10s=int(HUBSPOT_RATE * 10 * SCALE),
+                          search_per_second=int(5 * SCALE))
+    # the sandbox's stream names site visits (as in the resync benchmark)
+    return ActiveCampaignCRM(NAME, token, url, requests_per_second=AC_RATE * SCALE,
+                             import_poll_seconds=0.001, stream_names_visits=True)
 
-    def iter_contacts(self, since: datetime | None, until: datetime) -> Iterator[Contact]:
-        for i in range(len(self.population)):
-            person = self.population.person(i)
-            if len(self.recent) >= 1000:  # the sync asks for a batch's events right after
-                self.recent.clear()
-            self.recent[person.contact.id] = person.events
-            yield person.contact
 
-    def fetch_events(self, contacts: Sequence[Contact],
-                     since: datetime | None) -> Mapping[str, list[Event]]:
-        offset = self.population.id_offset
-        return {c.id: list(self.recent.get(c.id)
-                           or self.population.person(int(c.id) - offset).events)
-                for c in contacts}
-
-    def ensure_score_property(self, prop: ScoreProperty) -> None:
-        return None
-
-    def write_scores(self, scores: Mapping[str, int]) -> WriteReport:
-        return WriteReport(written=list(scores), calls=-(-len(scores) // 100))
-
-    def get_owner(self, contact: Contact) -> None:
-        return None
-
-    def retried(self) -> dict[str, int]:
-        return {}
-
-    def close(self) -> None:
-        return None
+def probe(n: int, kind: str, in_memory: bool = False) -> float:
+    """Peak RSS (MB) of this process after a full resync of ``n`` contacts (``in_memory``:
+    ActiveCampaign's activity stream held in memory, as before issue 25)."""
+    sandbox = RemoteSandbox(kind, SCALE, [(NAME, n, SEED)])
+    try:
+        state = f"sqlite:///{tempfile.mkdtemp(prefix='mem-')}/state.db"
+        store = open_store(state)
+        crm = adapter(kind, sandbox.url)
+        job = make_job(_client(NAME, kind, sandbox.url), Settings(state_url=state), store,
+                       crm=crm, env={"BENCH_TOKEN": f"bench-token-{NAME}"})
+        if in_memory and isinstance(crm, ActiveCampaignCRM):
+            crm.use_spool(MemorySpool())
+        try:
+            report = run_sync(job, full=True)
+        finally:
+            crm.close()
+        assert report.counts["scored"] == n, report.counts
+    finally:
+        sandbox.close()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
-    n = int(sys.argv[1])
-    state = f"sqlite:///{tempfile.mkdtemp(prefix='mem-')}/state.db"
-    store = open_store(state)
-    crm = StreamCRM(Population(n, seed=3))
-    job = make_job(_client("mem", "hubspot", "http://unused"), Settings(state_url=state),
-                   store, crm=crm, env={"BENCH_TOKEN": "x"})
-    report = run_sync(job, full=True)
-    assert report.counts["scored"] == n, report.counts
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"{datetime.now(UTC).isoformat()} {n} contacts")
-    print(peak_kb / 1024)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("n", type=int, help="contacts in the account")
+    parser.add_argument("--crm", choices=("hubspot", "activecampaign"), default="hubspot")
+    parser.add_argument("--in-memory", action="store_true",
+                        help="hold ActiveCampaign's activity stream in memory (the old way)")
+    args = parser.parse_args()
+    began = datetime.now(UTC)
+    peak = probe(args.n, args.crm, args.in_memory)
+    took = (datetime.now(UTC) - began).total_seconds()
+    how = ", stream in memory" if args.in_memory else ""
+    print(f"{began.isoformat()} {args.crm} {args.n} contacts{how}, {took:.0f} s")
+    print(peak)
 
 
 if __name__ == "__main__":

@@ -201,6 +201,25 @@ capabilities = Table(
     Column("changed_at", UTCDateTime),
 )
 
+# the account-wide activity stream a run is reading, spooled here instead of held in memory
+# (migration 0009, ``connector/store/spool.py``); each process's rows under its ``owner``,
+# deleted when its adapter closes; ``type`` None: an id the stream only names (a visit)
+activity_spool = Table(
+    "activity_spool", metadata,
+    Column("client", String(100), primary_key=True),
+    Column("owner", String(120), primary_key=True),
+    Column("stream", Integer, primary_key=True),
+    Column("contact_id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("event_id", String(200), nullable=False),
+    Column("type", String(50)),
+    Column("occurred_at", UTCDateTime),
+    Column("url", Text),
+    Column("email_id", String(200)),
+    Column("name", Text),
+    Column("properties", JSON),
+)
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -17,8 +17,10 @@ from connector.actions.context import ActionContext
 from connector.config import ClientConfig, Settings
 from connector.crm import registry
 from connector.crm.base import CRM, ScoreProperty
+from connector.crm.spool import TakesSpool
 from connector.scoring import load_rules
 from connector.store.base import Store
+from connector.store.spool import activity_spool
 from connector.sync.job import SyncJob
 
 Clock = Callable[[], datetime]
@@ -48,6 +50,8 @@ def make_job(client: ClientConfig, settings: Settings, store: Store, *,
     model = load_rules(client.rules)
     adapter = crm or make_crm(client, env=env, clock=clock, sleep=sleep)
     registry.check_capabilities(client, adapter.kind, adapter.capabilities)
+    if isinstance(adapter, TakesSpool) and (spool := activity_spool(store, client.name)):
+        adapter.use_spool(spool)  # the account's activity stream waits in state, not memory
     smtp_password = client.smtp_password(env)
     logs.register_secrets([smtp_password])
     actions = ActionContext(client=client, crm=adapter, smtp_password=smtp_password,

@@ -5,14 +5,15 @@ and said in the sync report."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from connector.crm.activecampaign.session import ACSession
 from connector.crm.activecampaign.values import parse_time
 from connector.crm.mapping import form_event_type
+from connector.crm.spool import ActivitySpool, Engaged, MemorySpool, SpoolRow
 from connector.models import Event, EventType
 
 # ``GET /activities``: what each ``reference_type`` is. It names the *model* of the activity
@@ -42,6 +43,7 @@ NOT_ENGAGEMENT = frozenset({
     "smsreply", "smsunsub", "trackinglog", "seriesblock", "subscriberlog",
     "subscriberconversion", "fbaudiencecontactlog", "ecomorderactivity"})
 UNKNOWN_NOTE = "activities of unknown type"
+SPOOL_ROWS = 5_000  # stream rows handed to the spool at once
 
 
 class ActivityReader(ACSession):
@@ -49,28 +51,41 @@ class ActivityReader(ACSession):
 
     def _activities(self, params: dict[str, Any], since: datetime | None,
                     ) -> dict[str, list[Event]]:
-        """The scored activities by contact (``params``: e.g. one ``contact``)."""
-        return self._read_stream(params, since).events
+        """The scored activities by contact (``params``: e.g. one ``contact``), read
+        into memory: for a few contacts only."""
+        spool = MemorySpool()
+        stream = self._read_stream(params, since, spool)
+        return stream.events_of(list(spool.contact_ids(stream.number)))
 
-    def _read_stream(self, params: dict[str, Any], since: datetime | None) -> Stream:
-        out = Stream()
+    def _read_stream(self, params: dict[str, Any], since: datetime | None,
+                     spool: ActivitySpool) -> Stream:
+        """The stream into ``spool``, handed on a window of pages at a time (never held
+        whole: a 100,000-contact account's stream is about 770,000 rows)."""
+        out = Stream(spool, spool.new_stream())
         if since is not None:
             params = {**params, "after": since.isoformat()}
-        for row in (r for rows in self._pages("/activities", "activities", params)
-                    for r in rows):
-            out.rows += 1
-            if is_visit_row(row):
-                # a site visit: its page is in the contact's tracking logs, as the event
-                # ``ac-trk-{id}`` (``reference_id`` names the tracking log)
-                cid = row_contact(row)
-                ref = row.get("reference_id") or f"act-{row.get('id')}"
-                if cid:
-                    out.visited.setdefault(cid, set()).add(f"ac-trk-{ref}")
-                continue
-            event = self._activity_event(row)
-            if event is not None:
-                out.events.setdefault(event.contact_id, []).append(event)
+        held: list[SpoolRow] = []
+        for rows in self._pages("/activities", "activities", params):
+            for row in rows:
+                out.rows += 1
+                spooled = self._spool_row(row)
+                if spooled is not None:
+                    held.append(spooled)
+            if len(held) >= SPOOL_ROWS:
+                spool.add(out.number, held)
+                held = []
+        spool.add(out.number, held)
         return out
+
+    def _spool_row(self, row: Mapping[str, Any]) -> SpoolRow | None:
+        if is_visit_row(row):
+            # a site visit: its page is in the contact's tracking logs, as the event
+            # ``ac-trk-{id}`` (``reference_id`` names the tracking log)
+            cid = row_contact(row)
+            ref = row.get("reference_id") or f"act-{row.get('id')}"
+            return (cid, f"ac-trk-{ref}", None) if cid else None
+        event = self._activity_event(row)
+        return (event.contact_id, event.id, event) if event is not None else None
 
     def _activity_event(self, row: Mapping[str, Any]) -> Event | None:
         when = parse_time(row.get("tstamp"))
@@ -105,13 +120,21 @@ class ActivityReader(ACSession):
 
 @dataclass
 class Stream:
-    """The activity stream read once per run: scored events by contact, and the contacts
-    with a ``TrackingLog`` row (a site visit, read from their tracking logs) and the event
-    ids those visits will have."""
+    """An activity stream read this run, kept in a spool (``connector/crm/spool.py``):
+    scored events by contact, and per contact with a ``TrackingLog`` row (a site visit,
+    read from its tracking logs) the event ids those visits will have."""
 
-    events: dict[str, list[Event]] = field(default_factory=dict)
-    visited: dict[str, set[str]] = field(default_factory=dict)
+    spool: ActivitySpool
+    number: int
     rows: int = 0  # every row read, engagement or not
+
+    def events_of(self, contact_ids: Sequence[str]) -> dict[str, list[Event]]:
+        """The scored events of these contacts (one read of the spool)."""
+        return self.spool.events(self.number, contact_ids)
+
+    def engaged(self) -> Engaged:
+        """Contact id -> every id the stream names for it (events and visits)."""
+        return Engaged(self.spool, self.number)
 
 
 def _norm(name: Any) -> str:

@@ -21,6 +21,7 @@ from connector.crm.base import ALL_CAPABILITIES, PullNotes
 from connector.crm.detected import Detected
 from connector.crm.fanout import DEFAULT_WORKERS
 from connector.crm.registry import register
+from connector.crm.spool import ActivitySpool, MemorySpool
 from connector.http import HttpLayer, Limit, RateLimiter
 from connector.http.requests_client import JsonClient
 from connector.models import Owner
@@ -107,10 +108,13 @@ class ActiveCampaignCRM(ContactsPull, Marker, Actions):
         self._users: dict[str, Owner | None] = {}
         self._emails: dict[str, str] = {}
         self._activity_cache: dict[datetime | None, Stream] = {}
+        # where the account's activity stream is kept while the run uses it: memory, unless
+        # the runtime hands over the state store's (``use_spool``)
+        self.spool: ActivitySpool = MemorySpool()
         # per contact, the ids of the engagement the account's stream shows since a day
         # before the bookmark (a site visit does not move ``udate``: docs/activecampaign.md);
         # the sync fetches the contacts with an id it has not stored. None: not known
-        self.engaged: dict[str, set[str]] | None = None
+        self.engaged: Mapping[str, set[str]] | None = None
 
     @classmethod
     def from_config(cls, client: ClientConfig, token: str, *,
@@ -133,5 +137,19 @@ class ActiveCampaignCRM(ContactsPull, Marker, Actions):
     def use_capabilities(self, detected: Detected) -> list[str]:
         return use(self, detected)
 
+    def use_spool(self, spool: ActivitySpool) -> None:
+        """Keep the activity stream in ``spool`` (the state store's: memory stays flat with
+        the account) instead of memory."""
+        self.spool.clear()
+        self._activity_cache.clear()
+        self.engaged = None
+        self.spool = spool
+        spool.clear()
+
     def close(self) -> None:
+        """Release the connections and the run's spooled streams (a closed adapter used
+        again reads the stream again)."""
         self.http.close()
+        self._activity_cache.clear()
+        self.engaged = None
+        self.spool.clear()

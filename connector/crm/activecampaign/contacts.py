@@ -34,6 +34,7 @@ class ContactsPull(Engagement, Lookups):
 
     def iter_contacts(self, since: datetime | None, until: datetime) -> Iterator[Contact]:
         self._activity_cache.clear()
+        self.spool.clear()  # a new run: the streams of an earlier one are not wanted
         self._stream_untrusted = False
         with self._unknown_lock:  # a new run: its own count of unknown activity types
             self._unknown.clear()
@@ -50,10 +51,7 @@ class ContactsPull(Engagement, Lookups):
             # both): who engaged, whether or not the contact record moved
             stream = self._account_activities(since - timedelta(days=1))
             if stream is not None:
-                self.engaged = {cid: {e.id for e in events}
-                                for cid, events in stream.events.items()}
-                for cid, visits in stream.visited.items():
-                    self.engaged.setdefault(cid, set()).update(visits)
+                self.engaged = stream.engaged()
         yield from self._contact_pages(params, floor, since, until)
 
     def get_contacts_by_id(self, ids: Sequence[str]) -> list[Contact]:

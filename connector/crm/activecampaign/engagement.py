@@ -10,6 +10,7 @@ from datetime import datetime
 from connector.crm.activecampaign.activities import ActivityReader, Stream
 from connector.crm.activecampaign.values import parse_time
 from connector.crm.fanout import fan_out
+from connector.crm.spool import MemorySpool
 from connector.errors import AuthError, NotFoundError, SkipRecord
 from connector.models import Contact, Event, EventType
 
@@ -46,8 +47,10 @@ class Engagement(ActivityReader):
         stream = (self._account_activities(since)
                   if len(ids) >= self.bulk_threshold or self._stream_read(since) else None)
         if stream is not None:
+            held = stream.events_of(ids)  # this batch's rows of the spool, no more
+
             def activities(cid: str) -> list[Event]:
-                return [e for e in stream.events.get(cid, [])
+                return [e for e in held.get(cid, [])
                         if since is None or e.occurred_at >= since]
         else:
             if self._stream_refused and ids:
@@ -74,7 +77,7 @@ class Engagement(ActivityReader):
             if key is None or (since is not None and key <= since):
                 return stream
         try:
-            stream = self._read_stream({}, since)
+            stream = self._read_stream({}, since, self.spool)
         except (SkipRecord, AuthError, NotFoundError) as exc:
             self._account_stream = False
             self._stream_refused = f"{exc.status or 'an error'} ({exc.detail})"
@@ -96,14 +99,14 @@ class Engagement(ActivityReader):
         if not self._contact_activities:
             return []
         try:
-            stream = self._read_stream({"contact": cid}, since)
+            stream = self._read_stream({"contact": cid}, since, MemorySpool())
         except (AuthError, NotFoundError) as exc:
             self._contact_activities = False
             self._note(UNREAD_NOTE.format(how=f"{exc.status} ({exc.detail})"))
             return []
         if stream.rows and self._stream_untrusted:
             self._note(EMPTY_NOTE)
-        return stream.events.get(cid, [])
+        return stream.events_of([cid]).get(cid, [])
 
 
     def _page_visits(self, cid: str, since: datetime | None) -> list[Event]:

@@ -16,6 +16,7 @@ from connector.crm.activecampaign.values import int_or_none
 from connector.crm.base import PullNotes
 from connector.crm.fanout import fan_out
 from connector.crm.over_http import OverHttp
+from connector.crm.spool import ActivitySpool
 from connector.http.requests_client import JsonClient
 from connector.models import Owner
 
@@ -42,7 +43,8 @@ class ACSession(OverHttp):
     import_poll_seconds: float
     notes: PullNotes
     stream_names_visits: bool | None
-    engaged: dict[str, set[str]] | None
+    engaged: Mapping[str, set[str]] | None
+    spool: ActivitySpool
     http: JsonClient
     _unknown: Counter[str]
     _unknown_lock: threading.Lock
