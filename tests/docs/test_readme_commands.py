@@ -45,7 +45,8 @@ MENTION = ("names the command in prose: it needs --client (or --id), which the R
            "invocations of it give, and those are run")
 INSTALL = "installs packages: the test's virtual environment (.venv here) already has every extra"
 SYSTEM = "changes the machine (packages, services, databases, containers)"
-SUITE = "the test suite and type check run in CI (.ci/run) on their own, not inside a test"
+SUITE = ("the test suite, type check and layer contracts run in CI (.ci/run) on their own, "
+         "not inside a test")
 BENCH = "a benchmark: minutes to hours of load on the machine"
 QUEUE = ("needs the database `connector` on PostgreSQL and a Redis the test does not own; "
          "tests/queue runs the workers")
@@ -59,6 +60,7 @@ SKIP: dict[str, str] = {
     ".venv/bin/pip install -e '.[serve]'": INSTALL,
     "pip install .": INSTALL,
     ".venv/bin/mypy": SUITE,
+    ".venv/bin/lint-imports": SUITE,
     ".venv/bin/pytest -q": SUITE,
     ".venv/bin/pytest -q -s tests/web": SUITE,
     ".venv/bin/python tests/fidelity/check.py": SUITE + "; it builds its own virtual "
