@@ -30,7 +30,7 @@ def check_state_url(url: str) -> None:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
-    from connector.store.sql import masked
+    from connector.store.sql.engine import masked
 
     try:
         parsed = make_url(url)

@@ -1,5 +1,5 @@
 """What the sync remembers between runs, and the store protocol (SQL implementation in
-``sql.py``: SQLite by default, PostgreSQL by URL)."""
+``sql/``: SQLite by default, PostgreSQL by URL)."""
 
 from __future__ import annotations
 

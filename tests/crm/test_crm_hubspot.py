@@ -309,7 +309,7 @@ def test_upgrade_drops_the_events_the_old_property_reading_made(tmp_path):
     from sqlalchemy import create_engine, text
 
     from connector.store import open_store
-    from connector.store.sql import MIGRATIONS
+    from connector.store.sql.migrate import MIGRATIONS
 
     url = f"sqlite:///{tmp_path / 'state.db'}"
     engine = create_engine(url)
