@@ -8,11 +8,10 @@ new adapter is one module plus one line in ``_MODULES``.
 from __future__ import annotations
 
 import importlib
-import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
+from connector.clock import Clock
 from connector.crm.base import AUTOMATION, CRM, TAG, TASK, UNSUBSCRIBE
 from connector.errors import ClientConfigError
 
@@ -36,8 +35,7 @@ class Adapter(Protocol):
     capabilities: frozenset[str]
 
     def from_config(self, client: ClientConfig, token: str, *,
-                    clock: Callable[[], datetime],
-                    sleep: Callable[[float], None] = time.sleep) -> CRM: ...
+                    clock: Clock) -> CRM: ...
 
 
 A = TypeVar("A")

@@ -29,7 +29,7 @@ def activecampaign_rows(crm: ActiveCampaignCRM,
                         client: ClientConfig) -> tuple[Detected, list[Row]]:
     token = _token_row(crm)
     if token.status == FAIL:  # nothing else can answer
-        return Detected(crm.kind, {}, crm.clock()), [token]
+        return Detected(crm.kind, {}, crm.clock.now()), [token]
     detected, probe = detect(crm)
     found = detected.found
     return detected, [

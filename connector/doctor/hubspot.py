@@ -44,7 +44,7 @@ def hubspot_rows(crm: HubSpotCRM, client: ClientConfig) -> tuple[Detected, list[
     try:
         detected = crm.detect_capabilities()
     except AuthError as exc:  # a 401: the token itself; nothing else can answer
-        return Detected(crm.kind, {}, crm.clock()), [Row(
+        return Detected(crm.kind, {}, crm.clock.now()), [Row(
             "token and scopes", FAIL, f"token refused ({exc.status}: {exc.detail})",
             "every sync fails", "copy the private app's access token again into the "
             "variable crm.token_env names (a rotated or deleted app's token stops working)")]

@@ -10,23 +10,21 @@ from __future__ import annotations
 import bisect
 import math
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-Clock = Callable[[], float]
-Sleep = Callable[[float], None]
+from connector.clock import Clock
 
 
 class TokenBucket:
     """``rate`` requests per second on average, bursts of up to ``burst``."""
 
-    def __init__(self, rate: float, burst: float, clock: Clock, sleep: Sleep) -> None:
+    def __init__(self, rate: float, burst: float, clock: Clock) -> None:
         self.rate = rate
         self.capacity = max(1.0, burst)
         self.tokens = self.capacity
         self.clock = clock
-        self.sleep = sleep
-        self.updated = clock()
+        self.updated = clock.monotonic()
         self.lock = threading.Lock()
 
     def acquire(self) -> float:
@@ -34,7 +32,7 @@ class TokenBucket:
         waited = 0.0
         while True:
             with self.lock:
-                now = self.clock()
+                now = self.clock.monotonic()
                 self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
                 self.updated = now
                 if self.tokens >= 1.0 - 1e-9:
@@ -42,14 +40,14 @@ class TokenBucket:
                     return waited
                 # at least a millisecond: float time may not move for smaller steps
                 wait = max((1.0 - self.tokens) / self.rate, 0.001)
-            self.sleep(wait)
+            self.clock.sleep(wait)
             waited += wait
 
     def penalise(self, seconds: float) -> None:
         """After a 429: no tokens until ``seconds`` from now."""
         with self.lock:
             self.tokens = -seconds * self.rate
-            self.updated = self.clock()
+            self.updated = self.clock.monotonic()
 
 
 class RollingWindow:
@@ -70,12 +68,11 @@ class RollingWindow:
     held at once (``tests/http/test_ratelimit_in_flight.py``).
     """
 
-    def __init__(self, limit: int, window: float, clock: Clock, sleep: Sleep, *,
+    def __init__(self, limit: int, window: float, clock: Clock, *,
                  in_flight: bool = False) -> None:
         self.limit = limit
         self.window = window
         self.clock = clock
-        self.sleep = sleep
         # the times places were taken (or, in flight, the latest times the CRM can have
         # counted the answered requests), oldest first
         self.sent: list[float] = []
@@ -89,7 +86,7 @@ class RollingWindow:
         waited = 0.0
         while True:
             with self.lock:
-                now = self.clock()
+                now = self.clock.monotonic()
                 expired = bisect.bisect_right(self.sent, now - self.window)
                 del self.sent[:expired]
                 wait = self.blocked_until - now
@@ -104,7 +101,7 @@ class RollingWindow:
                     # place is held by a request in flight, look again shortly
                     wait = (self.sent[0] + self.window - now) if self.sent else 0.005
             wait = max(wait, 0.001)
-            self.sleep(wait)
+            self.clock.sleep(wait)
             waited += wait
 
     def release(self, sent_at: float | None = None) -> None:
@@ -114,7 +111,7 @@ class RollingWindow:
         if not self.track_in_flight:
             return
         with self.lock:
-            now = self.clock()
+            now = self.clock.monotonic()
             self.in_flight = max(0, self.in_flight - 1)
             counted_by = now
             if sent_at is not None and sent_at <= now:
@@ -124,7 +121,7 @@ class RollingWindow:
 
     def penalise(self, seconds: float) -> None:
         with self.lock:
-            self.blocked_until = max(self.blocked_until, self.clock() + seconds)
+            self.blocked_until = max(self.blocked_until, self.clock.monotonic() + seconds)
 
 
 @dataclass(frozen=True)
@@ -145,18 +142,17 @@ class Limit:
 class RateLimiter:
     """One limiter per endpoint class; unknown classes use the ``"default"`` one."""
 
-    def __init__(self, limits: Mapping[str, Limit], clock: Clock, sleep: Sleep) -> None:
+    def __init__(self, limits: Mapping[str, Limit], clock: Clock) -> None:
         self.limits = dict(limits)
         self.clock = clock
-        self.sleep = sleep
         self._limiters: dict[str, TokenBucket | RollingWindow] = {}
         for name, limit in self.limits.items():
             if limit.burst is None:
                 self._limiters[name] = RollingWindow(int(limit.requests), limit.per_seconds,
-                                                     clock, sleep, in_flight=limit.in_flight)
+                                                     clock, in_flight=limit.in_flight)
             else:
                 self._limiters[name] = TokenBucket(limit.requests / limit.per_seconds,
-                                                   limit.burst, clock, sleep)
+                                                   limit.burst, clock)
 
     def _for(self, endpoint_class: str) -> TokenBucket | RollingWindow | None:
         return self._limiters.get(endpoint_class) or self._limiters.get("default")

@@ -13,23 +13,21 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
 from connector import stopping
+from connector.clock import Clock, SystemClock
 from connector.errors import CRMError, NetworkError, RateLimited, RetryLater
 from connector.http.policy import RawResponse, error_for, network_error
 from connector.http.ratelimit import RateLimiter
 
 log = logging.getLogger("connector.http")
-
-Sleep = Callable[[float], None]
 
 
 @dataclass
@@ -55,16 +53,13 @@ class HttpLayer:
     """Rate limiting, retries and error mapping for one client of one CRM."""
 
     def __init__(self, crm: str, client: str, limiter: RateLimiter, *,
-                 clock: Callable[[], float] = time.monotonic, sleep: Sleep = time.sleep,
-                 max_attempts: int = 6, max_wait: float = 120.0, timeout: float = 30.0,
-                 secrets: Iterable[str] = (),
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Clock | None = None, max_attempts: int = 6, max_wait: float = 120.0,
+                 timeout: float = 30.0, secrets: Iterable[str] = ()) -> None:
         self.crm = crm
         self.client = client
         self.limiter = limiter
-        self.clock = clock
-        self.now = now  # the wall clock: a Retry-After date counts from it
-        self.sleep = sleep
+        # waits out back-off; its wall time is what a Retry-After date counts from
+        self.clock: Clock = clock or SystemClock()
         self.max_attempts = max_attempts
         self.max_wait = max_wait
         self.timeout = timeout
@@ -100,7 +95,7 @@ class HttpLayer:
         self.stats.add_wait(self.limiter.acquire(endpoint_class))
         # the limiter's clock: an answered request's round trip tells it when the CRM
         # can have counted the request; one that failed tells nothing (None)
-        sent_at: float | None = self.limiter.clock()
+        sent_at: float | None = self.limiter.clock.monotonic()
         self.stats.count(self.stats.calls, endpoint_class)
         try:
             response = do_send()
@@ -115,9 +110,9 @@ class HttpLayer:
             self.limiter.release(endpoint_class, sent_at)
         self.headers_seen.update(response.headers)
         if "date" in response.headers:
-            self.date_received_at = self.now()
+            self.date_received_at = self.clock.now()
         error = error_for(response, crm=self.crm, client=self.client, endpoint=endpoint,
-                          secrets=self.secrets, now=self.now())
+                          secrets=self.secrets, now=self.clock.now())
         if error is not None:
             if isinstance(error, RateLimited):
                 self.stats.count(self.stats.rate_limited, endpoint_class)
@@ -144,7 +139,7 @@ class HttpLayer:
         stopping.check()  # a sync asked to stop does not wait out a retry's back-off
         if seconds > 0:
             self.stats.add_wait(seconds)
-            self.sleep(seconds)
+            self.clock.sleep(seconds)
 
     def _note_retry(self, endpoint_class: str, endpoint: str, state: RetryCallState) -> None:
         self.stats.count(self.stats.retried, endpoint)

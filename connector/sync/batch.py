@@ -112,7 +112,7 @@ def complete(job: SyncJob, report: SyncReport, read: Read, *, dry_run: bool,
                 outcome = job.crm.write_scores(to_write)
             except stopping.Stopped:  # in a retry wait: the writes repeat (same values)
                 return False
-            written_at = job.clock()  # confirmed by now: its echo comes back before this
+            written_at = job.clock.now()  # confirmed by now: its echo comes back before this
             failed = dict(outcome.failed)
             report.counts["write_calls"] += outcome.calls
             report.counts["written"] += len(outcome.written)

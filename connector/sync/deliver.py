@@ -23,7 +23,7 @@ def deliver(job: SyncJob, report: SyncReport, *, dry_run: bool) -> None:
             if reason:
                 report.planned.append(f"{reason}: a real run would hold them")
         return
-    now = job.clock()
+    now = job.clock.now()
     guard = apply_guard(job.store, job.client, cfg.guard, now)
     report.counts["actions_held_guard"] += guard.held_invites + guard.held_unsubscribes
     report.guard.extend(guard.notes)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from connector.actions.context import ActionContext
+from connector.clock import Clock
 from connector.crm.base import CRM, ScoreProperty
 from connector.scoring import RulesModel
 from connector.store.base import Store
@@ -18,7 +18,6 @@ BATCH_SIZE = 500
 # apart from them)
 FIRST_SYNC_HOLD = "first sync: "
 CONTACTS_STREAM = "contacts"
-Clock = Callable[[], datetime]
 Progress = Callable[[str, int], None]
 
 

@@ -33,7 +33,7 @@ def run_sync(job: SyncJob, *, full: bool = False, dry_run: bool = False,
     read by id, their engagement fetched, scored, written and acted on; the bookmark stays.
     With ``job.trust_dirty`` a scheduled (not full) sync is the targeted sync of the
     client's dirty contacts plus the rescoring of due contacts from state."""
-    started = job.clock()
+    started = job.clock.now()
     kind = "resync" if full else "sync"
     targeted = Targeted(list(contact_ids), poll=False) if contact_ids is not None else None
     if targeted is None and job.trust_dirty and not full:
@@ -46,7 +46,7 @@ def run_sync(job: SyncJob, *, full: bool = False, dry_run: bool = False,
     report.took_over = lease.acquire(job.store, job.client, holder, job.lease_seconds, started)
     try:
         job.store.interrupt_runs(job.client, started)
-        with lease.Heartbeat(job.store, job.client, holder, job.lease_seconds, job.clock,
+        with lease.Heartbeat(job.store, job.client, holder, job.lease_seconds, job.clock.now,
                              on_lost=job.stop.set) as heartbeat:
             _sync_holding_lease(job, report, kind, heartbeat, full=full, dry_run=dry_run,
                                 progress=progress or _no_progress, targeted=targeted)
@@ -93,7 +93,7 @@ def _sync_holding_lease(job: SyncJob, report: SyncReport, kind: str,
         report.errors.append(f"{type(exc).__name__}: {exc}")
         raise
     finally:
-        report.finished_at = job.clock()
+        report.finished_at = job.clock.now()
         report.degraded = list(dict.fromkeys(job.crm.notes.degraded))
         report.retried = _retried(job.crm)
         if report.run_id is not None:

@@ -7,13 +7,12 @@ place (besides config) that reads secrets from the environment.
 from __future__ import annotations
 
 import contextlib
-import time
-from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from connector import logs
 from connector.actions.context import ActionContext
+from connector.clock import Clock, SystemClock
 from connector.config import ClientConfig, Settings
 from connector.crm import registry
 from connector.crm.base import CRM, ScoreProperty
@@ -23,32 +22,26 @@ from connector.store.base import Store
 from connector.store.spool import activity_spool
 from connector.sync.job import SyncJob
 
-Clock = Callable[[], datetime]
-
-
-def system_clock() -> datetime:
-    return datetime.now(UTC)
-
 
 def make_crm(client: ClientConfig, *, env: Mapping[str, str] | None = None,
-             clock: Clock = system_clock, sleep: Callable[[float], None] = time.sleep) -> CRM:
+             clock: Clock | None = None) -> CRM:
     """The adapter registered for ``client.crm.kind``, authenticated with the token from the
     environment. A client asking for an action the adapter lacks is refused first."""
     adapter = registry.adapter_for(client.crm.kind)
     registry.check_capabilities(client, client.crm.kind, adapter.capabilities)
     token = client.token(env)
     logs.register_secrets([token])
-    return adapter.from_config(client, token, clock=clock, sleep=sleep)
+    return adapter.from_config(client, token, clock=clock or SystemClock())
 
 
 def make_job(client: ClientConfig, settings: Settings, store: Store, *,
-             env: Mapping[str, str] | None = None, clock: Clock = system_clock,
-             sleep: Callable[[float], None] = time.sleep, crm: CRM | None = None,
-             dry_run: bool | None = None) -> SyncJob:
+             env: Mapping[str, str] | None = None, clock: Clock | None = None,
+             crm: CRM | None = None, dry_run: bool | None = None) -> SyncJob:
     """A ready-to-run SyncJob for one client. Its adapter is the caller's to close: use
     ``client_runtime`` unless you manage the adapter yourself."""
     model = load_rules(client.rules)
-    adapter = crm or make_crm(client, env=env, clock=clock, sleep=sleep)
+    clock = clock or SystemClock()
+    adapter = crm or make_crm(client, env=env, clock=clock)
     registry.check_capabilities(client, adapter.kind, adapter.capabilities)
     if isinstance(adapter, TakesSpool) and (spool := activity_spool(store, client.name)):
         adapter.use_spool(spool)  # the account's activity stream waits in state, not memory
@@ -67,9 +60,8 @@ def make_job(client: ClientConfig, settings: Settings, store: Store, *,
 
 @contextlib.contextmanager
 def client_runtime(client: ClientConfig, settings: Settings, store: Store, *,
-                   env: Mapping[str, str] | None = None, clock: Clock = system_clock,
-                   sleep: Callable[[float], None] = time.sleep, crm: CRM | None = None,
-                   dry_run: bool | None = None) -> Iterator[SyncJob]:
+                   env: Mapping[str, str] | None = None, clock: Clock | None = None,
+                   crm: CRM | None = None, dry_run: bool | None = None) -> Iterator[SyncJob]:
     """One client's run, owned from start to end: builds the adapter (or takes ``crm``),
     yields the ready SyncJob, and always closes the adapter's sessions and pools on the way
     out, also when the sync raised. Closing is idempotent and a closed adapter reconnects on
@@ -80,10 +72,10 @@ def client_runtime(client: ClientConfig, settings: Settings, store: Store, *,
         with client_runtime(client, settings, store) as job:
             report = run_sync(job)
     """
-    adapter = crm or make_crm(client, env=env, clock=clock, sleep=sleep)
+    adapter = crm or make_crm(client, env=env, clock=clock)
     try:
-        job = make_job(client, settings, store, env=env, clock=clock, sleep=sleep,
-                       crm=adapter, dry_run=dry_run)
+        job = make_job(client, settings, store, env=env, clock=clock, crm=adapter,
+                       dry_run=dry_run)
         yield job
     finally:
         adapter.close()

@@ -10,10 +10,11 @@ one. The client's lease keeps the sync single-run, as for scheduled syncs.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
+from connector.clock import Clock, SystemClock
 from connector.config import ClientConfig, Settings
 from connector.store.base import Store
 from connector.sync.report import SyncReport
@@ -31,12 +32,13 @@ class TargetedRun:
 def sync_dirty(cfg: ClientConfig, settings: Settings, store: Store,
                dirty: Mapping[str, datetime], *, env: Mapping[str, str] | None = None,
                stop: threading.Event | None = None,
-               clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> TargetedRun:
+               clock: Clock | None = None) -> TargetedRun:
     """Sync ``dirty`` (contact id -> first marked at) of ``cfg``'s client. Raises LeaseHeld
     when a live run holds the client (its marks stay)."""
     from connector.sync.run import run_sync
     from connector.sync.runtime import client_runtime
 
+    clock = clock or SystemClock()
     with client_runtime(cfg, settings, store, env=env) as job:
         if stop is not None:
             job.stop = stop
@@ -44,6 +46,6 @@ def sync_dirty(cfg: ClientConfig, settings: Settings, store: Store,
         stats = getattr(job.crm, "http_stats", None)
         calls = sum(stats.calls.values()) if stats is not None else 0
         limited = sum(getattr(stats, "rate_limited", {}).values()) if stats else 0
-    lag = (clock() - min(dirty.values())).total_seconds() if dirty else None
+    lag = (clock.now() - min(dirty.values())).total_seconds() if dirty else None
     return TargetedRun(report, len(dirty), calls, limited, lag)
 

@@ -17,9 +17,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -29,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from connector.clock import Clock, SystemClock
 from connector.config import ClientConfig, Settings
 from connector.crm.base import MARKER_NAME
 from connector.errors import ConnectorError, LeaseHeld
@@ -38,7 +38,6 @@ from connector.web.metrics import CONTENT_TYPE, Metrics
 from connector.web.signatures import Rejected, check_hubspot_v3, check_path_secret
 
 log = logging.getLogger("connector.web")
-Clock = Callable[[], datetime]
 # ActiveCampaign's initiation options ("sources" of POST /webhooks: public, admin, api,
 # system; ../shared/specs/activecampaign-v3.openapi.json, and "Initiation options" at
 # https://developers.activecampaign.com/page/webhooks); the posted form says which one
@@ -52,7 +51,7 @@ class WebhookService:
 
     def __init__(self, settings: Settings, clients: Mapping[str, ClientConfig], store: Store,
                  *, env: Mapping[str, str] | None = None, public_url: str | None = None,
-                 clock: Clock = lambda: datetime.now(UTC), workers: int = 4,
+                 clock: Clock | None = None, workers: int = 4,
                  enqueue: Callable[[str], str] | None = None) -> None:
         """``enqueue`` (``connector serve --queue``): put a client's targeted sync on the
         queue (returns the task id) instead of running it in this process."""
@@ -61,11 +60,12 @@ class WebhookService:
         self.store = store
         self.env = env
         self.public_url = public_url.rstrip("/") if public_url else None
-        self.clock = clock
+        self.clock: Clock = clock or SystemClock()
         self.enqueue = enqueue
         self.metrics = Metrics(store, lambda: sorted(self.clients))
         runner = self.run_targeted if enqueue is None else self.queue_targeted
-        self.debouncer = Debouncer(store, runner, self._timing, workers=workers, clock=clock)
+        self.debouncer = Debouncer(store, runner, self._timing, workers=workers,
+                                  clock=self.clock)
 
     def _timing(self, client: str) -> tuple[float, float]:
         cfg = self.clients.get(client)
@@ -103,7 +103,7 @@ class WebhookService:
 
         if client not in self.clients or self.enqueue is None:
             return
-        holder = live_holder(self.store, client, self.clock())
+        holder = live_holder(self.store, client, self.clock.now())
         if holder is not None:
             raise LeaseHeld(client, holder, "the end of its run")
         task = self.enqueue(client)
@@ -160,7 +160,7 @@ def create_app(service: WebhookService) -> Starlette:
             check_hubspot_v3(secret, request.method, service.uri(request), body,
                              request.headers.get("X-HubSpot-Request-Timestamp"),
                              request.headers.get("X-HubSpot-Signature-v3"),
-                             int(time.time() * 1000))
+                             int(service.clock.now().timestamp() * 1000))
         except Rejected as exc:
             service.metrics.webhooks.labels(name, "hubspot", "rejected").inc()
             log.warning("HubSpot webhook for %s rejected: %s", name, exc)

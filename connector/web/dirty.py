@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
+from connector.clock import Clock, SystemClock
 from connector.errors import LeaseHeld
 from connector.store.base import Store
 
@@ -39,14 +39,12 @@ class Debouncer:
     """Marks contacts dirty and runs each client's targeted sync when its burst is over."""
 
     def __init__(self, store: Store, runner: Runner, timing: Timing, *, workers: int = 4,
-                 monotonic: Callable[[], float] = time.monotonic,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 clock: Clock | None = None,
                  tick: float = 0.05, busy_retry: float = 1.0) -> None:
         self.store = store
         self.runner = runner
         self.timing = timing
-        self.monotonic = monotonic
-        self.clock = clock
+        self.clock: Clock = clock or SystemClock()
         self.tick = tick
         self.busy_retry = busy_retry
         self.pending: dict[str, _Pending] = {}
@@ -61,12 +59,12 @@ class Debouncer:
         """Record the marks (committed before the webhook is answered) and schedule."""
         if not ids:
             return
-        self.store.mark_dirty(client, ids, source, self.clock())
+        self.store.mark_dirty(client, ids, source, self.clock.now())
         self._schedule(client)
 
     def _schedule(self, client: str, at: float | None = None) -> None:
         """Note a mark at ``at`` (now): the client is due ``quiet`` seconds after it."""
-        now = self.monotonic() if at is None else at
+        now = self.clock.monotonic() if at is None else at
         with self.lock:
             entry = self.pending.get(client)
             if entry is None:
@@ -77,7 +75,7 @@ class Debouncer:
 
     def start(self) -> None:
         """Start the loop; contacts still marked from before are synced at once."""
-        long_ago = self.monotonic() - 10**6
+        long_ago = self.clock.monotonic() - 10**6
         for client in self.store.dirty_clients():
             with self.lock:
                 self.pending[client] = _Pending(long_ago, long_ago)
@@ -103,7 +101,7 @@ class Debouncer:
                 self.pool.submit(self._run, client)
 
     def _due(self) -> list[str]:
-        now = self.monotonic()
+        now = self.clock.monotonic()
         due = []
         with self.lock:
             for client, entry in list(self.pending.items()):
@@ -123,7 +121,7 @@ class Debouncer:
                 self.runner(client, dirty)
         except LeaseHeld:  # a scheduled poll has the client: try again shortly
             quiet, _ = self.timing(client)
-            self._schedule(client, self.monotonic() + self.busy_retry - quiet)
+            self._schedule(client, self.clock.monotonic() + self.busy_retry - quiet)
         except Exception:  # the marks stay; the next webhook or the poll picks them up
             log.exception("targeted sync of %s failed", client)
         finally:

@@ -242,7 +242,7 @@ def test_a_sync_stopped_mid_delivery_leaves_the_rest_pending_and_reports_retries
     crm = MemoryCRM(clock=clock)
     crm.load([story_contact(str(i), f"lead{i}@example.com") for i in range(1, 4)],
              [e for i in range(1, 4) for e in story_000(str(i), NOW)])
-    job = make_job(context(sink).client, settings(store.url), store, crm=crm, clock=clock.now,
+    job = make_job(context(sink).client, settings(store.url), store, crm=crm, clock=clock,
                    env={"TEST_TOKEN": "t"})
     sink.on_data = lambda n: job.stop.set()  # SIGTERM while the first invite is in flight
     report = run_sync(job)

@@ -16,7 +16,7 @@ import pytest
 
 from connector.config import load_client
 from connector.models import Contact, Event, EventType
-from connector.sandbox.clock import FakeClock
+from connector.sandbox.clock import ClockParts, FakeClock
 from connector.sandbox.hubspot import HubSpotSandbox
 from connector.sandbox.server import Server
 from connector.sandbox.smtp_sink import SmtpSink
@@ -111,7 +111,7 @@ def test_a_lead_warm_at_the_first_sync_is_invited_once_it_cools_and_warms_again(
     store = open_store(c.url)
 
     def sync():
-        job = make_job(load_client(c.file), settings(c.url), store, clock=clock.now,
+        job = make_job(load_client(c.file), settings(c.url), store, clock=ClockParts(now=clock.now),
                        env={"SAFE_TOKEN": c.token})
         return run_sync(job)
 
@@ -197,7 +197,7 @@ def test_a_first_sync_stopped_halfway_goes_on_and_a_fresh_state_starts_one_again
     store = open_store(c.url)
 
     def job(stop_at: int | None = None):
-        j = make_job(load_client(c.file), settings(c.url), store, clock=clock.now,
+        j = make_job(load_client(c.file), settings(c.url), store, clock=ClockParts(now=clock.now),
                      env={"SAFE_TOKEN": c.token})
         j.batch_size = 2
         if stop_at is not None:

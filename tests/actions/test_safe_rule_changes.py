@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from connector.cli import _load_commands, app
 from connector.config import load_client
 from connector.models import Contact, ContactState, Event, EventType, Transition, TransitionKind
-from connector.sandbox.clock import FakeClock
+from connector.sandbox.clock import ClockParts, FakeClock
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.server import Server
 from connector.sandbox.smtp_sink import SmtpSink
@@ -194,7 +194,7 @@ def test_a_plain_sync_rescores_every_stored_contact_when_the_model_changes(serve
     store = open_store(c.url)
 
     def sync():
-        job = make_job(load_client(c.file), settings(c.url), store, clock=clock.now,
+        job = make_job(load_client(c.file), settings(c.url), store, clock=ClockParts(now=clock.now),
                        env={"SAFE_TOKEN": c.token})
         return run_sync(job)
 
@@ -323,7 +323,7 @@ def test_the_daily_invite_cap_queues_invites_and_releases_them_in_score_order(se
     for cid, opens in (("601", 1), ("602", 4), ("603", 0), ("604", 3), ("605", 2)):
         c.account.add_contact(lead(cid), visits(cid, now, services=4, opens=opens))
     store = open_store(c.url)
-    job = make_job(load_client(c.file), settings(c.url), store, clock=clock.now,
+    job = make_job(load_client(c.file), settings(c.url), store, clock=ClockParts(now=clock.now),
                    env={"SAFE_TOKEN": c.token})
 
     day1 = run_sync(job)

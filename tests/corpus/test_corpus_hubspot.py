@@ -92,8 +92,7 @@ def recorded():
         app = Recorded(routes)
         server = Server(app)
         servers.append(server)
-        crm = HubSpotCRM("corpus", TOKEN, server.url, plan=plan, clock=clock.now,
-                         sleep=clock.sleep, monotonic=clock.monotonic, engagement_workers=1)
+        crm = HubSpotCRM("corpus", TOKEN, server.url, plan=plan, clock=clock, engagement_workers=1)
         return app, crm, clock
 
     yield serve

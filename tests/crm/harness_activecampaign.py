@@ -20,8 +20,7 @@ class ACHarness:
         self.account = self.app.add_account(TOKEN, ACAccount(
             "contract", population, clock=clock, requests_per_second=100_000))
         self.server = Server(self.app)
-        self.crm = ActiveCampaignCRM("contract", TOKEN, self.server.url, clock=clock.now,
-                                     sleep=clock.sleep, monotonic=clock.monotonic,
+        self.crm = ActiveCampaignCRM("contract", TOKEN, self.server.url, clock=clock,
                                      requests_per_second=100_000)
 
     def add_event(self, event: Event) -> None:

@@ -22,7 +22,7 @@ class HubSpotHarness:
             ten_second_limit=100_000, search_per_second=100_000))
         self.server = Server(self.app)
         self.crm = HubSpotCRM("contract", TOKEN, self.server.url, plan="enterprise",
-                              clock=clock.now, sleep=clock.sleep, monotonic=clock.monotonic,
+                              clock=clock,
                               requests_per_10s=100_000, search_per_second=100_000)
 
     def add_event(self, event: Event) -> None:

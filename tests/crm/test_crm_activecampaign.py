@@ -19,7 +19,7 @@ from connector.crm.base import ScoreProperty
 from connector.errors import AuthError
 from connector.models import Contact, Event, EventType
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
-from connector.sandbox.clock import FakeClock
+from connector.sandbox.clock import ClockParts, FakeClock
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server
 from connector.store import open_store
@@ -40,8 +40,7 @@ def account_and_crm():
     account = app.add_account(TOKEN, ACAccount("nordic", None, clock=clock,
                                                requests_per_second=100_000))
     with Server(app) as server:
-        crm = ActiveCampaignCRM("nordic", TOKEN, server.url, clock=clock.now,
-                                sleep=clock.sleep, monotonic=clock.monotonic,
+        crm = ActiveCampaignCRM("nordic", TOKEN, server.url, clock=clock,
                                 requests_per_second=100_000)
         yield app, account, crm, clock, server
 
@@ -108,8 +107,7 @@ def test_a_few_writes_use_contact_sync(account_and_crm):
 
 def test_bad_token_is_403_with_the_fix_and_no_token(account_and_crm):
     app, account, crm, clock, server = account_and_crm
-    bad = ActiveCampaignCRM("nordic", "wrong-token-123", server.url, clock=clock.now,
-                            sleep=clock.sleep, monotonic=clock.monotonic)
+    bad = ActiveCampaignCRM("nordic", "wrong-token-123", server.url, clock=clock)
     with pytest.raises(AuthError) as info:
         list(bad.iter_contacts(None, START))
     assert "check the token for client 'nordic'" in str(info.value)
@@ -152,8 +150,8 @@ def test_time_spent_scoring_is_caught_up_and_no_second_of_the_crms_holds_more_th
     (no round trip measured: ``release`` without the send time): wherever between the two
     the CRM counts it, no one-second window holds more than 5."""
     clock = FakeClock(START)
-    crm = ActiveCampaignCRM("x", TOKEN, "http://127.0.0.1:9", sleep=clock.sleep,
-                            monotonic=clock.monotonic, requests_per_second=5)
+    crm = ActiveCampaignCRM("x", TOKEN, "http://127.0.0.1:9", requests_per_second=5,
+                            clock=ClockParts(monotonic=clock.monotonic, sleep=clock.sleep))
     limiter = crm.layer.limiter
     spans = []
 
@@ -251,7 +249,7 @@ def test_unknown_activity_types_are_counted_in_the_sync_report(account_and_crm, 
         "unsubscribe": {"enabled": False}})
     store = open_store(f"sqlite:///{tmp_path}/state.db")
     job = make_job(client, Settings(state_url=f"sqlite:///{tmp_path}/state.db"), store,
-                   crm=crm, clock=lambda: START + timedelta(hours=1), env={"T": TOKEN})
+                   crm=crm, clock=FakeClock(START + timedelta(hours=1)), env={"T": TOKEN})
     report = run_sync(job)
     store.close()
     assert "2 activities of unknown type 'WhatsAppReply' ignored (not scored)" in \

@@ -26,8 +26,7 @@ def portal():
     account = app.add_account(TOKEN, HubSpotAccount(
         "acme", None, clock=clock, ten_second_limit=100_000, search_per_second=100_000))
     with Server(app) as server:
-        crm = HubSpotCRM("acme", TOKEN, server.url, clock=clock.now, sleep=clock.sleep,
-                         monotonic=clock.monotonic, requests_per_10s=100_000,
+        crm = HubSpotCRM("acme", TOKEN, server.url, clock=clock, requests_per_10s=100_000,
                          search_per_second=100_000)
         yield app, account, crm, clock
 
@@ -128,8 +127,7 @@ def test_5xx_and_resets_are_retried(portal):
 
 def test_401_stops_at_once_naming_the_client_not_the_token(portal):
     app, _account, crm, clock = portal
-    bad = HubSpotCRM("acme", "pat-na1-WRONG-token-99", crm.base_url, clock=clock.now,
-                     sleep=clock.sleep, monotonic=clock.monotonic)
+    bad = HubSpotCRM("acme", "pat-na1-WRONG-token-99", crm.base_url, clock=clock)
     app.ledger.clear()
     with pytest.raises(AuthError) as info:
         list(bad.iter_contacts(None, clock.now()))
@@ -176,8 +174,7 @@ def _portal_on(plan: str, clock: FakeClock):
         "acme", None, plan=plan, clock=clock, ten_second_limit=100_000,
         search_per_second=100_000))
     server = Server(app)
-    crm = HubSpotCRM("acme", TOKEN, server.url, plan=plan, clock=clock.now, sleep=clock.sleep,
-                     monotonic=clock.monotonic, requests_per_10s=100_000,
+    crm = HubSpotCRM("acme", TOKEN, server.url, plan=plan, clock=clock, requests_per_10s=100_000,
                      search_per_second=100_000)
     return app, account, crm, server
 
@@ -274,8 +271,8 @@ def test_email_events_api_refused_degrades_to_the_counters(portal):
     """A portal configured as Professional whose token lacks the scope: 403 MISSING_SCOPES
     once, then the counters, said in the report."""
     app, account, _crm, clock = portal  # the account is a Starter portal
-    crm = HubSpotCRM("acme", TOKEN, _crm.base_url, plan="professional", clock=clock.now,
-                     sleep=clock.sleep, monotonic=clock.monotonic, requests_per_10s=100_000,
+    crm = HubSpotCRM("acme", TOKEN, _crm.base_url, plan="professional", clock=clock,
+                     requests_per_10s=100_000,
                      search_per_second=100_000)
     for cid in ("1", "2", "3"):
         account.add_contact(Contact(id=cid, email=f"p{cid}@x.com", fields={},
@@ -336,8 +333,8 @@ def test_a_portal_configured_enterprise_that_is_not_degrades_per_contact(portal)
     """The events APIs answer 403 (a Starter portal configured as Enterprise): the
     contacts' engagement properties are read once each and the report says so."""
     app, account, _crm, clock = portal
-    crm = HubSpotCRM("acme", TOKEN, _crm.base_url, plan="enterprise", clock=clock.now,
-                     sleep=clock.sleep, monotonic=clock.monotonic, requests_per_10s=100_000,
+    crm = HubSpotCRM("acme", TOKEN, _crm.base_url, plan="enterprise", clock=clock,
+                     requests_per_10s=100_000,
                      search_per_second=100_000, engagement_workers=1)
     for cid in ("1", "2"):
         account.add_contact(Contact(id=cid, email=f"p{cid}@x.com", fields={},

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from connector.clock import SystemClock
 from connector.doctor import MAX_CALLS, examine, exit_code
 from connector.doctor.common import limits_rows
 from connector.http.policy import RawResponse
@@ -143,7 +144,7 @@ def test_a_portal_clock_ten_minutes_off_fails_the_skew_row():
 def test_the_skew_is_counted_when_the_answer_came_not_when_the_doctor_looks():
     """The doctor reads the Date header after all its checks: the time they took (seconds
     on a busy machine) is not the CRM's clock being off."""
-    layer = HttpLayer("hubspot", "acme", RateLimiter({}, time.monotonic, time.sleep))
+    layer = HttpLayer("hubspot", "acme", RateLimiter({}, SystemClock()))
     layer.send("default", "GET", "https://api.hubapi.com/crm/v3/owners",
                lambda: RawResponse(200, {"date": formatdate(usegmt=True)}, b"{}"))
     time.sleep(2.5)  # the doctor's other checks

@@ -66,16 +66,15 @@ def sandbox_job(client: ClientConfig, base_url: str, token: str, clock: Any, sto
         from connector.crm.hubspot import HubSpotCRM
 
         crm: Any = HubSpotCRM(client.name, token, base_url, plan="enterprise",
-                              clock=clock.now, sleep=clock.sleep, monotonic=clock.monotonic,
+                              clock=clock,
                               requests_per_10s=100_000, search_per_second=100_000,
                               **crm_options)
     else:
         from connector.crm.activecampaign import ActiveCampaignCRM
 
-        crm = ActiveCampaignCRM(client.name, token, base_url, clock=clock.now,
-                                sleep=clock.sleep, monotonic=clock.monotonic,
+        crm = ActiveCampaignCRM(client.name, token, base_url, clock=clock,
                                 requests_per_second=100_000, **crm_options)
-    return make_job(client, settings(store_url), store, crm=crm, clock=clock.now,
+    return make_job(client, settings(store_url), store, crm=crm, clock=clock,
                     env={"TEST_TOKEN": token})
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from connector.sandbox.clock import FakeClock
+from connector.sandbox.clock import ClockParts, FakeClock
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server
@@ -44,7 +44,7 @@ def sync(tmp_path, *, portal_plan="enterprise", declared=None, full_again=None):
                 full_again(account)
                 clock.advance(minutes=15)
             app.ledger.clear()
-            with client_runtime(client, settings(url), store, clock=clock.now,
+            with client_runtime(client, settings(url), store, clock=ClockParts(now=clock.now),
                                 env={"TEST_TOKEN": TOKEN}) as job:
                 reports.append(run_sync(job, full=bool(step)))
             calls.append(app.ledger.count(EVENTS))

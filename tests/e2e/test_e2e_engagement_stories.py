@@ -92,18 +92,16 @@ def _world(kind: str, tmp_path, population: Population | None):
     sink.__enter__()
     if kind == "activecampaign":
         client = client_config("nordic", "activecampaign", server.url, sink.port)
-        crm: Any = ActiveCampaignCRM("nordic", TOKEN, server.url, clock=clock.now,
-                                     sleep=clock.sleep, monotonic=clock.monotonic,
+        crm: Any = ActiveCampaignCRM("nordic", TOKEN, server.url, clock=clock,
                                      requests_per_second=100_000)
         score_name = "CONNECTOR_LEAD_SCORE"
     else:
         client = client_config("acme", "hubspot", server.url, sink.port, crm={"plan": kind})
-        crm = HubSpotCRM("acme", TOKEN, server.url, plan=kind, clock=clock.now,
-                         sleep=clock.sleep, monotonic=clock.monotonic,
+        crm = HubSpotCRM("acme", TOKEN, server.url, plan=kind, clock=clock,
                          requests_per_10s=100_000, search_per_second=100_000)
         score_name = "connector_lead_score"
     store = open_store(url)
-    job = make_job(client, settings(url), store, crm=crm, clock=clock.now,
+    job = make_job(client, settings(url), store, crm=crm, clock=clock,
                    env={"TEST_TOKEN": TOKEN})
     world = World(kind, account, job, clock, sink, score_name)
     return world, (store, sink, server)

@@ -75,7 +75,7 @@ def world(store_url):
 
         def build(crm: MemoryCRM):
             client = client_config("ahead", "hubspot", "http://unused", sink.port)
-            job = make_job(client, settings(store_url), store, crm=crm, clock=clock.now,
+            job = make_job(client, settings(store_url), store, crm=crm, clock=clock,
                            env={"TEST_TOKEN": "t"})
             job.batch_size = BATCH
             return job

@@ -31,7 +31,7 @@ def world(store_url):
     with SmtpSink() as sink:
         client = client_config("memo", "hubspot", "http://unused", sink.port)
         store = open_store(store_url)
-        job = make_job(client, settings(store_url), store, crm=crm, clock=clock.now,
+        job = make_job(client, settings(store_url), store, crm=crm, clock=clock,
                        env={"TEST_TOKEN": "t"})
         yield job, crm, clock, sink, store
         store.close()

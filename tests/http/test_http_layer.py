@@ -13,7 +13,7 @@ from connector.errors import AuthError, NetworkError, RateLimited, ServerError, 
 from connector.http import HttpLayer, Limit, RateLimiter, RawResponse
 from connector.http.policy import STATUS_TABLE, Behaviour
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
-from connector.sandbox.clock import FakeClock
+from connector.sandbox.clock import ClockParts, FakeClock
 from connector.sandbox.faults import FaultPlan
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server
@@ -22,10 +22,10 @@ SECRET = "api-token-very-secret"
 
 
 def layer(clock: FakeClock, **limits: Limit) -> HttpLayer:
-    limiter = RateLimiter(limits or {"default": Limit(5, 1.0, burst=5)}, clock.monotonic,
-                          clock.sleep)
-    return HttpLayer("activecampaign", "nordic", limiter, clock=clock.monotonic,
-                     sleep=clock.sleep, max_attempts=5, secrets=[SECRET])
+    limiter = RateLimiter(limits or {"default": Limit(5, 1.0, burst=5)}, clock)
+    return HttpLayer("activecampaign", "nordic", limiter,
+                     clock=ClockParts(monotonic=clock.monotonic, sleep=clock.sleep),
+                     max_attempts=5, secrets=[SECRET])
 
 
 def replies(*responses):
@@ -180,8 +180,7 @@ def test_a_429s_retry_after_is_waited_in_seconds_or_as_an_http_date(form):
     app.add_account(SECRET, ACAccount("nordic", Population(3, seed=1), clock=clock,
                                       requests_per_second=100_000))
     with Server(app) as server:
-        crm = ActiveCampaignCRM("nordic", SECRET, server.url, clock=clock.now,
-                                sleep=clock.sleep, monotonic=clock.monotonic,
+        crm = ActiveCampaignCRM("nordic", SECRET, server.url, clock=clock,
                                 requests_per_second=100_000)
         assert [c.id for c in crm.get_contacts_by_id(["1", "2"])] == ["1", "2"]
         crm.close()

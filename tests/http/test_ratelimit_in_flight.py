@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from connector.crm.activecampaign import ActiveCampaignCRM
 from connector.crm.activecampaign.adapter import RATE_MARGIN
 from connector.http import Limit, RateLimiter, RawResponse
-from connector.sandbox.clock import FakeClock
+from connector.sandbox.clock import ClockParts, FakeClock
 
 WORKERS = 4
 PER_SECOND = 5
@@ -82,8 +82,8 @@ def ac_limiter(clock: FakeClock, events: list) -> RateLimiter:
             run_next(clock, events)
         clock.advance(max(0.0, until - clock.monotonic()))
 
-    crm = ActiveCampaignCRM("x", "t", "http://127.0.0.1:9", monotonic=clock.monotonic,
-                            sleep=sleep, requests_per_second=PER_SECOND)
+    crm = ActiveCampaignCRM("x", "t", "http://127.0.0.1:9", requests_per_second=PER_SECOND,
+                            clock=ClockParts(monotonic=clock.monotonic, sleep=sleep))
     return crm.layer.limiter
 
 
@@ -133,7 +133,7 @@ def test_a_strict_counter_sees_bunching_of_a_limiter_that_counts_at_send():
     """The check is not vacuous: 5 a second counted when sent, with uneven ways there,
     puts more than 5 into one of the CRM's seconds."""
     clock, events = FakeClock(), []
-    limiter = RateLimiter({"default": Limit(PER_SECOND, 1.0)}, clock.monotonic, clock.sleep)
+    limiter = RateLimiter({"default": Limit(PER_SECOND, 1.0)}, clock)
     trips = [Trip(0.2 * (i % 2 == 0), 0.0, 0.0) for i in range(20)]
     assert most_in_one_second(simulate(limiter, clock, trips, events)) > PER_SECOND
 
@@ -162,8 +162,8 @@ def test_a_refused_connection_does_not_slow_the_requests_after_it():
     100 requests after it, each answered in 150 ms, keep the pace of 5 per about 1.11 s
     (taken for a 0 ms round trip, it would slow every later request to 5 per 1.18 s)."""
     clock = FakeClock()
-    crm = ActiveCampaignCRM("x", "t", "http://127.0.0.1:9", monotonic=clock.monotonic,
-                            sleep=clock.sleep, requests_per_second=PER_SECOND)
+    crm = ActiveCampaignCRM("x", "t", "http://127.0.0.1:9", requests_per_second=PER_SECOND,
+                            clock=ClockParts(monotonic=clock.monotonic, sleep=clock.sleep))
     attempts = []
 
     def answer() -> RawResponse:

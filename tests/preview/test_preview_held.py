@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import pytest
 
 from connector.config import load_client
-from connector.sandbox.clock import FakeClock
+from connector.sandbox.clock import ClockParts, FakeClock
 from connector.sandbox.hubspot import HubSpotSandbox
 from connector.sandbox.server import Server
 from connector.sandbox.smtp_sink import SmtpSink
@@ -69,7 +69,7 @@ def test_the_preview_holds_and_sends_what_the_next_sync_holds_and_sends(
     store = open_store(c.url)
 
     def sync():
-        job = make_job(load_client(c.file), settings(c.url), store, clock=clock.now,
+        job = make_job(load_client(c.file), settings(c.url), store, clock=ClockParts(now=clock.now),
                        env={"SAFE_TOKEN": c.token})
         return run_sync(job)
 

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from connector.cli import _load_commands, app
 from connector.config import Settings, load_client
+from connector.sandbox.clock import ClockParts
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.population import Population
 from connector.sandbox.server import Server
@@ -100,7 +101,7 @@ def world(tmp_path_factory):
         settings = Settings(state_url=url, lease_seconds=60)
         store = open_store(url)
         job = make_job(load_client(live / "acme.yaml"), settings, store,
-                       env={"TOK_PREVIEW": TOKEN}, clock=lambda: SYNCED_AT)
+                       env={"TOK_PREVIEW": TOKEN}, clock=ClockParts(now=lambda: SYNCED_AT))
         report = run_sync(job, full=True)
         assert report.status == "ok" and report.counts["became_warm"] > 0
         yield {"tmp": tmp, "url": url, "live": live, "offline": offline, "store": store,
@@ -175,7 +176,7 @@ def test_a_sync_with_the_new_model_does_exactly_what_the_preview_said(world, pre
     sent_before = len(sink.messages)
     world["live_rules"].write_text(NEW_RULES)
     job = make_job(load_client(world["live"] / "acme.yaml"), world["settings"], store,
-                   env={"TOK_PREVIEW": TOKEN}, clock=lambda: PREVIEW_AT)
+                   env={"TOK_PREVIEW": TOKEN}, clock=ClockParts(now=lambda: PREVIEW_AT))
     report = run_sync(job, full=True)
     assert report.status == "ok", report.errors
 

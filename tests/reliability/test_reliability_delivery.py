@@ -35,6 +35,7 @@ import pytest
 from connector.cli.actions_cmds import outbox_line
 from connector.config import Settings, load_client
 from connector.models import Contact
+from connector.sandbox.clock import ClockParts
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.server import Server
 from connector.sandbox.smtp_sink import MODES, SmtpSink
@@ -226,12 +227,13 @@ def _interrupt_in_process(lab: Lab, s: Schedule, name: str, token: str, folder: 
     settings = Settings(state_url=url, lease_seconds=60)
     if s.signal == "kill -9":
         job = make_job(client, settings, _DyingStore(store, s), env={"FS_TOKEN": token},
-                       clock=lab.now)
+                       clock=ClockParts(now=lab.now))
         with pytest.raises(Killed):
             run_sync(job)
         _enter_mode(lab, s)
     else:
-        job = make_job(client, settings, store, env={"FS_TOKEN": token}, clock=lab.now)
+        job = make_job(client, settings, store, env={"FS_TOKEN": token},
+                       clock=ClockParts(now=lab.now))
 
         def hit() -> None:
             _enter_mode(lab, s)
@@ -273,7 +275,7 @@ def _run_schedule(lab: Lab, s: Schedule) -> Counter:
     with store.transaction() as tx:  # a killed run's lease: the next run takes it over
         tx.conn.exec_driver_sql("UPDATE leases SET until = '2000-01-01 00:00:00'")
     job = make_job(load_client(folder / f"{name}.yaml"), Settings(state_url=url,
-                   lease_seconds=60), store, env={"FS_TOKEN": token}, clock=lab.now)
+                   lease_seconds=60), store, env={"FS_TOKEN": token}, clock=ClockParts(now=lab.now))
 
     def sync(advance: timedelta) -> None:
         lab.offset += advance

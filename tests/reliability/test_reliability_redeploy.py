@@ -81,7 +81,7 @@ def test_deleting_the_state_database_re_sends_nothing(kind, tmp_path):
         world.clock.advance(minutes=15)
         fresh = open_store(url)
         job = make_job(world.job.actions.client, settings(url), fresh, crm=world.crm,
-                       clock=world.clock.now, env={"TEST_TOKEN": world.token})
+                       clock=world.clock, env={"TEST_TOKEN": world.token})
         before = len(sink.messages)
         again = run_sync(job)
         assert again.status == "ok", again.errors
@@ -103,7 +103,7 @@ def memory_world(tmp_path):
     store = open_store(url)
     with SmtpSink() as sink:
         client = client_config("memo", "hubspot", "http://127.0.0.1:1", sink.port)
-        job = make_job(client, settings(url), store, crm=crm, clock=clock.now,
+        job = make_job(client, settings(url), store, crm=crm, clock=clock,
                        env={"TEST_TOKEN": "t"})
         yield crm, store, job, clock, sink
     store.close()

@@ -83,6 +83,6 @@ def build(kind: str, server: Any, app: Any, store: Any, store_url: str, smtp_por
         crm = ActiveCampaignCRM(name, token, server.url, requests_per_second=10**6,
                                 bulk_threshold=5, **common)
     client = client_config(name, kind, server.url, smtp_port)
-    job = make_job(client, settings(store_url), store, crm=crm, clock=clock.now,
+    job = make_job(client, settings(store_url), store, crm=crm, clock=clock,
                    env={"TEST_TOKEN": token})
     return World(kind, name, token, account, crm, job, clock, population)

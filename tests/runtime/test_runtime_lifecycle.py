@@ -46,7 +46,7 @@ def test_the_adapter_is_closed_after_the_run(parts, monkeypatch):
     crm = _CountingCRM(clock=clock)
     crm.load([story_contact("a", "a@lund.dk")])
     monkeypatch.setattr(runtime, "make_crm", lambda *a, **k: crm)  # the runtime builds it
-    with client_runtime(client, cfg, store, env={"TEST_TOKEN": "t"}, clock=clock.now) as job:
+    with client_runtime(client, cfg, store, env={"TEST_TOKEN": "t"}, clock=clock) as job:
         assert job.crm is crm and crm.closed == 0  # open while the sync runs
         assert run_sync(job).status == "ok"
     assert crm.closed == 1
@@ -58,7 +58,7 @@ def test_the_adapter_is_closed_when_the_sync_raises(parts, monkeypatch):
     crm = _CountingCRM(clock=clock, fail=True)
     monkeypatch.setattr(runtime, "make_crm", lambda *a, **k: crm)
     with pytest.raises(RuntimeError, match="fell over"), \
-            client_runtime(client, cfg, store, env={"TEST_TOKEN": "t"}, clock=clock.now) as job:
+            client_runtime(client, cfg, store, env={"TEST_TOKEN": "t"}, clock=clock) as job:
         run_sync(job)
     assert crm.closed == 1
 

@@ -9,7 +9,7 @@ import time
 from datetime import datetime
 
 from connector.errors import LeaseHeld
-from connector.sandbox.clock import FakeClock
+from connector.sandbox.clock import ClockParts, FakeClock
 from connector.store import open_store
 from connector.web.dirty import Debouncer
 
@@ -65,7 +65,7 @@ def test_a_burst_is_one_sync_and_a_stream_is_synced_every_max_wait(tmp_path):
     runner = Recorder(store)
     now = DebouncerTime()
     debouncer = Debouncer(store, runner, lambda client: (0.3, 0.8), tick=0.01,
-                          monotonic=now)
+                          clock=ClockParts(monotonic=now))
     debouncer.start()
     try:
         for cid in ("1", "2", "3", "2"):

@@ -28,7 +28,7 @@ class Actions(Lookups):
 
     def create_task(self, contact: Contact, owner: Owner | None, subject: str, body: str) -> str:
         task = {"title": subject, "note": body, "relid": int(contact.id), "ownerType": "contact",
-                "duedate": self.clock().isoformat(), "dealTasktype": 1, "status": 0}
+                "duedate": self.clock.now().isoformat(), "dealTasktype": 1, "status": 0}
         if owner and owner.id.isdigit():
             task["assignee"] = int(owner.id)
         created = self.http.post("/dealTasks", {"dealTask": task})

@@ -4,12 +4,12 @@ from a client file (the package docstring says how it reads and writes)."""
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from connector.clock import Clock, SystemClock
 from connector.crm.activecampaign.actions import Actions
 from connector.crm.activecampaign.activities import Stream
 from connector.crm.activecampaign.contacts import DEFAULT_FIELDS, ContactsPull
@@ -49,9 +49,7 @@ class ActiveCampaignCRM(ContactsPull, Marker, Actions):
     def __init__(self, client_name: str, token: str, base_url: str, *,
                  field_map: Mapping[str, str] | None = None,
                  score_field: str = "connector_lead_score", requests_per_second: float = 5.0,
-                 clock: Callable[[], datetime] | None = None,
-                 sleep: Callable[[float], None] = time.sleep,
-                 monotonic: Callable[[], float] = time.monotonic,
+                 clock: Clock | None = None,
                  overlap_seconds: int = 300, bulk_threshold: int = 20,
                  max_attempts: int = 6, engagement_workers: int = DEFAULT_WORKERS,
                  import_poll_seconds: float = 0.25, bulk_write_min: int | None = None,
@@ -62,8 +60,7 @@ class ActiveCampaignCRM(ContactsPull, Marker, Actions):
             base += "/api/3"
         self.client_name = client_name
         self.base_url = base
-        self.clock = clock or (lambda: datetime.now(UTC))
-        self.sleep = sleep
+        self.clock = clock or SystemClock()
         self.fields = {**DEFAULT_FIELDS, **{k: v.upper() for k, v in (field_map or {}).items()}}
         self.score_tag = perstag_for(score_field)
         self.overlap = timedelta(seconds=overlap_seconds)
@@ -96,10 +93,9 @@ class ActiveCampaignCRM(ContactsPull, Marker, Actions):
         whole = count >= 1 and abs(count - round(count)) < 1e-9
         limit = (Limit(round(count), rate_window / RATE_MARGIN, in_flight=True) if whole
                  else Limit(requests_per_second * RATE_MARGIN, 1.0, burst=1))
-        limiter = RateLimiter({"default": limit}, monotonic, sleep)
-        self.layer = HttpLayer("activecampaign", client_name, limiter, clock=monotonic,
-                               sleep=sleep, max_attempts=max_attempts, secrets=[token],
-                               now=self.clock)
+        limiter = RateLimiter({"default": limit}, self.clock)
+        self.layer = HttpLayer("activecampaign", client_name, limiter, clock=self.clock,
+                               max_attempts=max_attempts, secrets=[token])
         self.http = JsonClient(base, self.layer, headers={"Api-Token": token},
                                classify=lambda method, path: "default")
         self._field_ids: dict[str, str] | None = None
@@ -118,8 +114,7 @@ class ActiveCampaignCRM(ContactsPull, Marker, Actions):
 
     @classmethod
     def from_config(cls, client: ClientConfig, token: str, *,
-                    clock: Callable[[], datetime],
-                    sleep: Callable[[float], None] = time.sleep) -> ActiveCampaignCRM:
+                    clock: Clock) -> ActiveCampaignCRM:
         """The adapter for a client file's ``crm`` block."""
         crm = client.crm
         kwargs: dict[str, Any] = {}
@@ -127,7 +122,7 @@ class ActiveCampaignCRM(ContactsPull, Marker, Actions):
             kwargs["requests_per_second"] = crm.rate_limit.requests_per_second
         return cls(client.name, token, base_url=crm.base_url or "",  # config requires it
                    field_map=crm.field_map,
-                   score_field=client.score_property.name, clock=clock, sleep=sleep,
+                   score_field=client.score_property.name, clock=clock,
                    engagement_workers=crm.concurrency, **kwargs)
 
     # -- what the account can do (connector/crm/activecampaign/detect.py) -------------------

@@ -63,7 +63,7 @@ class ContactsPull(Engagement, Lookups):
             chunk = numeric[start:start + PAGE]
             body = self.http.get("/contacts", ids=",".join(chunk), limit=PAGE,
                                  include="fieldValues,contactTags")
-            out.extend(self._page_contacts(body, None, None, self.clock()))
+            out.extend(self._page_contacts(body, None, None, self.clock.now()))
         return out
 
     def _contact_pages(self, params: dict[str, Any], floor: datetime | None,

@@ -64,7 +64,7 @@ def detect(crm: Lookups) -> tuple[Detected, StreamProbe]:
     probe = probe_stream(crm)
     found["activity_stream"] = probe.state
     found["stream_names_visits"] = probe.names_visits
-    return Detected(crm.kind, found, crm.clock()), probe
+    return Detected(crm.kind, found, crm.clock.now()), probe
 
 
 def probe_stream(crm: Lookups) -> StreamProbe:

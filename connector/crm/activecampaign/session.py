@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
 from typing import Any
 
 from connector import stopping
+from connector.clock import Clock
 from connector.crm import paging
 from connector.crm.activecampaign.values import int_or_none
 from connector.crm.base import PullNotes
@@ -32,8 +33,7 @@ class ACSession(OverHttp):
     list reads they all make."""
 
     kind: str
-    clock: Callable[[], datetime]
-    sleep: Callable[[float], None]
+    clock: Clock
     fields: dict[str, str]
     score_tag: str
     overlap: timedelta

@@ -122,7 +122,7 @@ class ScoreWrites(Lookups):
                 return
             if stopping.requested():  # a stop does not wait out AC's queue: what is not
                 break  # confirmed yet is a failed write, retried (idempotent) next sync
-            self.sleep(pause)
+            self.clock.sleep(pause)
             pause = min(pause * 2, 10.0)
         for batch, items in pending.items():
             for cid, _ in items:

@@ -34,7 +34,7 @@ class Actions(HubSpotSession):
 
     def create_task(self, contact: Contact, owner: Owner | None, subject: str, body: str) -> str:
         api = self._api("tasks", lambda: self.sdk.crm.objects.tasks.basic_api)
-        props = {"hs_timestamp": self.clock().isoformat(), "hs_task_subject": subject,
+        props = {"hs_timestamp": self.clock.now().isoformat(), "hs_task_subject": subject,
                  "hs_task_body": body, "hs_task_status": "NOT_STARTED",
                  "hs_task_priority": "HIGH"}
         # hubspot_owner_id takes only an owner of the portal (its options are the owners:

@@ -3,13 +3,13 @@ client file (the package docstring says how it reads and writes)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from hubspot import HubSpot
 
+from connector.clock import Clock, SystemClock
 from connector.crm.base import TASK, UNSUBSCRIBE, PullNotes
 from connector.crm.fanout import DEFAULT_WORKERS
 from connector.crm.hubspot.actions import Actions
@@ -39,9 +39,7 @@ class HubSpotCRM(ContactsPull, Engagement, Writes, Actions, Capabilities):
     def __init__(self, client_name: str, token: str, base_url: str = "https://api.hubapi.com",
                  *, plan: str | None = "starter", field_map: Mapping[str, str] | None = None,
                  score_property: str = "connector_lead_score", requests_per_10s: int = 100,
-                 search_per_second: int = 5, clock: Callable[[], datetime] | None = None,
-                 sleep: Callable[[float], None] = time.sleep,
-                 monotonic: Callable[[], float] = time.monotonic,
+                 search_per_second: int = 5, clock: Clock | None = None,
                  overlap_seconds: int = 300, max_attempts: int = 6,
                  engagement_workers: int = DEFAULT_WORKERS) -> None:
         self.client_name = client_name
@@ -49,7 +47,7 @@ class HubSpotCRM(ContactsPull, Engagement, Writes, Actions, Capabilities):
         self.plan = plan
         self.fields = {**DEFAULT_FIELDS, **(field_map or {})}
         self.score_property = score_property
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or SystemClock()
         self.overlap = timedelta(seconds=overlap_seconds)
         self.engagement_workers = engagement_workers
         self.notes = PullNotes()
@@ -57,9 +55,9 @@ class HubSpotCRM(ContactsPull, Engagement, Writes, Actions, Capabilities):
         # exactly, and one 429 costs a whole window
         limiter = RateLimiter({"default": Limit(max(1, int(requests_per_10s * 0.95)), 10.0),
                                "search": Limit(search_per_second, 1.0, burst=search_per_second)},
-                              monotonic, sleep)
-        self.layer = HttpLayer("hubspot", client_name, limiter, clock=monotonic, sleep=sleep,
-                               max_attempts=max_attempts, secrets=[token], now=self.clock)
+                              self.clock)
+        self.layer = HttpLayer("hubspot", client_name, limiter, clock=self.clock,
+                               max_attempts=max_attempts, secrets=[token])
         self.pool = GuardedPoolManager(self.layer, classify)
         self._auth = {"Authorization": f"Bearer {token}"}
         self.sdk = HubSpot(access_token=token, host=self.base_url, api_factory=self._factory)
@@ -77,8 +75,7 @@ class HubSpotCRM(ContactsPull, Engagement, Writes, Actions, Capabilities):
 
     @classmethod
     def from_config(cls, client: ClientConfig, token: str, *,
-                    clock: Callable[[], datetime],
-                    sleep: Callable[[float], None] = time.sleep) -> HubSpotCRM:
+                    clock: Clock) -> HubSpotCRM:
         """The adapter for a client file's ``crm`` block."""
         crm = client.crm
         kwargs: dict[str, Any] = {}
@@ -87,7 +84,7 @@ class HubSpotCRM(ContactsPull, Engagement, Writes, Actions, Capabilities):
         return cls(client.name, token, base_url=crm.base_url or "https://api.hubapi.com",
                    plan=crm.plan,
                    field_map=crm.field_map, score_property=client.score_property.name,
-                   clock=clock, sleep=sleep, engagement_workers=crm.concurrency, **kwargs)
+                   clock=clock, engagement_workers=crm.concurrency, **kwargs)
 
     def close(self) -> None:
         self.pool.clear()

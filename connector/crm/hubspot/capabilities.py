@@ -48,7 +48,7 @@ class Capabilities(HubSpotSession):
             len([d for d in types if d.is_active and not d.is_internal])
             if self._answers(lambda: types.extend(
                 definitions.get_page().subscription_definitions or [])) else None)
-        return Detected(self.kind, found, self.clock())
+        return Detected(self.kind, found, self.clock.now())
 
     def token_scopes(self) -> list[str] | None:
         """The scopes of a private app token, or None when HubSpot will not say (an OAuth

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from hubspot import HubSpot
 from hubspot.discovery.discovery_base import DiscoveryBase
 
+from connector.clock import Clock
 from connector.crm.base import PullNotes
 from connector.crm.hubspot.values import next_cursor
 from connector.crm.over_http import OverHttp
@@ -35,7 +36,7 @@ class HubSpotSession(OverHttp):
     plan: str | None
     fields: dict[str, str]
     score_property: str
-    clock: Callable[[], datetime]
+    clock: Clock
     overlap: timedelta
     engagement_workers: int
     notes: PullNotes
