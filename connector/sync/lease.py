@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 
+from connector.clock import Clock
 from connector.errors import LeaseHeld, StateError
 from connector.store.base import Store
 
@@ -114,7 +115,7 @@ class Heartbeat:
     calls ``on_lost`` once if the lease was taken by another run (it had expired)."""
 
     def __init__(self, store: Store, client: str, holder: str, ttl_seconds: int,
-                 clock: Callable[[], datetime], on_lost: Callable[[], None],
+                 clock: Clock, on_lost: Callable[[], None],
                  every: float | None = None) -> None:
         self.store = store
         self.client = client
@@ -139,7 +140,7 @@ class Heartbeat:
     def beat(self) -> bool:
         """Renew once; False when the lease is no longer ours."""
         try:
-            if self.store.renew_lease(self.client, self.holder, self.ttl, self.clock()):
+            if self.store.renew_lease(self.client, self.holder, self.ttl, self.clock.now()):
                 return True
         except StateError as err:  # the database may be back by the next beat
             log.warning("could not renew the lease of client %s: %s", self.client, err)

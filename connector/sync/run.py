@@ -46,7 +46,7 @@ def run_sync(job: SyncJob, *, full: bool = False, dry_run: bool = False,
     report.took_over = lease.acquire(job.store, job.client, holder, job.lease_seconds, started)
     try:
         job.store.interrupt_runs(job.client, started)
-        with lease.Heartbeat(job.store, job.client, holder, job.lease_seconds, job.clock.now,
+        with lease.Heartbeat(job.store, job.client, holder, job.lease_seconds, job.clock,
                              on_lost=job.stop.set) as heartbeat:
             _sync_holding_lease(job, report, kind, heartbeat, full=full, dry_run=dry_run,
                                 progress=progress or _no_progress, targeted=targeted)

@@ -23,6 +23,7 @@ from aiosmtpd.controller import Controller
 from connector.config import Settings, load_client
 from connector.errors import LeaseHeld
 from connector.sandbox.activecampaign import ACAccount, ACSandbox
+from connector.sandbox.clock import ClockParts
 from connector.sandbox.faults import FaultPlan
 from connector.sandbox.hubspot import HubSpotAccount, HubSpotSandbox
 from connector.sandbox.population import Population
@@ -317,7 +318,8 @@ def test_lease_of_a_live_holder_is_kept_and_renewed_and_a_lost_one_stops_the_run
     # a heartbeat keeps the lease ahead of the clock, and notices when it was taken over
     lost = threading.Event()
     first = store.lease_holder("a")[1]
-    with Heartbeat(store, "a", mine, 60, lambda: datetime.now(UTC) + timedelta(seconds=61),
+    with Heartbeat(store, "a", mine, 60,
+                   ClockParts(now=lambda: datetime.now(UTC) + timedelta(seconds=61)),
                    on_lost=lost.set, every=0.05):
         _wait_for(lambda: store.lease_holder("a")[1] > first, 5, "a renewal")
         assert store.take_over_lease("a", mine, "elsewhere:2:ffff", 60, now)
