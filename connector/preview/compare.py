@@ -54,7 +54,9 @@ class ChangeJudge(Protocol):
 
     def caused_by_change(self, stored_hash: str | None, before: ContactState | None,
                          contact: Contact, events: Sequence[Event], now: datetime,
-                         changes: Sequence[Transition]) -> tuple[set[TransitionKind], str]: ...
+                         changes: Sequence[Transition],
+                         known: tuple[RulesModel, Sequence[Transition]] | None = None,
+                         ) -> tuple[set[TransitionKind], str]: ...
 
 
 def preview(people: Iterable[tuple[StoredContact, Sequence[Event]]], current: RulesModel,
@@ -95,11 +97,13 @@ def preview(people: Iterable[tuple[StoredContact, Sequence[Event]]], current: Ru
         result.floor_after += fresh.at_floor
         before = previous_state(stored)
         with_new, _ = transitions(before, fresh, new)
-        kinds_now = {t.kind for t in transitions(before, old, current)[0]}
+        with_current, _ = transitions(before, old, current)
+        kinds_now = {t.kind for t in with_current}
         held: set[TransitionKind] = set()
         if model_change is not None and client.on_model_change == "hold":
             held, label = model_change.caused_by_change(stored.model_hash, before, contact,
-                                                        events, now, with_new)
+                                                        events, now, with_new,
+                                                        known=(current, with_current))
             why = (f"model change: {label} -> {new.name} ({model_change.current_hash}) "
                    "alone causes them (on_model_change: hold)")
             if held and why not in result.held_reasons:

@@ -19,14 +19,11 @@ def pending_from_state(store: Store, client: str) -> Counter[str]:
                    and e.kind in ("invite", "unsubscribe"))
 
 
-
 def people_from_store(store: Store, client: str,
                       ) -> Iterator[tuple[StoredContact, list[Event]]]:
     """Every stored contact of ``client`` with its stored events (reads only)."""
-    for chunk in store.iter_contacts(client):
-        events = store.get_events(client, [s.contact_id for s in chunk])
-        for stored in chunk:
-            yield stored, events.get(stored.contact_id, [])
+    for page in store.iter_scoring_state(client):
+        yield from page
 
 
 def owners_from_state(store: Store, client: str) -> dict[str, Owner]:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from connector.models import Event
 from connector.scoring.rules import Rule, RulesModel, parse_duration
@@ -64,7 +64,11 @@ def _field_predicate(rule: Rule) -> Callable[[Any], bool]:
         def in_range(v: Any) -> bool:
             n = _as_number(v)
             return n is not None and lo <= n <= hi
-        return in_range
+        texts = _Memo(in_range)  # sizes and the like repeat as text: parse each once
+
+        def in_range_any(v: Any) -> bool:
+            return texts(v) if type(v) is str else in_range(v)
+        return in_range_any
     if rule.email_domain is not None:
         domains = tuple(d.lower().lstrip("@") for d in rule.email_domain)
 
@@ -164,8 +168,24 @@ class CompiledModel:
     decay_min_total: int
     decay_total: bool = False  # decay.applies_to == "total": the whole score decays
     groups: dict[str, list[int]] = field(default_factory=dict)
+    # the model's numbers the engine reads per contact, read off the model once
+    min_score: int = 0
+    max_score: int = 0
+    warm_at: int = 0
+    first_tier: str = ""
+    tier_steps: tuple[tuple[int, str], ...] = ()  # (from, name) of the tiers after the first
+    # (index, field name, points, predicate) of each field rule, in model order
+    field_plan: tuple[tuple[int, str, int, Callable[[Any], bool]], ...] = ()
     match_cache: dict[tuple[str, str | None, str | None], tuple[EventRule, ...]] = field(
         default_factory=dict)
+
+    def tier_for(self, total: int) -> str:
+        """``RulesModel.tier_for`` from the numbers read once."""
+        name = self.first_tier
+        for start, tier in self.tier_steps:
+            if total >= start:
+                name = tier
+        return name
 
     def rules_for(self, event: Event) -> tuple[EventRule, ...]:
         """The event rules ``event`` matches, memoised by (type, url, name): those repeat."""
@@ -181,9 +201,10 @@ class CompiledModel:
 
 def compile_model(model: RulesModel) -> CompiledModel:
     """The compiled form of ``model``, built once and kept on the model."""
-    cached = model._compiled
+    private = model.__pydantic_private__  # not model._compiled: pydantic's slow lookup
+    cached = private.get("_compiled") if private else None
     if cached is not None:
-        return cached
+        return cast(CompiledModel, cached)
     field_rules: list[FieldRule] = []
     event_rules: list[EventRule] = []
     by_type: dict[str, list[EventRule]] = {}
@@ -223,6 +244,11 @@ def compile_model(model: RulesModel) -> CompiledModel:
         decay_min_total=decay.stops_at(model.range.min) if decay else 0,
         decay_total=bool(decay and decay.applies_to == "total"),
         groups=groups,
+        min_score=model.min_score, max_score=model.max_score, warm_at=model.warm_at,
+        first_tier=model.tiers[0].name,
+        tier_steps=tuple((t.from_score or 0, t.name) for t in model.tiers[1:]),
+        field_plan=tuple((fr.index, fr.rule.field or "", fr.rule.points, fr.predicate)
+                         for fr in field_rules),
     )
     model._compiled = compiled
     return compiled

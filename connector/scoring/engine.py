@@ -32,11 +32,10 @@ def score(contact: Contact, events: Sequence[Event], model: RulesModel,
     changes: list[datetime] = []
 
     fields = contact.fields
-    for fr in c.field_rules:
-        name = fr.rule.field or ""  # always set on a field rule
+    for index, name, worth, predicate in c.field_plan:
         value = fields.get(name) if name != "email" else (fields.get("email") or contact.email)
-        if fr.predicate(value):
-            points[fr.index] = (fr.rule.points, (f"{name}={value!r}",))
+        if predicate(value):
+            points[index] = (worth, (f"{name}={value!r}",))
 
     matched: dict[int, list[Event]] = {}
     last_activity: datetime | None = None
@@ -77,8 +76,7 @@ def score(contact: Contact, events: Sequence[Event], model: RulesModel,
         explanation.append(decay_hit)
         raw += decay_hit.points
 
-    model_ = c.model
-    total = max(model_.min_score, min(model_.max_score, raw))
+    total = max(c.min_score, min(c.max_score, raw))
     interests: dict[str, int] = {}
     for hit in explanation:
         if hit.topic and hit.points > 0:
@@ -88,9 +86,9 @@ def score(contact: Contact, events: Sequence[Event], model: RulesModel,
         contact_id=contact.id,
         total=total,
         raw_total=raw,
-        tier=model_.tier_for(total),
-        warm=total >= model_.warm_at,
-        at_floor=total <= model_.min_score,
+        tier=c.tier_for(total),
+        warm=total >= c.warm_at,
+        at_floor=total <= c.min_score,
         interests=interests,
         explanation=tuple(explanation),
         next_change_at=min(future) if future else None,
@@ -177,11 +175,19 @@ def _explain(c: CompiledModel, points: dict[int, tuple[int, tuple[str, ...]]],
     """Rule hits in model order (within an exclusive group only the best rule counts), their
     sum, and the part of it earned by behaviour (what decay may take away)."""
     dropped: set[int] = set()
-    for members in c.group_members:
-        scored = [i for i in members if i in points]
-        if len(scored) > 1:
-            best = max(scored, key=lambda i: (points[i][0], -i))
-            dropped.update(i for i in scored if i != best)
+    for members in c.group_members:  # in index order: on a tie the first rule counts
+        best, most = -1, 0
+        for i in members:
+            got = points.get(i)
+            if got is None:
+                continue
+            if best < 0:
+                best, most = i, got[0]
+            elif got[0] > most:
+                dropped.add(best)
+                best, most = i, got[0]
+            else:
+                dropped.add(i)
     out: list[RuleHit] = []
     raw = earned = 0
     meta = c.meta

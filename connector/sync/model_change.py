@@ -42,6 +42,7 @@ class ModelChange:
         self.client = client
         self.current_hash = current_hash
         self._models: dict[str, tuple[RulesModel | None, str]] = {}
+        self._same_as: dict[str, tuple[RulesModel, bool]] = {}
 
     def changed_for(self, stored_hash: str | None) -> bool:
         """True when a score from ``stored_hash`` was made by another recorded model."""
@@ -64,12 +65,23 @@ class ModelChange:
             self._models[stored_hash] = (model, label)
         return self._models[stored_hash]
 
+    def _same(self, stored_hash: str, old: RulesModel, other: RulesModel) -> bool:
+        """Whether the model of ``stored_hash`` equals ``other`` (compared once each)."""
+        seen = self._same_as.get(stored_hash)
+        if seen is None or seen[0] is not other:
+            seen = self._same_as[stored_hash] = (other, old == other)
+        return seen[1]
+
     def caused_by_change(self, stored_hash: str | None, before: ContactState | None,
                          contact: Contact, events: Sequence[Event], now: datetime,
-                         changes: Sequence[Transition]) -> tuple[set[TransitionKind], str]:
+                         changes: Sequence[Transition],
+                         known: tuple[RulesModel, Sequence[Transition]] | None = None,
+                         ) -> tuple[set[TransitionKind], str]:
         """The acting transitions in ``changes`` that the previous model, scoring the same
         contact and events at ``now`` from the same state, would not have made; and the
-        previous model's label."""
+        previous model's label. ``known``: a model and the transitions it makes here,
+        already worked out (the preview's current model); when the previous model equals
+        it, the contact is not scored again."""
         acting = {c.kind for c in changes if c.kind in ACTING}
         if not acting or before is None or not self.changed_for(stored_hash):
             return set(), ""
@@ -77,6 +89,8 @@ class ModelChange:
         old, label = self.previous(stored_hash)
         if old is None:
             return acting, label
+        if known is not None and self._same(stored_hash, old, known[0]):
+            return acting - {c.kind for c in known[1]}, label
         try:
             old_changes, _ = transitions(before, score(contact, events, old, now), old)
         except Exception:  # the old model cannot score this contact: hold (safe side)

@@ -158,3 +158,42 @@ def test_outcomes_are_kept_and_all_contacts_page_through(store):
     assert buyer.is_customer and buyer.customer_at == won
     assert buyer.created_at == NOW - timedelta(days=90)
     assert not store.get_contacts("a", ["008"])["008"].is_customer
+
+
+def test_scoring_state_pages_contacts_with_their_events_as_the_full_reads_do(store):
+    """`rules preview` reads contacts with their events a page at a time (two queries a
+    page): the same contact (as the scoring sees it) and the same events in the same order
+    as get_contacts and get_events, no other client's rows, and an event whose contact is
+    not stored on no one."""
+    rows = [row("a", f"{i:03d}", i) for i in range(25)]
+    rows[7] = StoredContact(**{**{k: getattr(rows[7], k) for k in StoredContact.__slots__},
+                               "is_customer": True, "customer_at": NOW - timedelta(days=3),
+                               "created_at_crm": NOW - timedelta(days=90),
+                               "model_hash": "abc"})
+    same_time = NOW - timedelta(days=1)
+    events = [Event(f"e{n}", f"{n % 12:03d}", EventType.PAGE_VIEW,
+                    NOW - timedelta(hours=n % 5), url=f"u{n}") for n in range(40)]
+    events += [Event("z", "003", EventType.EMAIL_OPEN, same_time, email_id="nl"),
+               Event("y", "003", EventType.EMAIL_OPEN, same_time, email_id="nl"),
+               Event("x", "0035", EventType.PAGE_VIEW, same_time, url="orphan")]
+    with store.transaction() as tx:
+        tx.save_contacts([*rows, row("b", "003", 1)])
+        tx.add_events("a", events)
+        tx.add_events("b", [Event("b1", "003", EventType.PAGE_VIEW, NOW, url="b")])
+    pages = list(store.iter_scoring_state("a", chunk=10))
+    assert [len(p) for p in pages] == [10, 10, 5]
+    got = [pair for page in pages for pair in page]
+    ids = [s.contact_id for s, _ in got]
+    assert ids == sorted(r.contact_id for r in rows)
+    full = store.get_contacts("a", ids)
+    stored_events = store.get_events("a", ids)
+    for stored, evs in got:
+        expected = full[stored.contact_id]
+        assert stored.as_contact() == expected.as_contact()
+        for name in ("score", "tier", "warm", "at_floor", "warm_episode", "total",
+                     "model_hash"):
+            assert getattr(stored, name) == getattr(expected, name)
+        assert evs == stored_events.get(stored.contact_id, [])
+    by_id = {s.contact_id: [e.id for e in evs] for s, evs in got}
+    assert by_id["003"][:2] == ["y", "z"] and "b1" not in by_id["003"]  # time, then id
+    assert by_id["020"] == [] and all("x" not in ids for ids in by_id.values())

@@ -65,6 +65,36 @@ class ContactRows(Database):
             yield rows
             after = rows[-1].contact_id
 
+    def iter_scoring_state(self, client: str, chunk: int = 2000,
+                           ) -> Iterator[list[tuple[StoredContact, list[Event]]]]:
+        """Every contact of a client with its events (in time order), in pages of ``chunk``
+        (keyset paging by id: memory stays flat): two queries a page, the page's events in
+        one id range. Only what rescoring reads: the stored explanation and interests are
+        not read (empty here), nor the schedule and write-back columns (None)."""
+        c, e = t.contacts.c, t.events.c
+        after = ""
+        while True:
+            with self._conn() as conn:
+                page = [_scoring_contact(client, row) for row in conn.execute(
+                    select(*(c[name] for name in _SCORING_COLUMNS))
+                    .where(and_(c.client == client, c.contact_id > after))
+                    .order_by(c.contact_id).limit(chunk)).all()]
+                if not page:
+                    return
+                events: dict[str, list[Event]] = {s.contact_id: [] for s in page}
+                for row in conn.execute(
+                        select(e.contact_id, e.event_id, e.type, e.occurred_at, e.url,
+                               e.email_id, e.name)
+                        .where(and_(e.client == client, e.contact_id > after,
+                                    e.contact_id <= page[-1].contact_id))
+                        .order_by(e.contact_id, e.occurred_at, e.event_id)).all():
+                    bucket = events.get(row[0])
+                    if bucket is not None:  # an event of a contact not stored is no one's
+                        bucket.append(Event(row[1], row[0], row[2], row[3], row[4], row[5],
+                                            row[6]))
+            yield [(s, events[s.contact_id]) for s in page]
+            after = page[-1].contact_id
+
     def contact_count(self, client: str) -> int:
         with self._conn() as conn:
             return conn.execute(select(func.count()).select_from(t.contacts).where(
@@ -101,3 +131,17 @@ def _contact(row: Any) -> StoredContact:
     m = row._mapping
     return StoredContact(**{name: m[name] for name in StoredContact.__slots__
                             if name in m}) if m else None  # type: ignore[return-value]
+
+
+# the columns ``iter_scoring_state`` reads, in the order ``_scoring_contact`` takes them
+_SCORING_COLUMNS = ("contact_id", "email", "score", "tier", "warm", "at_floor", "warm_episode",
+                    "activity_signature", "updated_at_crm", "owner_id", "fields", "total",
+                    "created_at_crm", "is_customer", "customer_at", "model_hash")
+
+
+def _scoring_contact(client: str, row: Any) -> StoredContact:
+    (contact_id, email, score, tier, warm, at_floor, episode, signature, updated, owner,
+     fields, total, created, customer, customer_at, model_hash) = row
+    return StoredContact(client, contact_id, email, score, tier, warm, at_floor, episode,
+                         None, None, [], {}, signature, None, updated, owner, fields, total,
+                         created, customer, customer_at, model_hash)
