@@ -1,7 +1,7 @@
-"""Accounts in the loopback ActiveCampaign (API v3): accounts, their custom fields and
-values, and the account-contact associations, in the shapes of the shipped OpenAPI
-document (../shared/specs/activecampaign-v3.openapi.json, "the spec" below; each route
-names its operation there).
+"""Accounts in the loopback ActiveCampaign (API v3): accounts and the account-contact
+associations (their custom fields and values: ac_account_fields.py), in the shapes of
+the shipped OpenAPI document (../shared/specs/activecampaign-v3.openapi.json, "the spec"
+below; each route names its operation there).
 
 Seeding: a contact whose ``company`` field names a company is associated with the account
 of that name (created from the first such contact), with the contact's job title; "We
@@ -22,15 +22,9 @@ from typing import Any, Protocol
 
 from werkzeug.wrappers import Request, Response
 
-from connector.sandbox.ac_http import TZ, Invalid, answer, errors, local, object_body, page
+from connector.sandbox.ac_http import Invalid, answer, errors, local, object_body, page
 from connector.sandbox.population import company_domain
 
-# "Possible values are: text, textarea, date, datetime, dropdown, multiselect, radio,
-# checkbox, hidden, currency, or number" (the spec, POST /accountCustomFieldMeta): unlike a
-# contact's custom fields, an account's can be a number
-FIELD_TYPES = ("text", "textarea", "date", "datetime", "dropdown", "multiselect", "radio",
-               "checkbox", "hidden", "currency", "number")
-NOT_FOUND = {"errors": [{"status": 404, "title": "Not Found"}]}  # the spec's field 404s
 RULES = [
     ("/accounts", "list_accounts", ["GET"]),
     ("/accounts/<int:account_id>", "get_account", ["GET"]),
@@ -39,21 +33,7 @@ RULES = [
     ("/accountContacts", "create_account_contact", ["POST"]),
     ("/accountContacts/<int:link_id>", "get_account_contact", ["GET"]),
     ("/contacts/<int:cid>/accountContacts", "contact_account_contacts", ["GET"]),
-    ("/accountCustomFieldMeta", "list_account_fields", ["GET"]),
-    ("/accountCustomFieldMeta", "create_account_field", ["POST"]),
-    ("/accountCustomFieldMeta/<int:field_id>", "get_account_field", ["GET"]),
-    ("/accountCustomFieldData", "list_account_values", ["GET"]),
-    ("/accountCustomFieldData", "create_account_value", ["POST"]),
-    ("/accountCustomFieldData/bulkCreate", "bulk_create_account_values", ["POST"]),
-    ("/accountCustomFieldData/bulkUpdate", "bulk_update_account_values", ["PATCH"]),
-    ("/accountCustomFieldData/<int:value_id>", "get_account_value", ["GET"]),
-    ("/accountCustomFieldData/<int:value_id>", "update_account_value", ["PUT"]),
 ]
-
-
-def stamp(dt: datetime) -> str:
-    """The custom field routes' timestamps: "2018-11-06 02:26:07", the account's time."""
-    return dt.astimezone(TZ).strftime("%Y-%m-%d %H:%M:%S")
 
 
 class AccountBook:
@@ -116,7 +96,7 @@ class AccountBook:
             self.values[value_id] = {"account": account_id, "field": field_id,
                                      "created": now}
             self.value_of[(account_id, field_id)] = value_id
-        self.values[value_id].update(value=_text(value), updated=now)
+        self.values[value_id].update(value=as_text(value), updated=now)
         self.accounts[account_id]["updated"] = now
         return value_id
 
@@ -127,7 +107,7 @@ class AccountBook:
 
     def problem(self, field_id: Any, value: Any) -> str | None:
         """Why AC would refuse ``value`` for the field, or None."""
-        field = self.fields.get(_int(field_id) or 0)
+        field = self.fields.get(as_int(field_id) or 0)
         if field is None:
             return f"No custom field with id {field_id}"
         if field["type"] in ("number", "currency") and value not in ("", None):
@@ -178,7 +158,7 @@ class AccountRoutes:
     # {"message": "No Result found for ..."})
     def get_account(self, request: Request, account: Holder, account_id: int) -> Response:
         if account_id not in account.accounts.accounts:
-            return _no_result("Account", account_id)
+            return no_result("Account", account_id)
         return answer({"account": {**_account(account.accounts, account_id), "links": []}})
 
     # PUT /accounts/{id} ("update-an-account-new": name, accountUrl, owner, and ``fields``
@@ -186,7 +166,7 @@ class AccountRoutes:
     def update_account(self, request: Request, account: Holder, account_id: int) -> Response:
         book = account.accounts
         if account_id not in book.accounts:
-            return _no_result("Account", account_id)
+            return no_result("Account", account_id)
         body = object_body(request, "account")
         name = body.get("name")
         if name is not None:
@@ -215,7 +195,7 @@ class AccountRoutes:
             book.set_value(account_id, int(item["customFieldId"]), item.get("fieldValue"))
         record["updated"] = account.clock()
         written = [{"customFieldId": int(f["customFieldId"]),
-                    "fieldValue": _text(f.get("fieldValue")), "accountId": str(account_id)}
+                    "fieldValue": as_text(f.get("fieldValue")), "accountId": str(account_id)}
                    for f in fields]
         return answer({"account": {**_account(book, account_id), "links": [],
                                    "fields": written}})
@@ -223,18 +203,18 @@ class AccountRoutes:
     # GET /accountContacts ("list-all-associations-1": filters[contact], filters[account])
     def list_account_contacts(self, request: Request, account: Holder) -> Response:
         book = account.accounts
-        by_contact = _int(request.args.get("filters[contact]"))
-        by_account = _int(request.args.get("filters[account]"))
+        by_contact = as_int(request.args.get("filters[contact]"))
+        by_account = as_int(request.args.get("filters[account]"))
         rows = [i for i, link in sorted(book.links.items())
                 if (by_contact is None or link["contact"] == by_contact)
                 and (by_account is None or link["account"] == by_account)]
-        return _listing(request, "accountContacts", rows, lambda i, base: _link(book, i, base))
+        return listing(request, "accountContacts", rows, lambda i, base: _link(book, i, base))
 
     # GET /accountContacts/{id} ("retrieve-an-association"; 404 "No Result found for
     # CustomerAccountSubscriber with id 100")
     def get_account_contact(self, request: Request, account: Holder, link_id: int) -> Response:
         if link_id not in account.accounts.links:
-            return _no_result("CustomerAccountSubscriber", link_id)
+            return no_result("CustomerAccountSubscriber", link_id)
         return answer({"accountContact": _link(account.accounts, link_id,
                                                f"{request.host_url}api/3")})
 
@@ -242,7 +222,7 @@ class AccountRoutes:
     def contact_account_contacts(self, request: Request, account: Holder,
                                  cid: int) -> Response:
         if cid not in account.contacts:
-            return _no_result("Subscriber", cid)
+            return no_result("Subscriber", cid)
         link_id = account.accounts.link_of.get(cid)
         rows = [] if link_id is None else [_link(account.accounts, link_id,
                                                  f"{request.host_url}api/3")]
@@ -253,15 +233,15 @@ class AccountRoutes:
     def create_account_contact(self, request: Request, account: Holder) -> Response:
         book = account.accounts
         body = object_body(request, "accountContact")
-        account_id, cid = _int(body.get("account")), _int(body.get("contact"))
+        account_id, cid = as_int(body.get("account")), as_int(body.get("contact"))
         if account_id is None:
             return _missing("The account attribute was not provided", "account")
         if cid is None:
             return _missing("The contact attribute was not provided", "contact")
         if account_id not in book.accounts:
-            return _no_result("Account", account_id)
+            return no_result("Account", account_id)
         if cid not in account.contacts:
-            return _no_result("Subscriber", cid)
+            return no_result("Subscriber", cid)
         if cid in book.link_of:
             return answer({"errors": [{
                 "title": "This contact is already associated with an account. We currently "
@@ -275,135 +255,14 @@ class AccountRoutes:
         return answer({"accountContact": {**view, "account": account_id, "contact": cid}},
                       201)
 
-    # GET /accountCustomFieldMeta ("list-all-custom-fields-meta", limit default 100)
-    def list_account_fields(self, request: Request, account: Holder) -> Response:
-        book = account.accounts
-        return _listing(request, "accountCustomFieldMeta", sorted(book.fields),
-                        lambda i, base: _field(book, i, base, listed=True), default=100)
-
-    # GET /accountCustomFieldMeta/{id} ("retrieve-a-custom-field-meta"; 404 as NOT_FOUND)
-    def get_account_field(self, request: Request, account: Holder, field_id: int) -> Response:
-        book = account.accounts
-        return _one(request, "accountCustomFieldMetum", field_id in book.fields,
-                    lambda base: _field(book, field_id, base))
-
-    # POST /accountCustomFieldMeta ("create-a-customfieldmeta": fieldLabel and fieldType
-    # required, under "accountCustomFieldMetum"; answered 200, not 201)
-    def create_account_field(self, request: Request, account: Holder) -> Response:
-        body = object_body(request, "accountCustomFieldMetum")
-        label, kind = body.get("fieldLabel"), body.get("fieldType")
-        if not isinstance(label, str) or not label.strip():
-            return errors(422, "The field label field is required.", "", "field_missing")
-        if kind not in FIELD_TYPES:
-            return errors(422, "The field type field is required.",
-                          f"one of {', '.join(FIELD_TYPES)}", "field_invalid")
-        options = body.get("fieldOptions")
-        default = body.get("fieldDefault")
-        field = account.accounts.add_field(
-            label, kind, default=None if default is None else _text(default),
-            options=[str(o) for o in options] if isinstance(options, list) else None,
-            visible=bool(body.get("isFormVisible", True)),
-            order=_int(body.get("displayOrder")))
-        return answer({"accountCustomFieldMetum": _field(account.accounts, field["id"],
-                                                         f"{request.host_url}api/3")})
-
-    # GET /accountCustomFieldData ("list-all-custom-field-values-2":
-    # filters[customerAccountId], "note that Id uses a capital I")
-    def list_account_values(self, request: Request, account: Holder) -> Response:
-        book = account.accounts
-        of = _int(request.args.get("filters[customerAccountId]"))
-        rows = [i for i, v in sorted(book.values.items()) if of is None or v["account"] == of]
-        return _listing(request, "accountCustomFieldData", rows,
-                        lambda i, base: _value(book, i, base))
-
-    def get_account_value(self, request: Request, account: Holder, value_id: int) -> Response:
-        book = account.accounts
-        return _one(request, "accountCustomFieldDatum", value_id in book.values,
-                    lambda base: _value(book, value_id, base))
-
-    # POST /accountCustomFieldData ("create-a-custom-field-value": customerAccountId (the
-    # spec's first example says accountId: both are read), customFieldId, fieldValue;
-    # answered 200). A second value of one field for one account is refused (unverified:
-    # the spec does not say; PUT /accountCustomFieldData/{id} and bulkUpdate change one)
-    def create_account_value(self, request: Request, account: Holder) -> Response:
-        item = object_body(request, "accountCustomFieldDatum")
-        refused = _refused_value(account.accounts, item)
-        if refused is not None:
-            return refused
-        value_id = account.accounts.set_value(_account_named(item) or 0,
-                                              int(item["customFieldId"]), item["fieldValue"])
-        return answer({"accountCustomFieldDatum": _value(account.accounts, value_id,
-                                                         f"{request.host_url}api/3")})
-
-    # PUT /accountCustomFieldData/{id} ("update-a-custom-field-value": fieldValue)
-    def update_account_value(self, request: Request, account: Holder,
-                             value_id: int) -> Response:
-        book = account.accounts
-        if value_id not in book.values:
-            return answer(NOT_FOUND, 404)
-        item = object_body(request, "accountCustomFieldDatum")
-        row = book.values[value_id]
-        if "fieldValue" in item:
-            problem = book.problem(row["field"], item["fieldValue"])
-            if problem:
-                return errors(422, problem, "", "field_invalid")
-            book.set_value(row["account"], row["field"], item["fieldValue"])
-        return answer({"accountCustomFieldDatum": _value(book, value_id,
-                                                         f"{request.host_url}api/3")})
-
-    # PATCH /accountCustomFieldData/bulkUpdate ("bulk-update-a-custom-account-field-value":
-    # the request example is a JSON list of {id, fieldValue}; the generated schema's object
-    # with an "array" key misreads it). All or nothing here: an unknown id or a bad value
-    # refuses the call (unverified: the spec documents only the 200).
-    def bulk_update_account_values(self, request: Request, account: Holder) -> Response:
-        book = account.accounts
-        items = _list_body(request)
-        for item in items:
-            value_id = _int(item.get("id"))
-            if value_id not in book.values:
-                return errors(422, f"No custom field value with id {item.get('id')}", "",
-                              "field_invalid")
-            problem = book.problem(book.values[value_id]["field"], item.get("fieldValue"))
-            if problem or "fieldValue" not in item:
-                return errors(422, problem or "fieldValue is required", "", "field_invalid")
-        for item in items:
-            row = book.values[int(item["id"])]
-            book.set_value(row["account"], row["field"], item["fieldValue"])
-        ids = ", ".join(str(int(item["id"])) for item in items)
-        return answer({"message": f"AccountCustomFieldDatas with ID(s): {ids} successfully "
-                                  "bulk updated."})
-
-    # POST /accountCustomFieldData/bulkCreate ("bulk-create-a-custom-account-field-value":
-    # a JSON list of {customerAccountId or accountId, customFieldId, fieldValue}; all or
-    # nothing here, as bulkUpdate)
-    def bulk_create_account_values(self, request: Request, account: Holder) -> Response:
-        book = account.accounts
-        items = _list_body(request)
-        for item in items:
-            refused = _refused_value(book, item)
-            if refused is not None:
-                return refused
-        for item in items:
-            book.set_value(_account_named(item) or 0, int(item["customFieldId"]),
-                           item["fieldValue"])
-        return answer({"message": "the bulk insert was successful"})
-
 
 # -- views and checks -----------------------------------------------------------------------
-def _listing(request: Request, key: str, ids: list[int],
+def listing(request: Request, key: str, ids: list[int],
              view: Callable[[int, str], dict[str, Any]], default: int = 20) -> Response:
     """One page of a list route: the rows of ``ids`` on it, under ``key``, and the meta."""
     shown, meta = page(request, ids, default=default)
     base = f"{request.host_url}api/3"
     return answer({key: [view(i, base) for i in shown], "meta": meta})
-
-
-def _one(request: Request, key: str, found: bool,
-         view: Callable[[str], dict[str, Any]]) -> Response:
-    """A field or value read by id: the spec's 404 ``NOT_FOUND`` when there is none."""
-    if not found:
-        return answer(NOT_FOUND, 404)
-    return answer({key: view(f"{request.host_url}api/3")})
 
 
 def _account(book: AccountBook, account_id: int) -> dict[str, Any]:
@@ -424,88 +283,21 @@ def _link(book: AccountBook, link_id: int, base: str) -> dict[str, Any]:
             "id": str(link_id)}
 
 
-def _field(book: AccountBook, field_id: int, base: str, listed: bool = False) -> dict[str, Any]:
-    """An accountCustomFieldMetum. ``fieldDefault`` is a string in the spec's POST and GET
-    answers but an integer in its list's example and schema: the list shows a default
-    only when it reads as that integer, the others show it as a string; no default, no
-    key (the spec has no null for it)."""
-    field = book.fields[field_id]
-    out: dict[str, Any] = {
-        "id": str(field_id), "fieldLabel": field["label"], "fieldType": field["type"],
-        "fieldOptions": field["options"], "isFormVisible": int(field["visible"]),
-        "isRequired": 0, "displayOrder": field["order"],
-        "createdTimestamp": stamp(field["created"]), "updatedTimestamp": stamp(field["updated"]),
-        "links": {"accountCustomFieldData":
-                  f"{base}/accountCustomFieldMeta/{field_id}/accountCustomFieldData"}}
-    default = field["default"]
-    if listed:
-        out.update(fieldDefaultCurrency=None, personalization="", knownFieldId=None,
-                   hideFieldFlag=0)
-        if default is not None and default.lstrip("-").isdigit():
-            out["fieldDefault"] = int(default)
-    elif default is not None:
-        out["fieldDefault"] = default
-    return out
-
-
-def _value(book: AccountBook, value_id: int, base: str) -> dict[str, Any]:
-    row = book.values[value_id]
-    return {"id": str(value_id), "accountCustomFieldMetumId": row["field"],
-            "accountId": row["account"], "customFieldId": row["field"],
-            "createdTimestamp": stamp(row["created"]), "updatedTimestamp": stamp(row["updated"]),
-            "fieldValue": row["value"],
-            "links": {"account": f"{base}/accountCustomFieldData/{value_id}/account",
-                      "accountCustomFieldMetum":
-                      f"{base}/accountCustomFieldData/{value_id}/accountCustomFieldMetum"}}
-
-
-def _refused_value(book: AccountBook, item: dict[str, Any]) -> Response | None:
-    """The answer refusing a new field value, or None to write it."""
-    account_id = _account_named(item)
-    for key, present in (("customerAccountId", account_id is not None),
-                         ("customFieldId", _int(item.get("customFieldId")) is not None),
-                         ("fieldValue", item.get("fieldValue") is not None)):
-        if not present:
-            return errors(422, f"The {key} attribute was not provided", "", "field_missing")
-    if account_id not in book.accounts:
-        return _no_result("Account", account_id)
-    problem = book.problem(item["customFieldId"], item["fieldValue"])
-    if problem:
-        return errors(422, problem, "", "field_invalid")
-    if (account_id, int(item["customFieldId"])) in book.value_of:
-        return errors(422, "This account already has a value for this field", "",
-                      "duplicate")
-    return None
-
-
-def _account_named(item: dict[str, Any]) -> int | None:
-    """The account a field value names: ``customerAccountId``, or ``accountId`` as one of
-    the spec's examples spells it."""
-    return _int(item.get("customerAccountId", item.get("accountId")))
-
-
-def _list_body(request: Request) -> list[dict[str, Any]]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, list) or not all(isinstance(i, dict) for i in body):
-        raise Invalid("the body must be a JSON list of objects")
-    return body
-
-
-def _text(value: Any) -> str:
+def as_text(value: Any) -> str:
     """A field value as AC keeps it: a string; several options as "||a||b||"."""
     if isinstance(value, list):
         return "||" + "||".join(str(v) for v in value) + "||"
     return "" if value is None else str(value)
 
 
-def _int(raw: Any) -> int | None:
+def as_int(raw: Any) -> int | None:
     try:
         return int(str(raw))
     except ValueError:
         return None
 
 
-def _no_result(model: str, key: Any) -> Response:
+def no_result(model: str, key: Any) -> Response:
     return answer({"message": f"No Result found for {model} with id {key}"}, 404)
 
 

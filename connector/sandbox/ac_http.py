@@ -1,6 +1,7 @@
 """ActiveCampaign's wire conventions, shared by the ActiveCampaign sandbox's route modules
-(contacts in activecampaign.py, accounts in ac_accounts.py): the account's local time,
-JSON answers and AC's error shapes, request parsing and limit/offset paging."""
+(contacts in activecampaign.py, accounts in ac_accounts.py, their custom fields in
+ac_account_fields.py): the account's local time, JSON answers and AC's error shapes,
+request parsing and limit/offset paging."""
 
 from __future__ import annotations
 

@@ -38,6 +38,7 @@ from werkzeug.wrappers import Request, Response
 
 from connector.clock import Clock, SystemClock
 from connector.models import Contact, Event, EventType, Owner
+from connector.sandbox import ac_account_fields as account_fields
 from connector.sandbox import ac_accounts as accounts
 from connector.sandbox.ac_http import TZ, Invalid, local
 from connector.sandbox.ac_http import answer as _json
@@ -314,7 +315,7 @@ class ACAccount:
                 "scoreValues": [], "links": {}, "orgname": c["orgname"]}
 
 
-class ACSandbox(accounts.AccountRoutes):
+class ACSandbox(accounts.AccountRoutes, account_fields.AccountFieldRoutes):
     """The WSGI app; ``accounts`` maps API tokens to accounts."""
 
     def __init__(self, faults: FaultPlan | None = None) -> None:
@@ -347,6 +348,7 @@ class ACSandbox(accounts.AccountRoutes):
             ("/contactLists", "contact_list", ["POST"]),
             ("/dealTasks", "task", ["POST"]),
             *accounts.RULES,
+            *account_fields.RULES,
         ]], strict_slashes=False)
 
     def add_account(self, token: str, account: ACAccount) -> ACAccount:

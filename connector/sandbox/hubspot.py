@@ -28,6 +28,7 @@ from werkzeug.wrappers import Request, Response
 
 from connector.clock import Clock, SystemClock
 from connector.models import Event, EventType, Owner
+from connector.sandbox import hubspot_associations as associations
 from connector.sandbox import hubspot_companies as companies
 from connector.sandbox.faults import FaultPlan
 from connector.sandbox.hubspot_http import (
@@ -48,7 +49,7 @@ from connector.sandbox.population import Population
 from connector.sandbox.webhooks import HubSpotWebhooks
 
 # the object types whose properties the properties API serves here (sandbox/
-# hubspot_companies.py keeps the companies)
+# hubspot_companies.py keeps the companies, hubspot_associations.py who belongs to which)
 PROPERTIES = "/crm/v3/properties/<any(contacts, companies):object_type>"
 CONTACT_PROPERTIES = (
     "email", "firstname", "lastname", "jobtitle", "company", "numberofemployees", "industry",
@@ -92,6 +93,7 @@ ROUTE_SCOPES: dict[str, tuple[str, ...]] = {
     "definitions": ("communication_preferences.read", "communication_preferences.read_write"),
     "unsubscribe": ("communication_preferences.write", "communication_preferences.read_write"),
     **companies.ROUTE_SCOPES,
+    **associations.ROUTE_SCOPES,
 }
 SEARCH_ROUTES = frozenset({"search"}) | companies.SEARCH_ROUTES
 # what a private app made for connector is granted unless a test takes some away
@@ -281,7 +283,7 @@ class HubSpotAccount:
             return self._sorted
 
 
-class HubSpotSandbox(companies.CompanyRoutes):
+class HubSpotSandbox(companies.CompanyRoutes, associations.AssociationRoutes):
     """The WSGI app. ``accounts`` maps tokens to portals; ``faults`` and ``ledger`` are
     shared by all of them."""
 
@@ -316,7 +318,8 @@ class HubSpotSandbox(companies.CompanyRoutes):
             Rule("/oauth/v2/private-apps/get/access-token-info", endpoint="token_info",
                  methods=["POST"]),
             Rule("/__sandbox/faults", endpoint="admin_faults", methods=["GET", "POST"]),
-            *(rule.empty() for rule in companies.RULES),  # unbound copies: one map each
+            # unbound copies: one map each
+            *(rule.empty() for rule in (*companies.RULES, *associations.RULES)),
         ], strict_slashes=False)
 
     def add_account(self, token: str, account: HubSpotAccount) -> HubSpotAccount:
@@ -374,7 +377,7 @@ class HubSpotSandbox(companies.CompanyRoutes):
             if injected is not None:
                 return injected
         search = endpoint in SEARCH_ROUTES
-        counted = not search and endpoint not in companies.TEN_SECONDLY_EXEMPT
+        counted = not search and endpoint not in associations.TEN_SECONDLY_EXEMPT
         allowed, remaining = (account.search_window.allow() if search else
                               account.window.allow() if counted else (True, 0))
         if not allowed:

@@ -1,7 +1,7 @@
 """HubSpot's wire conventions, shared by the HubSpot sandbox's route modules (contacts in
-hubspot.py, companies and associations in hubspot_companies.py): timestamps, the error and
-JSON answers, request parsing, and one object type's property schema with the checks a
-write of a property value goes through."""
+hubspot.py, companies in hubspot_companies.py, associations in hubspot_associations.py):
+timestamps, the error and JSON answers, request parsing, and one object type's property
+schema with the checks a write of a property value goes through."""
 
 from __future__ import annotations
 
