@@ -69,8 +69,7 @@ def build(kind: str, server: Any, app: Any, store: Any, store_url: str, smtp_por
     token = f"secret-token-{kind}-{seed}-{n}"
     clock = FakeClock(START)
     population = Population(size, seed=seed, now=START)
-    common = {"clock": clock.now, "sleep": clock.sleep, "monotonic": clock.monotonic,
-              "max_attempts": max_attempts}
+    common = {"clock": clock, "max_attempts": max_attempts}
     if kind == "hubspot":
         account = app.add_account(token, HubSpotAccount(
             name, population, plan="enterprise", clock=clock, ten_second_limit=10**6,
