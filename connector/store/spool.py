@@ -15,8 +15,10 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator, Sequence
+from typing import Any
 
-from sqlalchemy import and_, delete, distinct, func, select
+from sqlalchemy import and_, create_engine, delete, distinct, func, select
+from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -26,13 +28,15 @@ from connector.store.base import iter_chunks
 
 SpoolRow = tuple[str, str, Event | None]  # (contact id, event id, event or None)
 PAGE = 1000  # contact ids read at once by ``contact_ids``
+CACHE_KIB = 2048  # SQLite page cache of each of the spool's own connections
 
 
 class SqlActivitySpool:
     """One client's spool in the state database at ``engine``."""
 
-    def __init__(self, engine: Engine, client: str) -> None:
+    def __init__(self, engine: Engine, client: str, *, own_engine: bool = False) -> None:
         self.engine, self.client = engine, client
+        self.own_engine = own_engine  # the spool's own connections, closed by ``clear``
         self.host = socket.gethostname()[:80]
         self.owner = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self._streams = 0
@@ -112,6 +116,8 @@ class SqlActivitySpool:
         s = t.activity_spool
         with self.engine.begin() as conn:
             conn.execute(delete(s).where(s.c.client == self.client, s.c.owner == self.owner))
+        if self.own_engine:
+            self.engine.dispose()  # and its connections' caches with them
 
     def _of(self, stream: int) -> ColumnElement[bool]:
         s = t.activity_spool
@@ -143,4 +149,27 @@ def _alive(pid: int) -> bool:
 def activity_spool(store: object, client: str) -> SqlActivitySpool | None:
     """The spool of ``client`` in ``store``'s database; None for a store without one."""
     engine = getattr(store, "engine", None)
-    return SqlActivitySpool(engine, client) if isinstance(engine, Engine) else None
+    if not isinstance(engine, Engine):
+        return None
+    if engine.dialect.name == "sqlite":
+        return SqlActivitySpool(_own_sqlite(engine), client, own_engine=True)
+    return SqlActivitySpool(engine, client)
+
+
+def _own_sqlite(engine: Engine) -> Engine:
+    """The spool's own connections to the SQLite file, with a small page cache: the
+    store's connections keep 32 MiB each (its event index stays hot), and every thread
+    reading a big spool through them filled one (measured: 240,000 spooled rows read by
+    two threads, 50 MB more resident memory, 9 MB of it Python objects). The spool reads
+    each batch's rows once: the operating system's file cache serves it as well."""
+    own = create_engine(engine.url, connect_args={"timeout": 30})
+
+    @sa_event.listens_for(own, "connect")
+    def _pragmas(dbapi_conn: Any, _: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+        cursor.close()
+
+    return own

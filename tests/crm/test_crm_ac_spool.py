@@ -85,7 +85,7 @@ def _resync(url: str, spool_for: Callable[[Any], ActivitySpool]) -> dict[str, An
             "invite": {"enabled": False}, "notify": {"enabled": False},
             "unsubscribe": {"enabled": False}})
         with client_runtime(client, Settings(state_url=url), store, env={"T": TOKEN},
-                            clock=lambda: NOW) as job:
+                            clock=FakeClock(NOW)) as job:
             spool = spool_for(store)
             job.crm.use_spool(spool)  # type: ignore[attr-defined]
             report = run_sync(replace(job, batch_size=BATCH), full=True)
