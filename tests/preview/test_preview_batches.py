@@ -72,6 +72,33 @@ def test_a_bounded_preview_counts_the_whole_account_and_lists_the_first(filled, 
     assert printed(kept) == printed(full)
 
 
+def test_the_page_reads_and_one_score_per_model_change_nothing(filled):
+    """The preview reads a page of contacts with their events in two queries and scores a
+    contact once per model, reusing the current model's transitions where the stored model
+    is the same: the same preview as reading every stored column a contact at a time and
+    scoring with the stored model again."""
+    url, at = filled
+    store = open_store(url)
+    new_text = bench.new_rules_text()
+
+    def full_reads():
+        for chunk in store.iter_contacts(bench.CLIENT):
+            events = store.get_events(bench.CLIENT, [s.contact_id for s in chunk])
+            for stored in chunk:
+                yield stored, events.get(stored.contact_id, [])
+
+    class Rescoring(ModelChange):  # scores with the stored model every time
+        def caused_by_change(self, *args, known=None):
+            return super().caused_by_change(*args)
+
+    slow = preview(full_reads(), load_rules(bench.RULES), load_rules_text(new_text), at,
+                   client(), model_change=Rescoring(store, bench.CLIENT, model_hash(new_text)))
+    fast = both(url, at, client(), keep=None)
+    assert slow.outcome()["invite"]["held_model_change"] > 0  # the stored model judged
+    assert fast.as_dict() == slow.as_dict()
+    assert printed(fast) == printed(slow)
+
+
 def printed(p) -> str:
     console = Console(file=io.StringIO(), width=200)
     for part in renderables(p, 4):
