@@ -101,7 +101,9 @@ SKIP: dict[str, str] = {
     "python -m benchmarks --only resync --crm hubspot --sizes 10000,100000": BENCH,
     "python -m benchmarks --only resync --crm activecampaign --sizes 10000 --scale-window "
     "--scale 2": BENCH,
-    "python -m benchmarks.memory_probe 1000000": BENCH,
+    "python -m benchmarks.memory_probe 100000 --crm hubspot": BENCH,
+    "python -m benchmarks.memory_probe 100000 --crm activecampaign": BENCH,
+    "python -m benchmarks.memory_probe 100000 --crm activecampaign --in-memory": BENCH,
     "python -m benchmarks --only preview": BENCH,
     "python -m benchmarks --only preview --sizes 20000,200000": BENCH,
     "python -m benchmarks --only preview --sizes 100000,1000000": BENCH,
