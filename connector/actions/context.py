@@ -17,7 +17,6 @@ class ActionContext:
     client: ClientConfig
     crm: CRM
     smtp_password: str | None = None
-    dry_run: bool = False
     # the run delivering (None: outside a sync, e.g. `connector actions`): entries planned
     # in this run use the warm-up marker it pulled (``marker.pulled_marker``)
     run_id: str | None = None

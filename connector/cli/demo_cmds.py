@@ -29,12 +29,12 @@ def demo(
     """Sandbox CRM + local SMTP sink + a full sync: who to call today, invites sent."""
     need_extra("demo")
     from connector.cli.demo_run import run_demo, state_command
+    from connector.cli.leads_view import leaderboard
     from connector.cli.sync_cmds import (
         EXIT_WHY,
         exit_status,
-        leaderboard,
         print_report,
-        sync_client,
+        sync_with_progress,
     )
 
     with cli_errors():
@@ -42,7 +42,7 @@ def demo(
         console.rule("connector demo")
         console.print(f"starting the HubSpot and ActiveCampaign sandboxes with {contacts} "
                       "seeded contacts each and a local SMTP sink")
-        result = run_demo(contacts, state, lambda s, c, st: sync_client(
+        result = run_demo(contacts, state, lambda s, c, st: sync_with_progress(
             s, c, st, full=False, dry_run=False))
         for report in result.reports:
             print_report(report)

@@ -11,7 +11,6 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from connector import logs, stopping
 from connector.cli.app import app
@@ -28,6 +27,7 @@ from connector.cli.common import (
     store_for,
     where_state_lives,
 )
+from connector.cli.leads_view import invite_queue, lead_dict, leaderboard, queue_table
 from connector.sync.report import SyncReport
 
 ConfigDir = typer.Option(None, "--config-dir", help="Folder of client YAML files "
@@ -41,25 +41,26 @@ def _progress() -> Progress:
                     console=console, transient=False)
 
 
-def sync_client(settings, client, store, *, full: bool, dry_run: bool,
-                stop: threading.Event | None = None, show_progress: bool = True) -> SyncReport:
-    """Run one client's sync with a progress bar; shared by sync, resync, run and demo."""
-    from connector.sync import run_sync
-    from connector.sync.runtime import client_runtime
+def sync_with_progress(settings, client, store, *, full: bool, dry_run: bool,
+                       stop: threading.Event | None = None,
+                       show_progress: bool = True) -> SyncReport:
+    """One client's sync (``connector.sync.sync_client``) with a progress bar; shared by
+    sync, resync, run and demo."""
+    from connector.sync.entrance import sync_client
 
-    with client_runtime(client, settings, store, dry_run=dry_run) as job, \
-            logs.context(client.name):
-        if stop is not None:
-            job.stop = stop
-        if not show_progress:
-            return run_sync(job, full=full, dry_run=dry_run or client.dry_run)
-        with _progress() as bar:
-            task = bar.add_task(f"{client.name}: pulling", total=None)
+    if not show_progress:
+        return sync_client(client, settings, store, full=full, dry_run=dry_run, stop=stop)
+    bar = _progress()  # shown once the job is built (a bad client file shows no bar)
+    task = bar.add_task(f"{client.name}: pulling", total=None)
 
-            def advance(stage: str, n: int) -> None:
-                bar.update(task, advance=n, description=f"{client.name}: {stage}")
+    def advance(stage: str, n: int) -> None:
+        bar.update(task, advance=n, description=f"{client.name}: {stage}")
 
-            return run_sync(job, full=full, dry_run=dry_run or client.dry_run, progress=advance)
+    try:
+        return sync_client(client, settings, store, full=full, dry_run=dry_run, stop=stop,
+                           progress=advance, ready=bar.start)
+    finally:
+        bar.stop()
 
 
 def print_report(report: SyncReport, as_json: bool = False) -> None:
@@ -119,7 +120,7 @@ def _one(client_name: str, *, full: bool, dry_run: bool, config_dir: Path | None
                               "in flight (again to quit at once)", highlight=False)
 
         with stopping.on_signals(request_stop):
-            report = sync_client(settings, client, store, full=full, dry_run=dry_run,
+            report = sync_with_progress(settings, client, store, full=full, dry_run=dry_run,
                                  stop=stop, show_progress=not as_json)
         print_report(report, as_json)
         code = exit_status(report, signals[0] if signals else signal.SIGINT)
@@ -236,8 +237,8 @@ def run(
 
             started = datetime.now(UTC)
             try:
-                report = sync_client(settings, clients[name], store, full=False,
-                                     dry_run=False, stop=stop, show_progress=False)
+                report = sync_with_progress(settings, clients[name], store, full=False,
+                                            dry_run=False, stop=stop, show_progress=False)
                 last[name] = report
                 print_report(report)
             except LeaseHeld as exc:
@@ -354,7 +355,7 @@ def leads(
         if already_warm:
             rows = store.already_warm(client, top)
             if as_json:
-                console.print_json(json.dumps([_lead_dict(r) for r in rows], default=str))
+                console.print_json(json.dumps([lead_dict(r) for r in rows], default=str))
                 return
             console.print(leaderboard(client, rows, title=(
                 f"{client}: {len(rows)} lead(s) already warm at the first sync, never "
@@ -363,47 +364,8 @@ def leads(
         rows = store.top_contacts(client, top or 20)
         waiting = invite_queue(store, client)
         if as_json:
-            console.print_json(json.dumps([_lead_dict(r) for r in rows], default=str))
+            console.print_json(json.dumps([lead_dict(r) for r in rows], default=str))
             return
         console.print(leaderboard(client, rows))
         if waiting:
             console.print(queue_table(client, waiting))
-
-
-def invite_queue(store, client: str) -> list:
-    """Invites waiting for their salesperson's daily capacity, in the order they go out."""
-    from connector.actions.capacity import queue_order
-
-    return queue_order([e for e in store.outbox(client, ["queued"]) if e.kind == "invite"])
-
-
-def queue_table(client: str, entries: list) -> Table:
-    """The invite queue (``invite.daily_cap_per_owner``): who is invited next, and when."""
-    table = Table(title=f"{client}: invites queued by the daily cap per salesperson")
-    for column in ("#", "contact", "email", "score", "salesperson", "waits until"):
-        table.add_column(column, justify="right" if column in ("#", "score") else "left")
-    for i, e in enumerate(entries, 1):
-        p = e.payload or {}
-        until = e.next_attempt_at.strftime("%Y-%m-%d %H:%M UTC") if e.next_attempt_at else "-"
-        table.add_row(str(i), e.contact_id, p.get("email") or "-", str(p.get("score", "-")),
-                      p.get("owner_name") or "-", until)
-    return table
-
-
-def _lead_dict(row) -> dict:
-    return {"contact_id": row.contact_id, "email": row.email, "score": row.total,
-            "tier": row.tier, "warm": row.warm, "interests": row.interests}
-
-
-def leaderboard(client: str, rows, title: str | None = None) -> Table:
-    """The "who to call today" table."""
-    table = Table(title=title or f"{client}: who to call today")
-    for column in ("#", "contact", "email", "score", "tier", "interests"):
-        table.add_column(column, justify="right" if column in ("#", "score") else "left")
-    for i, row in enumerate(rows, 1):
-        interests = ", ".join(f"{k} {v}" for k, v in sorted(
-            (row.interests or {}).items(), key=lambda kv: -kv[1])[:3])
-        style = "bold green" if row.warm else None
-        table.add_row(str(i), row.contact_id, row.email or "-", str(row.total), row.tier,
-                      interests or "-", style=style)
-    return table

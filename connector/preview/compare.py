@@ -80,8 +80,7 @@ def preview(people: Iterable[tuple[StoredContact, Sequence[Event]]], current: Ru
                      new_tiers=[t.name for t in new.tiers],
                      pending=Counter(pending or {}),
                      daily_cap=client.invite.daily_cap_per_owner, keep=keep)
-    ctx = ActionContext(client=client, crm=cast(CRM, _KnownOwners(owners or {}, client.crm.kind)),
-                        dry_run=True)
+    ctx = ActionContext(client=client, crm=cast(CRM, _KnownOwners(owners or {}, client.crm.kind)))
     for stored, events in people:
         contact = stored.as_contact()
         old = score(contact, events, current, now)

@@ -51,7 +51,7 @@ def preload(kinds: Iterable[str]) -> None:
     forks), so its first task does not pay for them: a webhook's targeted sync is waited
     for (the HubSpot SDK alone takes seconds to import on a busy machine)."""
     from connector.crm import registry
-    from connector.sync import runtime, targeted  # noqa: F401 - imported for their cost
+    from connector.sync import entrance, targeted  # noqa: F401 - imported for their cost
 
     for kind in kinds:
         registry.adapter_for(kind)
@@ -150,12 +150,9 @@ def _took_over(client: str, report: Any) -> str | None:
 
 
 def _run(cfg: Any, settings: Settings, store: Store, stop: threading.Event) -> Any:
-    from connector.sync import run_sync
-    from connector.sync.runtime import client_runtime
+    from connector.sync.entrance import sync_client
 
-    with client_runtime(cfg, settings, store) as job, logs.context(cfg.name):
-        job.stop = stop
-        return run_sync(job, dry_run=cfg.dry_run)
+    return sync_client(cfg, settings, store, stop=stop)
 
 
 def _lag(due_at: str | None, done: datetime | None) -> float | None:

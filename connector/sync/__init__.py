@@ -19,17 +19,23 @@ The order is what makes it safe to crash anywhere:
    of a blind resend);
 6. move the bookmark to the sync's start time only after everything above committed.
 
-The package runs a sync in this order, a module per stage: ``job`` (what a sync needs),
-``run`` (one run's lifecycle: lease, run record, outcome), ``work`` (which contacts, in
-which order), ``batch`` (read, score and write one batch), ``engagement`` (which contacts'
-engagement is read), ``record`` (the state transaction), ``deliver`` (the outbox). Beside
-them: ``lease``, ``readahead``, ``own_writes``, ``model_change``, ``report``, ``status``
-(the `connector status` view), ``runtime`` (a job from configuration) and ``targeted``.
+``sync_client`` (``entrance``) is the one way in from configuration: `connector sync`,
+`resync`, `run`, the queue worker and the webhook server all call it. Then, a module per
+stage in the order a sync runs them: ``job`` (what a sync needs), ``run`` (one run's
+lifecycle: lease, run record, outcome), ``work`` (which contacts, in which order), ``batch``
+(read, score and write one batch), ``engagement`` (whose engagement is read), ``record``
+(what a batch leaves in state), ``deliver`` (the outbox). Each stage is handed the run's
+``context``; what it changes outside the run goes through the run's ``effects``, real or
+dry. Beside them: ``lease``, ``readahead``, ``own_writes``, ``model_change``, ``report``,
+``status`` (the `connector status` view), ``runtime`` (a job built from configuration) and
+``targeted`` (the webhooks' dirty contacts).
 """
 
+from connector.sync.entrance import SyncOptions, sync_client
 from connector.sync.job import BATCH_SIZE, SyncJob
 from connector.sync.lease import holder_name
 from connector.sync.report import SyncReport
 from connector.sync.run import run_sync
 
-__all__ = ["BATCH_SIZE", "SyncJob", "SyncReport", "holder_name", "run_sync"]
+__all__ = ["BATCH_SIZE", "SyncJob", "SyncOptions", "SyncReport", "holder_name", "run_sync",
+           "sync_client"]

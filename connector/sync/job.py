@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from connector.actions.context import ActionContext
 from connector.clock import Clock
+from connector.config import ClientConfig
 from connector.crm.base import CRM, ScoreProperty
 from connector.scoring import RulesModel
 from connector.store.base import Store
@@ -26,11 +27,12 @@ class SyncJob:
     """Everything one client's sync needs, already validated and built."""
 
     client: str
+    config: ClientConfig  # the client's file: first_sync, on_model_change, guard, invite
     crm: CRM
     store: Store
     model: RulesModel
     score_property: ScoreProperty
-    actions: ActionContext
+    actions: ActionContext  # what planning and delivering the actions need
     clock: Clock
     lease_seconds: int = 60  # renewed every third of it while the run goes on
     batch_size: int = BATCH_SIZE

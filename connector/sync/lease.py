@@ -114,8 +114,9 @@ class Heartbeat:
     """Renews a lease every ``every`` seconds in a background thread while a run goes on;
     calls ``on_lost`` once if the lease was taken by another run (it had expired)."""
 
-    def __init__(self, store: Store, client: str, holder: str, ttl_seconds: int,
-                 clock: Clock, on_lost: Callable[[], None],
+    # the lease's four parts, the time and what to do on loss, as the lease tests build it
+    def __init__(self, store: Store, client: str, holder: str,  # noqa: PLR0913
+                 ttl_seconds: int, clock: Clock, on_lost: Callable[[], None],
                  every: float | None = None) -> None:
         self.store = store
         self.client = client

@@ -72,7 +72,9 @@ class ModelChange:
             seen = self._same_as[stored_hash] = (other, old == other)
         return seen[1]
 
-    def caused_by_change(self, stored_hash: str | None, before: ContactState | None,
+    # one contact's scoring inputs as the preview and the sync hold them (and the tests call)
+    def caused_by_change(self, stored_hash: str | None,  # noqa: PLR0913
+                         before: ContactState | None,
                          contact: Contact, events: Sequence[Event], now: datetime,
                          changes: Sequence[Transition],
                          known: tuple[RulesModel, Sequence[Transition]] | None = None,

@@ -1,6 +1,7 @@
 """Recording one batch: the contacts' new state, their transitions and the actions they
-cause (held after a model change or on a first sync with ``first_sync: hold``), the
-failed writes, all in one transaction."""
+cause (held after a model change, or on a first sync with ``first_sync: hold``), the
+failed writes; the run's effects save them (``effects``: one transaction) or list them (a
+dry run)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
 from hashlib import sha256
-from typing import Any
 
 from connector.actions.base import owner_warning, plan_actions
 from connector.actions.marker import note_pulled, skips_warm_up
@@ -22,8 +22,9 @@ from connector.models import (
     TransitionKind,
 )
 from connector.scoring import transitions
-from connector.store.base import StoredContact, StoredModel
+from connector.store.base import OutboxEntry, StoredContact, StoredModel
 from connector.sync import own_writes
+from connector.sync.context import BatchRecord, RunContext
 from connector.sync.job import FIRST_SYNC_HOLD, SyncJob
 from connector.sync.model_change import ACTING, ModelChange
 from connector.sync.report import SyncReport
@@ -45,85 +46,83 @@ class Scored:
     from_crm: bool = False  # read from the CRM in this run (its warm-up marker is current)
 
 
+@dataclass
+class Written:
+    """The batch's score writes: the changed scores, those that failed, and when the CRM
+    confirmed the rest (None: nothing was written)."""
 
-def record(job: SyncJob, report: SyncReport, scored: list[Scored], to_write: dict[str, int],
-            failed: dict[str, str], skipped: dict[str, str], *, dry_run: bool,
-            written_at: datetime | None = None) -> None:
-    """Persist state, transitions and outbox entries of one batch in one transaction."""
-    rows: list[StoredContact] = []
-    all_transitions: list[Transition] = []
-    outbox: list[Any] = []
-    events: list[Event] = []
-    model_change = ModelChange(job.store, job.client, job.model_hash)
+    to_write: dict[str, int]
+    failed: dict[str, str]
+    at: datetime | None = None
+
+    def ok(self, contact_id: str) -> bool:
+        return contact_id in self.to_write and contact_id not in self.failed
+
+
+def record(ctx: RunContext, scored: list[Scored], written: Written,
+           skipped: dict[str, str]) -> None:
+    """Plan the state, transitions and outbox entries of one batch; the run's effects save
+    them."""
+    batch = BatchRecord(written.to_write, written.failed, skipped, unchanged=[
+        s.contact.id for s in scored if s.contact.id not in written.to_write])
+    model_change = ModelChange(ctx.store, ctx.client, ctx.job.model_hash)
     for s in scored:
-        state, changes = _next_state(job, s, written=s.contact.id in to_write
-                                     and s.contact.id not in failed, written_at=written_at)
+        state, changes = _next_state(ctx.job, s, written=written.ok(s.contact.id),
+                                     written_at=written.at)
         # on the client's first sync, a contact the state never saw is already warm or at
         # the floor before the connector was there: ``first_sync`` says what happens
-        first = report.first_sync if s.previous is None else None
-        _count_first_sync(report, s, changes, first)
+        first = ctx.report.first_sync if s.previous is None else None
+        _count_first_sync(ctx.report, s, changes, first)
         if first == "baseline":
             state, changes = _baseline(state, changes)
-        rows.append(state)
-        all_transitions.extend(changes)
-        events.extend(s.new_events)
-        held, label = _held(job, model_change, s, changes)
+        batch.rows.append(state)
+        batch.transitions.extend(changes)
+        batch.events.extend(s.new_events)
+        holds = _holds(ctx, model_change, s, changes, first)
         for change in changes:
-            report.counts[change.kind.value] += 1
-            planned = plan_actions(change, s.result, s.contact, s.events, job.actions,
-                                   s.previous)
-            if s.from_crm:  # delivered in this run without reading the marker again
-                note_pulled(planned, s.contact, report.run_id)
-            report.counts["already_invited"] += skips_warm_up(change, s.contact, s.previous)
-            warnings = {w for e in planned if (w := owner_warning(e.payload))}
-            report.counts["owner_fallback"] += bool(warnings)
-            for note in sorted(warnings):
-                if report.warn(note):
-                    log.warning("%s", note)
-            if change.kind in held:
-                planned = [replace(e, status="held", hold_reason=(
-                    f"model change: {label} -> {job.model.name} ({job.model_hash}) alone "
-                    f"causes this {change.kind.value}")) for e in planned]
-            elif first == "hold" and change.kind in ACTING:
-                planned = [replace(e, status="held", hold_reason=(
-                    f"{FIRST_SYNC_HOLD}{_ALREADY[change.kind]} when the client was "
-                    "connected (first_sync: hold)")) for e in planned]
-                report.counts["actions_held_first_sync"] += len(planned)
-            outbox.extend(planned)
-    report.counts["skipped"] += len(skipped)
-    if dry_run:
-        for entry in outbox:
-            why = f", held: {entry.hold_reason}" if entry.status == "held" else ""
-            if entry.status != "held" and entry.kind in ("invite", "unsubscribe"):
-                report.counts[f"planned_{entry.kind}s"] += 1
-            report.planned.append(f"{entry.kind} for contact {entry.contact_id} "
-                                  f"({entry.dedupe_key}{why})")
-        return
-    with job.store.transaction() as tx:
-        tx.save_contacts(rows)
-        tx.add_events(job.client, events)
-        if all_transitions:
-            tx.add_transitions(job.client, report.run_id, all_transitions)
-        for entry in outbox:
-            if tx.enqueue(entry):
-                report.counts["actions_enqueued"] += 1
-                if entry.status == "held" and not (entry.hold_reason or "").startswith(
-                        FIRST_SYNC_HOLD):
-                    report.counts["actions_held_model"] += 1
-        if failed:
-            tx.add_failed_writes(job.client, {cid: (to_write[cid], reason)
-                                              for cid, reason in failed.items()})
-        written_ok = [cid for cid in to_write if cid not in failed]
-        unchanged = [s.contact.id for s in scored if s.contact.id not in to_write]
-        if written_ok or unchanged:
-            tx.clear_failed_writes(job.client, written_ok + unchanged)
-        for cid, reason in skipped.items():
-            tx.record_skipped(job.client, cid, reason, report.run_id)
+            batch.outbox.extend(_actions(ctx, s, change, holds.get(change.kind)))
+    ctx.report.counts["skipped"] += len(skipped)
+    ctx.effects.save_batch(ctx, batch)
+
+
+def _actions(ctx: RunContext, s: Scored, change: Transition,
+             hold: str | None) -> list[OutboxEntry]:
+    """The outbox entries ``change`` calls for, held for a person with ``hold``."""
+    report = ctx.report
+    report.counts[change.kind.value] += 1
+    planned = plan_actions(change, s.result, s.contact, s.events, ctx.job.actions, s.previous)
+    if s.from_crm:  # delivered in this run without reading the marker again
+        note_pulled(planned, s.contact, report.run_id)
+    report.counts["already_invited"] += skips_warm_up(change, s.contact, s.previous)
+    warnings = {w for e in planned if (w := owner_warning(e.payload))}
+    report.counts["owner_fallback"] += bool(warnings)
+    for note in sorted(warnings):
+        if report.warn(note):
+            log.warning("%s", note)
+    if hold is None:
+        return planned
+    if hold.startswith(FIRST_SYNC_HOLD):
+        report.counts["actions_held_first_sync"] += len(planned)
+    return [replace(e, status="held", hold_reason=hold) for e in planned]
+
+
+def _holds(ctx: RunContext, model_change: ModelChange, s: Scored, changes: list[Transition],
+           first: str | None) -> dict[TransitionKind, str]:
+    """Why the actions of each held transition wait for a person: the model change alone
+    causes it (``on_model_change: hold``), else the first sync holds it."""
+    held, label = _held(ctx, model_change, s, changes)
+    job = ctx.job
+    holds = {kind: (f"model change: {label} -> {job.model.name} ({job.model_hash}) alone "
+                    f"causes this {kind.value}") for kind in held}
+    if first == "hold":
+        for kind in ACTING:
+            holds.setdefault(kind, f"{FIRST_SYNC_HOLD}{_ALREADY[kind]} when the client was "
+                                   "connected (first_sync: hold)")
+    return holds
 
 
 def _next_state(job: SyncJob, s: Scored, *, written: bool,
-                written_at: datetime | None = None) -> tuple[StoredContact,
-                                                                       list[Transition]]:
+                written_at: datetime | None = None) -> tuple[StoredContact, list[Transition]]:
     prev = s.previous
     changes, state = transitions(_before(prev), s.result, job.model)
     explanation = [
@@ -204,22 +203,21 @@ def _before(prev: StoredContact | None) -> ContactState | None:
             if prev is not None and prev.tier else None)
 
 
-def _held(job: SyncJob, model_change: ModelChange, s: Scored,
+def _held(ctx: RunContext, model_change: ModelChange, s: Scored,
           changes: list[Transition]) -> tuple[set[TransitionKind], str]:
     """The transitions of ``s`` whose actions wait for a person: those the model change
     alone causes (``on_model_change: hold``, the default)."""
-    if job.actions.client.on_model_change != "hold" or s.previous is None:
+    if ctx.config.on_model_change != "hold" or s.previous is None:
         return set(), ""
     return model_change.caused_by_change(s.previous.model_hash, _before(s.previous),
                                          s.contact, s.events, s.result.scored_at, changes)
 
 
-def record_model(job: SyncJob, report: SyncReport) -> None:
+def record_model(ctx: RunContext) -> None:
     """Remember the model (with its text) before any score names it."""
+    job = ctx.job
     if job.model_text is None or job.model_hash is None:
         return
     job.store.save_model(StoredModel(job.client, job.model_hash, job.model.name,
-                                     job.model_source, job.model_text), report.started_at)
-    report.model = f"{job.model.name} ({job.model_hash})"
-
-
+                                     job.model_source, job.model_text), ctx.started)
+    ctx.report.model = f"{job.model.name} ({job.model_hash})"

@@ -253,8 +253,6 @@ def test_queue_worker_on_a_dry_run_client_writes_nothing_mails_nothing_changes_n
     assert len(ends) == 2 and all(": ok: " in line for line in ends), ends
 
 
-@pytest.mark.xfail(strict=True, reason="issue 23: the webhook server's targeted sync ignores "
-                   "dry_run (fixed by the sync entrance)")
 def test_webhook_server_on_a_dry_run_client_writes_nothing_mails_nothing_changes_no_state(
         world):
     """`connector serve` gets the portal's signed webhooks for the leads' contact forms and
