@@ -53,8 +53,6 @@ def make_job(client: ClientConfig, settings: Settings, store: Store,
     registry.check_capabilities(client, adapter.kind, adapter.capabilities)
     if isinstance(adapter, TakesSpool) and (spool := activity_spool(store, client.name)):
         adapter.use_spool(spool)  # the account's activity stream waits in state, not memory
-    if isinstance(adapter, TakesSpool) and (spool := activity_spool(store, client.name)):
-        adapter.use_spool(spool)  # the account's activity stream waits in state, not memory
     smtp_password = client.smtp_password(env)
     logs.register_secrets([smtp_password])
     actions = ActionContext(client=client, crm=adapter, smtp_password=smtp_password)
